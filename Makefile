@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LOCK := requirements/dev.lock
+# pytest workers: one per core (the simulator sweep is CPU-bound).
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: run test lint typecheck pytest sim bench lock clean
+
+$(STAMP): $(LOCK) pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (pyxos needs Python 3.11+); set PYTHON=..." >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/pyxos demo
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src/
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n $(WORKERS) -q
+
+# Simulator sweep outside the test suite, e.g. `make sim SEEDS=1..5000`.
+SEEDS ?= 1..200
+sim: $(STAMP)
+	$(BIN)/pyxos sim --seeds $(SEEDS)
+
+bench: $(STAMP)
+	$(BIN)/pyxos bench sim
+
+# Re-pin the lock file after editing pyproject.toml (needs network access to the package index).
+lock:
+	$(PYTHON) -m pip install --quiet uv
+	$(PYTHON) -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o $(LOCK)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

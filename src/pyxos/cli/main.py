@@ -1,0 +1,41 @@
+"""`pyxos`: one entry point, one module per subcommand.
+
+Each subcommand module exposes `register(subparsers)`, which adds its parser and sets
+`func(args) -> int` as the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pyxos import __version__
+from pyxos.cli import bench_cmd, check_cmd, demo_cmd, sim_cmd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pyxos",
+        description="Multi-Paxos consensus: simulator, checker and (soon) a replicated KV store.",
+    )
+    parser.add_argument("--version", action="version", version=f"pyxos {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (demo_cmd, sim_cmd, check_cmd, bench_cmd):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    result: int = func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

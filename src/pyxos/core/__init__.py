@@ -1,0 +1,1 @@
+"""The pure Multi-Paxos protocol core: no I/O, no clocks, no global randomness."""

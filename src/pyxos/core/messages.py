@@ -1,0 +1,176 @@
+"""Peer messages of the Multi-Paxos protocol.
+
+Every message is a frozen msgspec struct with a tag, so the wire layer encodes the `Message`
+union directly. Ballots travel as `(round, node)` pairs. Names follow the protocol: phase 1 is
+`Prepare`/`Promise`, phase 2 is `Accept`/`Accepted`, learning is `Commit` (and `Catchup*` for a
+replica that is behind), `Reject` tells a proposer that an acceptor promised a higher ballot.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from pyxos.core.commands import Batch, Command
+from pyxos.core.ids import Ballot, Slot
+
+
+class _Msg(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True):
+    pass
+
+
+class AcceptedEntry(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """What an acceptor accepted in one slot (reported in a `Promise`)."""
+
+    slot: Slot
+    ballot: Ballot
+    batch: Batch
+
+
+class DecidedEntry(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """A chosen value (sent during catch-up)."""
+
+    slot: Slot
+    batch: Batch
+
+
+class ViewChange(_Msg, tag="vc"):
+    """The sender has moved to `view` because it stopped hearing from a leader."""
+
+    view: int
+
+
+class Prepare(_Msg, tag="p1a"):
+    """Phase 1a for every slot at or above `from_slot` (the leader's first undecided slot)."""
+
+    ballot: Ballot
+    from_slot: Slot
+
+
+class Promise(_Msg, tag="p1b"):
+    """Phase 1b: the acceptor promised `ballot` and reports what it accepted from `from_slot` on.
+
+    `decided_upto` is the acceptor's decided prefix, so a leader that is behind learns it must
+    catch up before it can serve.
+    """
+
+    ballot: Ballot
+    from_slot: Slot
+    accepted: tuple[AcceptedEntry, ...]
+    decided_upto: Slot
+
+
+class Accept(_Msg, tag="p2a"):
+    """Phase 2a: accept `batch` in `slot` at `ballot`. Carries the leader's commit point."""
+
+    ballot: Ballot
+    slot: Slot
+    batch: Batch
+    commit_upto: Slot
+
+
+class Accepted(_Msg, tag="p2b"):
+    """Phase 2b: the acceptor durably accepted the `Accept` for `slot` at `ballot`."""
+
+    ballot: Ballot
+    slot: Slot
+
+
+class Reject(_Msg, tag="nack"):
+    """The acceptor has promised `promised`, higher than the ballot it was asked about."""
+
+    ballot: Ballot
+    promised: Ballot
+
+
+class Commit(_Msg, tag="commit"):
+    """Every slot up to `upto` is decided; a slot accepted at `ballot` holds the chosen value."""
+
+    ballot: Ballot
+    upto: Slot
+
+
+class Heartbeat(_Msg, tag="hb"):
+    """The leader is alive. `read_round` numbers read-index confirmations."""
+
+    ballot: Ballot
+    commit_upto: Slot
+    read_round: int
+
+
+class HeartbeatAck(_Msg, tag="hback"):
+    """The acceptor still follows `ballot` (it has promised nothing higher)."""
+
+    ballot: Ballot
+    read_round: int
+    decided_upto: Slot
+
+
+class CatchupRequest(_Msg, tag="cureq"):
+    """Send me the chosen values of slots `from_slot..upto` (inclusive)."""
+
+    from_slot: Slot
+    upto: Slot
+
+
+class CatchupReply(_Msg, tag="curep"):
+    """Chosen values, in slot order."""
+
+    entries: tuple[DecidedEntry, ...]
+
+
+class Forward(_Msg, tag="fwd"):
+    """Client commands forwarded by a replica to the leader it believes in."""
+
+    commands: tuple[Command, ...]
+
+
+class ReadIndexRequest(_Msg, tag="rireq"):
+    """Ask the leader for a read index for the given request ids."""
+
+    request_ids: tuple[int, ...]
+
+
+class ReadIndexReply(_Msg, tag="rirep"):
+    """Reads with these ids may be served once the asker has applied through `index`."""
+
+    request_ids: tuple[int, ...]
+    index: Slot
+
+
+Message = (
+    ViewChange
+    | Prepare
+    | Promise
+    | Accept
+    | Accepted
+    | Reject
+    | Commit
+    | Heartbeat
+    | HeartbeatAck
+    | CatchupRequest
+    | CatchupReply
+    | Forward
+    | ReadIndexRequest
+    | ReadIndexReply
+)
+
+__all__ = [
+    "Accept",
+    "Accepted",
+    "AcceptedEntry",
+    "Batch",
+    "CatchupReply",
+    "CatchupRequest",
+    "Commit",
+    "DecidedEntry",
+    "Forward",
+    "Heartbeat",
+    "HeartbeatAck",
+    "Message",
+    "Prepare",
+    "Promise",
+    "ReadIndexReply",
+    "ReadIndexRequest",
+    "Reject",
+    "ViewChange",
+]

@@ -1,0 +1,1 @@
+"""Pure replicated state machines: deterministic `apply`, `query`, `snapshot`, `restore`."""

@@ -1,0 +1,1 @@
+"""The pure "server minus I/O": a replica, a state machine and its client sessions."""

@@ -1,0 +1,51 @@
+"""Messages between clients and nodes.
+
+A client sends `ClientRequest` (a command that goes through the log) or `ClientRead` (a query
+served without writing the log). The node that received the request answers it once the
+command has been applied in its own state machine, or the read can be served.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class _ClientMsg(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True):
+    pass
+
+
+class ClientRequest(_ClientMsg, tag="req"):
+    """Run `op` exactly once. Retries reuse the same `(client_id, seq)`."""
+
+    client_id: int
+    seq: int
+    op: bytes
+
+
+class ClientRead(_ClientMsg, tag="read"):
+    """Run the read-only `query`. `linearizable=False` allows a possibly stale local read."""
+
+    client_id: int
+    read_id: int
+    query: bytes
+    linearizable: bool = True
+
+
+class ClientReply(_ClientMsg, tag="reply"):
+    """The result of the command `(client_id, seq)`."""
+
+    client_id: int
+    seq: int
+    result: bytes
+
+
+class ReadReply(_ClientMsg, tag="rreply"):
+    """The result of read `read_id`."""
+
+    client_id: int
+    read_id: int
+    result: bytes
+
+
+ClientInbound = ClientRequest | ClientRead
+ClientOutbound = ClientReply | ReadReply

@@ -1,0 +1,60 @@
+"""Inputs and effects of `Node.step`: the core's, plus the client side.
+
+A node takes the core's `Tick` and `Receive` plus `FromClient`, and returns the core's `Send`,
+`Persist` and `Note` plus `Reply` (to a client) and `Applied` (a slot reached the state machine).
+`Persist` stays a barrier: a `Reply` after it waits for the records to be durable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyxos.core.commands import Batch
+from pyxos.core.io import Note, Persist, Receive, Send, Tick
+from pyxos.core.ids import Slot
+from pyxos.node.client_messages import ClientInbound, ClientOutbound
+
+# A client's address as the driver knows it (a connection id at runtime, an int in the simulator).
+Address = int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FromClient:
+    """A client request arrived from `sender`."""
+
+    sender: Address
+    message: ClientInbound
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply:
+    """Answer a client."""
+
+    to: Address
+    message: ClientOutbound
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Applied:
+    """`batch` from `slot` was applied to the state machine (commands in order)."""
+
+    slot: Slot
+    batch: Batch
+
+
+NodeInput = Tick | Receive | FromClient
+NodeEffect = Send | Persist | Note | Reply | Applied
+
+__all__ = [
+    "Address",
+    "Applied",
+    "FromClient",
+    "Note",
+    "NodeEffect",
+    "NodeInput",
+    "Persist",
+    "Receive",
+    "Reply",
+    "Send",
+    "Tick",
+]

@@ -1,0 +1,87 @@
+"""The pure layers import no I/O, clocks, threads or global randomness.
+
+`core`, `machines`, `node`, `wire`, `check`, `faults` and `sim` must be drivable by the
+simulator deterministically; an import of one of these modules there would let nondeterminism
+in. `random` is allowed only as `from random import Random` (an injected, seeded instance).
+The check is an AST walk so it also sees imports inside functions.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "pyxos"
+PURE = ("core", "machines", "node", "wire", "check", "faults", "sim")
+FORBIDDEN = {
+    "asyncio",
+    "time",
+    "socket",
+    "threading",
+    "os",
+    "datetime",
+    "subprocess",
+    "selectors",
+    "multiprocessing",
+    "uuid",
+    "secrets",
+}
+# Layers may only import from layers at or below them.
+ALLOWED_INTERNAL = {
+    "core": {"core"},
+    "check": {"check"},
+    "machines": {"machines", "core"},
+    "faults": {"faults", "core"},
+    "wire": {"wire", "core", "node", "machines"},
+    "node": {"node", "core", "machines"},
+    "sim": {"sim", "core", "machines", "node", "check", "faults", "wire"},
+}
+
+
+def _pure_files() -> list[Path]:
+    files = []
+    for layer in PURE:
+        files.extend(sorted((SRC / layer).rglob("*.py")))
+    return files
+
+
+def _violations(path: Path) -> list[str]:
+    return _violations_in(path.read_text(), layer=path.relative_to(SRC).parts[0])
+
+
+def _violations_in(source: str, *, layer: str) -> list[str]:
+    tree = ast.parse(source)
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+            for alias in node.names:
+                if alias.name == "random":
+                    found.append(f"line {node.lineno}: import random (inject random.Random)")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+            if node.module == "random" and any(a.name != "Random" for a in node.names):
+                found.append(f"line {node.lineno}: from random import (only Random is allowed)")
+        for name in names:
+            top = name.split(".")[0]
+            if top in FORBIDDEN:
+                found.append(f"line {node.lineno}: imports {name}")
+            if top == "pyxos" and name.count(".") >= 1:
+                target = name.split(".")[1]
+                if target in PURE + ("runtime", "service", "cli", "bench", "chaos", "storage"):
+                    if target not in ALLOWED_INTERNAL[layer]:
+                        found.append(f"line {node.lineno}: {layer} imports pyxos.{target}")
+    return found
+
+
+@pytest.mark.parametrize("path", _pure_files(), ids=lambda p: str(p.relative_to(SRC)))
+def test_pure_layer_imports(path: Path) -> None:
+    assert _violations(path) == []
+
+
+def test_the_walk_sees_forbidden_imports() -> None:
+    source = "def f():\n    import time\nfrom random import choice\nfrom pyxos.sim import x\n"
+    assert len(_violations_in(source, layer="core")) == 3
