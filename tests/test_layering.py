@@ -71,9 +71,9 @@ def _violations_in(source: str, *, layer: str) -> list[str]:
                 found.append(f"line {node.lineno}: imports {name}")
             if top == "pyxos" and name.count(".") >= 1:
                 target = name.split(".")[1]
-                if target in PURE + ("runtime", "service", "cli", "bench", "chaos", "storage"):
-                    if target not in ALLOWED_INTERNAL[layer]:
-                        found.append(f"line {node.lineno}: {layer} imports pyxos.{target}")
+                layers = (*PURE, "runtime", "service", "cli", "bench", "chaos", "storage")
+                if target in layers and target not in ALLOWED_INTERNAL[layer]:
+                    found.append(f"line {node.lineno}: {layer} imports pyxos.{target}")
     return found
 
 

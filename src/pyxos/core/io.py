@@ -59,9 +59,15 @@ class Send:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Persist:
-    """Make `records` durable. A barrier: later effects wait until the records are synced."""
+    """Append `records` to the log store.
+
+    With `barrier=True` (the default) later effects wait until the records are synced. With
+    `barrier=False` the records only need to reach the disk eventually, in order: the next sync
+    covers them (used for decided values, which a replica could relearn from its peers).
+    """
 
     records: tuple[Record, ...]
+    barrier: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -33,20 +33,20 @@ class DecidedEntry(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     batch: Batch
 
 
-class ViewChange(_Msg, tag="vc"):
+class ViewChange(_Msg, frozen=True, tag="vc"):
     """The sender has moved to `view` because it stopped hearing from a leader."""
 
     view: int
 
 
-class Prepare(_Msg, tag="p1a"):
+class Prepare(_Msg, frozen=True, tag="p1a"):
     """Phase 1a for every slot at or above `from_slot` (the leader's first undecided slot)."""
 
     ballot: Ballot
     from_slot: Slot
 
 
-class Promise(_Msg, tag="p1b"):
+class Promise(_Msg, frozen=True, tag="p1b"):
     """Phase 1b: the acceptor promised `ballot` and reports what it accepted from `from_slot` on.
 
     `decided_upto` is the acceptor's decided prefix, so a leader that is behind learns it must
@@ -59,7 +59,7 @@ class Promise(_Msg, tag="p1b"):
     decided_upto: Slot
 
 
-class Accept(_Msg, tag="p2a"):
+class Accept(_Msg, frozen=True, tag="p2a"):
     """Phase 2a: accept `batch` in `slot` at `ballot`. Carries the leader's commit point."""
 
     ballot: Ballot
@@ -68,28 +68,28 @@ class Accept(_Msg, tag="p2a"):
     commit_upto: Slot
 
 
-class Accepted(_Msg, tag="p2b"):
+class Accepted(_Msg, frozen=True, tag="p2b"):
     """Phase 2b: the acceptor durably accepted the `Accept` for `slot` at `ballot`."""
 
     ballot: Ballot
     slot: Slot
 
 
-class Reject(_Msg, tag="nack"):
+class Reject(_Msg, frozen=True, tag="nack"):
     """The acceptor has promised `promised`, higher than the ballot it was asked about."""
 
     ballot: Ballot
     promised: Ballot
 
 
-class Commit(_Msg, tag="commit"):
+class Commit(_Msg, frozen=True, tag="commit"):
     """Every slot up to `upto` is decided; a slot accepted at `ballot` holds the chosen value."""
 
     ballot: Ballot
     upto: Slot
 
 
-class Heartbeat(_Msg, tag="hb"):
+class Heartbeat(_Msg, frozen=True, tag="hb"):
     """The leader is alive. `read_round` numbers read-index confirmations."""
 
     ballot: Ballot
@@ -97,7 +97,7 @@ class Heartbeat(_Msg, tag="hb"):
     read_round: int
 
 
-class HeartbeatAck(_Msg, tag="hback"):
+class HeartbeatAck(_Msg, frozen=True, tag="hback"):
     """The acceptor still follows `ballot` (it has promised nothing higher)."""
 
     ballot: Ballot
@@ -105,32 +105,32 @@ class HeartbeatAck(_Msg, tag="hback"):
     decided_upto: Slot
 
 
-class CatchupRequest(_Msg, tag="cureq"):
+class CatchupRequest(_Msg, frozen=True, tag="cureq"):
     """Send me the chosen values of slots `from_slot..upto` (inclusive)."""
 
     from_slot: Slot
     upto: Slot
 
 
-class CatchupReply(_Msg, tag="curep"):
+class CatchupReply(_Msg, frozen=True, tag="curep"):
     """Chosen values, in slot order."""
 
     entries: tuple[DecidedEntry, ...]
 
 
-class Forward(_Msg, tag="fwd"):
+class Forward(_Msg, frozen=True, tag="fwd"):
     """Client commands forwarded by a replica to the leader it believes in."""
 
     commands: tuple[Command, ...]
 
 
-class ReadIndexRequest(_Msg, tag="rireq"):
+class ReadIndexRequest(_Msg, frozen=True, tag="rireq"):
     """Ask the leader for a read index for the given request ids."""
 
     request_ids: tuple[int, ...]
 
 
-class ReadIndexReply(_Msg, tag="rirep"):
+class ReadIndexReply(_Msg, frozen=True, tag="rirep"):
     """Reads with these ids may be served once the asker has applied through `index`."""
 
     request_ids: tuple[int, ...]

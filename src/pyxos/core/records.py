@@ -18,17 +18,17 @@ class _Rec(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True)
     pass
 
 
-class Promised(_Rec, tag="promised"):
+class Promised(_Rec, frozen=True, tag="promised"):
     ballot: Ballot
 
 
-class AcceptedValue(_Rec, tag="accepted"):
+class AcceptedValue(_Rec, frozen=True, tag="accepted"):
     slot: Slot
     ballot: Ballot
     batch: Batch
 
 
-class DecidedValue(_Rec, tag="decided"):
+class DecidedValue(_Rec, frozen=True, tag="decided"):
     slot: Slot
     batch: Batch
 

@@ -14,7 +14,7 @@ class _ClientMsg(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag
     pass
 
 
-class ClientRequest(_ClientMsg, tag="req"):
+class ClientRequest(_ClientMsg, frozen=True, tag="req"):
     """Run `op` exactly once. Retries reuse the same `(client_id, seq)`."""
 
     client_id: int
@@ -22,7 +22,7 @@ class ClientRequest(_ClientMsg, tag="req"):
     op: bytes
 
 
-class ClientRead(_ClientMsg, tag="read"):
+class ClientRead(_ClientMsg, frozen=True, tag="read"):
     """Run the read-only `query`. `linearizable=False` allows a possibly stale local read."""
 
     client_id: int
@@ -31,7 +31,7 @@ class ClientRead(_ClientMsg, tag="read"):
     linearizable: bool = True
 
 
-class ClientReply(_ClientMsg, tag="reply"):
+class ClientReply(_ClientMsg, frozen=True, tag="reply"):
     """The result of the command `(client_id, seq)`."""
 
     client_id: int
@@ -39,7 +39,7 @@ class ClientReply(_ClientMsg, tag="reply"):
     result: bytes
 
 
-class ReadReply(_ClientMsg, tag="rreply"):
+class ReadReply(_ClientMsg, frozen=True, tag="rreply"):
     """The result of read `read_id`."""
 
     client_id: int

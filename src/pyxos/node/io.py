@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyxos.core.commands import Batch
-from pyxos.core.io import Note, Persist, Receive, Send, Tick
 from pyxos.core.ids import Slot
+from pyxos.core.io import Note, Persist, Receive, Send, Tick
 from pyxos.node.client_messages import ClientInbound, ClientOutbound
 
 # A client's address as the driver knows it (a connection id at runtime, an int in the simulator).
@@ -49,9 +49,9 @@ __all__ = [
     "Address",
     "Applied",
     "FromClient",
-    "Note",
     "NodeEffect",
     "NodeInput",
+    "Note",
     "Persist",
     "Receive",
     "Reply",

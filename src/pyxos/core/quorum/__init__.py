@@ -3,10 +3,17 @@
 A `QuorumSystem` answers two questions over a set of acknowledging node ids: is it a phase-1
 quorum (Q1, used by `Prepare`/`Promise`) and is it a phase-2 quorum (Q2, used by
 `Accept`/`Accepted` and read-index confirmation)? Paxos is safe for any system where every Q1
-intersects every Q2.
+intersects every Q2; `check_intersection` proves it by brute force for a small membership.
+
+- `Majority`: Q1 = Q2 = any majority.
+- `Flexible`: counting quorums with `q1_size + q2_size > n` (Flexible Paxos).
+- `Grid`: WPaxos zone grids, tolerating `fz` zone failures and `fn` node failures per zone.
 """
 
 from pyxos.core.quorum.base import QuorumSystem
+from pyxos.core.quorum.flexible import Flexible
+from pyxos.core.quorum.grid import Grid
+from pyxos.core.quorum.intersection import check_intersection
 from pyxos.core.quorum.majority import Majority
 
-__all__ = ["Majority", "QuorumSystem"]
+__all__ = ["Flexible", "Grid", "Majority", "QuorumSystem", "check_intersection"]

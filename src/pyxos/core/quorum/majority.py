@@ -14,6 +14,7 @@ class Majority:
 
     members: tuple[NodeId, ...]
     size: int = field(init=False)
+    _voters: frozenset[NodeId] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.members:
@@ -22,9 +23,14 @@ class Majority:
             raise ValueError(f"duplicate member ids in {self.members}")
         object.__setattr__(self, "members", tuple(sorted(self.members)))
         object.__setattr__(self, "size", len(self.members) // 2 + 1)
+        object.__setattr__(self, "_voters", frozenset(self.members))
 
     def is_q1(self, acks: Collection[NodeId]) -> bool:
-        return len(acks) >= self.size
+        return self._count(acks) >= self.size
 
     def is_q2(self, acks: Collection[NodeId]) -> bool:
-        return len(acks) >= self.size
+        return self._count(acks) >= self.size
+
+    def _count(self, acks: Collection[NodeId]) -> int:
+        # Only members vote: an id from a foreign or misconfigured peer never counts.
+        return len(self._voters.intersection(acks))

@@ -1,0 +1,103 @@
+"""The acceptor: promises and acceptances, made durable before they are announced.
+
+Theory of operation. An acceptor keeps the highest ballot it promised and, per slot, the
+highest-ballot value it accepted. It answers a `Prepare` at a ballot at least its promise with a
+`Promise` reporting what it accepted from the prepare's first slot on, and an `Accept` at a
+ballot at least its promise by accepting. Both answers depend on durable state, so each is
+returned after the `Persist` that records it (accepting at ballot b is also a promise of b, so an
+`AcceptedValue` record needs no separate `Promised` record). A request below the promise gets a
+`Reject` carrying the promise, which tells a deposed leader which view to move to.
+
+Paxos for System Builders, section 3: "an acceptor must write its promise and its acceptance to
+stable storage before responding".
+"""
+
+from __future__ import annotations
+
+from pyxos.core.commands import Batch
+from pyxos.core.ids import BALLOT_ZERO, Ballot, NodeId, Slot
+from pyxos.core.io import Effect, Persist, Send
+from pyxos.core.messages import Accept, Accepted, AcceptedEntry, Prepare, Promise, Reject
+from pyxos.core.records import AcceptedValue, Promised, Record
+
+
+def may_accept(promised: Ballot, ballot: Ballot) -> bool:
+    """An acceptor may accept (or promise) `ballot` unless it promised a higher one."""
+    return ballot >= promised
+
+
+def answer_after_persist(persist: Persist, answer: Send) -> list[Effect]:
+    """The answer that depends on `persist` leaves only after it (the barrier order)."""
+    return [persist, answer]
+
+
+class Acceptor:
+    """Durable promise and accepted values of one replica."""
+
+    __slots__ = ("accepted", "node_id", "promised")
+
+    def __init__(self, node_id: NodeId) -> None:
+        self.node_id = node_id
+        self.promised: Ballot = BALLOT_ZERO
+        self.accepted: dict[Slot, tuple[Ballot, Batch]] = {}
+
+    def recover(self, records: list[Record]) -> None:
+        """Rebuild from durable records, in the order they were written."""
+        for record in records:
+            match record:
+                case Promised(ballot=ballot):
+                    self.promised = max(self.promised, ballot)
+                case AcceptedValue(slot=slot, ballot=ballot, batch=batch):
+                    self.promised = max(self.promised, ballot)
+                    previous = self.accepted.get(slot)
+                    if previous is None or previous[0] <= ballot:
+                        self.accepted[slot] = (ballot, batch)
+                case _:
+                    pass
+
+    def promise_own(self, ballot: Ballot) -> Persist:
+        """The leader promises its own ballot first, so it can never reuse it after a restart."""
+        self.promised = ballot
+        return Persist(records=(Promised(ballot=ballot),))
+
+    def on_prepare(self, sender: NodeId, msg: Prepare, decided_upto: Slot) -> list[Effect]:
+        if not may_accept(self.promised, msg.ballot):
+            return [Send(to=sender, message=Reject(ballot=msg.ballot, promised=self.promised))]
+        accepted = tuple(
+            AcceptedEntry(slot=slot, ballot=ballot, batch=batch)
+            for slot, (ballot, batch) in sorted(self.accepted.items())
+            if slot >= msg.from_slot
+        )
+        promise = Send(
+            to=sender,
+            message=Promise(
+                ballot=msg.ballot,
+                from_slot=msg.from_slot,
+                accepted=accepted,
+                decided_upto=decided_upto,
+            ),
+        )
+        if msg.ballot == self.promised:
+            # Already promised (a retransmission, or our own ballot): the record that justifies
+            # the promise was persisted earlier and the driver keeps effects in order.
+            return [promise]
+        self.promised = msg.ballot
+        return answer_after_persist(Persist(records=(Promised(ballot=msg.ballot),)), promise)
+
+    def on_accept(self, sender: NodeId, msg: Accept) -> list[Effect]:
+        if not may_accept(self.promised, msg.ballot):
+            return [Send(to=sender, message=Reject(ballot=msg.ballot, promised=self.promised))]
+        self.promised = max(self.promised, msg.ballot)
+        ack = Send(to=sender, message=Accepted(ballot=msg.ballot, slot=msg.slot))
+        if self.accepted.get(msg.slot) == (msg.ballot, msg.batch):
+            return [ack]  # a retransmitted Accept: already durable, ordered behind its Persist
+        self.accepted[msg.slot] = (msg.ballot, msg.batch)
+        record = AcceptedValue(slot=msg.slot, ballot=msg.ballot, batch=msg.batch)
+        return answer_after_persist(Persist(records=(record,)), ack)
+
+    def accepted_at(self, slot: Slot, ballot: Ballot) -> Batch | None:
+        """The value accepted in `slot` if it was accepted exactly at `ballot`."""
+        entry = self.accepted.get(slot)
+        if entry is not None and entry[0] == ballot:
+            return entry[1]
+        return None

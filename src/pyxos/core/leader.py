@@ -1,0 +1,230 @@
+"""The leader of one view: phase 1 once for the whole log, then pipelined, batched phase 2.
+
+Theory of operation. The owner of view v leads with ballot (v, owner). It promises its own
+ballot durably, then sends `Prepare(ballot, from_slot)` where `from_slot` is the first slot it
+has not learned. From a phase-1 quorum of `Promise`s it takes, for every slot from `from_slot` to
+the highest slot reported, the value accepted at the highest ballot (a chosen value is always
+that one), or NOOP for a hole, and proposes them all again at its own ballot. Then it proposes
+client commands: each slot carries a batch of commands, and at most `pipeline_slots_max` slots
+are open at once. A slot is decided when a phase-2 quorum accepted it. Linearizable reads get a
+read index (the last proposed slot) that is confirmed by a phase-2 quorum of heartbeat acks sent
+after the read arrived, so no higher ballot can have chosen anything the read would miss.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from pyxos.core.commands import NOOP, Batch, Command
+from pyxos.core.config import ReplicaConfig
+from pyxos.core.ids import Ballot, NodeId, Slot
+from pyxos.core.io import Effect, Note, ReadIndexReady, Send
+from pyxos.core.learner import Learner
+from pyxos.core.messages import (
+    Accept,
+    AcceptedEntry,
+    Heartbeat,
+    Prepare,
+    Promise,
+    ReadIndexReply,
+)
+
+
+def choose_value(entries: list[AcceptedEntry]) -> Batch:
+    """Phase 1's rule: the value accepted at the highest ballot, or NOOP if none was."""
+    if not entries:
+        return NOOP
+    return max(entries, key=lambda e: e.ballot).batch
+
+
+class Proposal:
+    __slots__ = ("acks", "batch", "sent_tick")
+
+    def __init__(self, batch: Batch, tick: int) -> None:
+        self.batch = batch
+        self.acks: set[NodeId] = set()
+        self.sent_tick = tick
+
+
+class PendingRead:
+    __slots__ = ("asker", "index", "request_ids", "round")
+
+    def __init__(self, asker: NodeId, request_ids: tuple[int, ...], index: Slot, rnd: int) -> None:
+        self.asker = asker
+        self.request_ids = request_ids
+        self.index = index
+        self.round = rnd
+
+
+class Leader:
+    """Phase-1 and phase-2 state of this replica while it owns a view."""
+
+    def __init__(self, config: ReplicaConfig, learner: Learner, ballot: Ballot, tick: int) -> None:
+        self.config = config
+        self.learner = learner
+        self.ballot = ballot
+        self.from_slot = learner.decided_upto + 1
+        self.promises: dict[NodeId, Promise] = {}
+        self.prepared = False  # phase 1 complete
+        self.prepare_sent_tick = tick
+        self.proposals: dict[Slot, Proposal] = {}
+        self.next_slot: Slot = self.from_slot
+        self.pending: deque[Command] = deque()
+        self.heartbeat_tick = tick
+        self.read_round = 0
+        self.read_round_wanted = False
+        self.read_acks: dict[NodeId, int] = {}
+        self.reads: list[PendingRead] = []
+        self.committed_sent: Slot = 0
+
+    # ---- phase 1 ------------------------------------------------------------------------
+    def prepare_messages(self, to: Iterable[NodeId]) -> list[Effect]:
+        msg = Prepare(ballot=self.ballot, from_slot=self.from_slot)
+        return [Send(to=peer, message=msg) for peer in to]
+
+    def on_promise(self, sender: NodeId, msg: Promise, tick: int) -> list[Effect]:
+        if self.prepared or msg.ballot != self.ballot or msg.from_slot != self.from_slot:
+            return []
+        self.promises[sender] = msg
+        if not self.config.quorums.is_q1(self.promises.keys()):
+            return []
+        return self._complete_phase1(tick)
+
+    def _complete_phase1(self, tick: int) -> list[Effect]:
+        self.prepared = True
+        by_slot: dict[Slot, list[AcceptedEntry]] = {}
+        for sender in sorted(self.promises):
+            for entry in self.promises[sender].accepted:
+                by_slot.setdefault(entry.slot, []).append(entry)
+        top = max(by_slot, default=self.from_slot - 1)
+        effects: list[Effect] = [Note(kind="leader", detail=f"ballot={self.ballot}")]
+        for slot in range(self.from_slot, top + 1):
+            if slot in self.learner.decided:
+                batch = self.learner.decided[slot]
+            else:
+                batch = choose_value(by_slot.get(slot, []))
+                if batch:
+                    effects.append(Note(kind="repropose", detail=f"slot={slot}"))
+            effects.extend(self._propose(slot, batch, tick))
+        self.next_slot = top + 1
+        self.promises = {}
+        effects.extend(self.fill(tick))
+        return effects
+
+    # ---- phase 2 ------------------------------------------------------------------------
+    def _propose(self, slot: Slot, batch: Batch, tick: int) -> list[Effect]:
+        self.proposals[slot] = Proposal(batch, tick)
+        msg = Accept(
+            ballot=self.ballot, slot=slot, batch=batch, commit_upto=self.learner.decided_upto
+        )
+        return [Send(to=peer, message=msg) for peer in self.config.members]
+
+    def enqueue(self, commands: tuple[Command, ...]) -> bool:
+        """Queue client commands; False if the queue is full (the client will retry)."""
+        if len(self.pending) + len(commands) > self.config.pending_commands_max:
+            return False
+        self.pending.extend(commands)
+        return True
+
+    def fill(self, tick: int) -> list[Effect]:
+        """Open slots for queued commands while the pipeline window has room."""
+        if not self.prepared:
+            return []
+        effects: list[Effect] = []
+        pending = self.pending
+        limit = self.config.batch_commands_max
+        while pending and len(self.proposals) < self.config.pipeline_slots_max:
+            if len(pending) <= limit:
+                batch = tuple(pending)
+                pending.clear()
+            else:
+                batch = tuple(pending.popleft() for _ in range(limit))
+            slot = self.next_slot
+            self.next_slot += 1
+            effects.extend(self._propose(slot, batch, tick))
+        return effects
+
+    def on_accepted(self, sender: NodeId, slot: Slot) -> Batch | None:
+        """Count an acceptance; returns the batch if the slot just became decided."""
+        proposal = self.proposals.get(slot)
+        if proposal is None:
+            return None
+        proposal.acks.add(sender)
+        if not self.config.quorums.is_q2(proposal.acks):
+            return None
+        del self.proposals[slot]
+        return proposal.batch
+
+    def retransmit(self, tick: int) -> list[Effect]:
+        """Send again what a quorum has not answered yet."""
+        every = self.config.retransmit_ticks
+        effects: list[Effect] = []
+        if not self.prepared:
+            if tick - self.prepare_sent_tick >= every:
+                self.prepare_sent_tick = tick
+                silent = [m for m in self.config.members if m not in self.promises]
+                effects.extend(self.prepare_messages(silent))
+            return effects
+        for slot in sorted(self.proposals):
+            proposal = self.proposals[slot]
+            if tick - proposal.sent_tick < every:
+                continue
+            proposal.sent_tick = tick
+            msg = Accept(
+                ballot=self.ballot,
+                slot=slot,
+                batch=proposal.batch,
+                commit_upto=self.learner.decided_upto,
+            )
+            effects.extend(
+                Send(to=peer, message=msg)
+                for peer in self.config.members
+                if peer not in proposal.acks
+            )
+        return effects
+
+    # ---- heartbeats and read index --------------------------------------------------------
+    def heartbeat(self, tick: int, force: bool) -> list[Effect]:
+        """A heartbeat round when one is due, or when reads wait for a confirmation."""
+        due = tick - self.heartbeat_tick >= self.config.heartbeat_ticks
+        if not (due or force or self.read_round_wanted):
+            return []
+        self.heartbeat_tick = tick
+        if self.read_round_wanted:
+            self.read_round += 1
+            self.read_round_wanted = False
+        msg = Heartbeat(
+            ballot=self.ballot, commit_upto=self.learner.decided_upto, read_round=self.read_round
+        )
+        self.committed_sent = self.learner.decided_upto
+        return [Send(to=peer, message=msg) for peer in self.config.peers]
+
+    def add_read(self, asker: NodeId, request_ids: tuple[int, ...]) -> None:
+        """A read arrived: it needs a confirmation round that starts after now."""
+        index = max(self.next_slot - 1, self.learner.decided_upto)
+        self.read_round_wanted = True
+        self.reads.append(PendingRead(asker, request_ids, index, self.read_round + 1))
+
+    def on_heartbeat_ack(self, sender: NodeId, read_round: int) -> list[Effect]:
+        if read_round > self.read_acks.get(sender, 0):
+            self.read_acks[sender] = read_round
+        return self.confirm_reads()
+
+    def confirm_reads(self) -> list[Effect]:
+        if not self.reads or not self.prepared:
+            return []
+        me = self.config.node_id
+        effects: list[Effect] = []
+        waiting = []
+        for read in self.reads:
+            acks = [me] + [p for p, r in self.read_acks.items() if r >= read.round]
+            if not self.config.quorums.is_q2(acks):
+                waiting.append(read)
+            elif read.asker == me:
+                effects.append(ReadIndexReady(request_ids=read.request_ids, index=read.index))
+            else:
+                reply = ReadIndexReply(request_ids=read.request_ids, index=read.index)
+                effects.append(Send(to=read.asker, message=reply))
+        self.reads = waiting
+        return effects

@@ -1,0 +1,366 @@
+"""A Multi-Paxos replica: `step(input) -> effects`, nothing else.
+
+Theory of operation (Paxos for System Builders, with its missing pieces filled in). Replicas move
+through views; view v is led by `config.owner(v)` with ballot (v, owner). A follower that hears
+nothing from its view's leader for an election timeout moves to the next view and tells everyone
+(`ViewChange`); a replica that sees a higher view in any message joins it. The timeout doubles
+with every view change that brings no progress (capped) and resets once a leader is heard, so a
+cluster under churn settles on one leader instead of duelling.
+
+The acceptor (`acceptor.py`), learner (`learner.py`) and leader (`leader.py`) hold the state;
+this module routes inputs to them, runs the timers and adds what every step ends with: the
+commit point for followers, catch-up requests for missing slots, and delivery in slot order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from random import Random
+from typing import assert_never
+
+from pyxos.core.acceptor import Acceptor
+from pyxos.core.commands import Command
+from pyxos.core.config import ReplicaConfig
+from pyxos.core.ids import Ballot, NodeId, Slot
+from pyxos.core.io import (
+    Effect,
+    Input,
+    Note,
+    Persist,
+    Propose,
+    ReadIndexReady,
+    Receive,
+    RequestReadIndex,
+    Send,
+    Tick,
+)
+from pyxos.core.leader import Leader
+from pyxos.core.learner import Learner
+from pyxos.core.messages import (
+    Accept,
+    Accepted,
+    CatchupReply,
+    CatchupRequest,
+    Commit,
+    Forward,
+    Heartbeat,
+    HeartbeatAck,
+    Message,
+    Prepare,
+    Promise,
+    ReadIndexReply,
+    ReadIndexRequest,
+    Reject,
+    ViewChange,
+)
+from pyxos.core.records import DecidedValue, Record
+
+
+class Replica:
+    """One replica of the replicated log. Drive it with `step`; it never does I/O."""
+
+    def __init__(self, config: ReplicaConfig, rng: Random, durable: Sequence[Record] = ()) -> None:
+        self.config = config
+        self.node_id = config.node_id
+        self._rng = rng
+        self.acceptor = Acceptor(config.node_id)
+        self.learner = Learner()
+        records = list(durable)
+        self.acceptor.recover(records)
+        self.learner.recover(records)
+        self.view = self.acceptor.promised.round
+        self.leader: Leader | None = None
+        self.tick = 0
+        self.now_ms = 0
+        self.heard_tick = 0  # last tick we heard from our view's leader (or entered the view)
+        self.churn = 0  # view changes since the last established leader
+        self.timeout_ticks = self._draw_timeout()
+        self.catchup_tick = -config.retransmit_ticks
+        self.view_change_tick = 0
+        self._decided_records: list[Record] = []
+
+    # ---- public view ------------------------------------------------------------------------
+    @property
+    def promised(self) -> Ballot:
+        return self.acceptor.promised
+
+    @property
+    def is_leader(self) -> bool:
+        return self.leader is not None and self.leader.prepared
+
+    @property
+    def leader_hint(self) -> NodeId:
+        """The node this replica believes leads (the owner of its view)."""
+        return self.config.owner(self.view)
+
+    @property
+    def decided_upto(self) -> Slot:
+        return self.learner.decided_upto
+
+    # ---- the one entry point ----------------------------------------------------------------
+    def step(self, inp: Input) -> list[Effect]:
+        match inp:
+            case Tick(now_ms=now_ms):
+                self.now_ms = now_ms
+                effects = self._on_tick()
+            case Receive(sender=sender, message=message):
+                effects = self._on_message(sender, message)
+            case Propose(commands=commands):
+                effects = self._on_propose(commands)
+            case RequestReadIndex(request_ids=request_ids):
+                effects = self._on_read_index(request_ids)
+            case _:
+                assert_never(inp)
+        self._end_of_step(effects)
+        return effects
+
+    # ---- views and timers -------------------------------------------------------------------
+    def _draw_timeout(self) -> int:
+        c = self.config
+        base = min(
+            c.election_timeout_ticks_max, c.election_timeout_ticks_min << min(self.churn, 16)
+        )
+        return base + self._rng.randint(0, c.election_timeout_ticks_jitter)
+
+    def _progress(self) -> None:
+        """We heard from an established leader of our view."""
+        self.heard_tick = self.tick
+        if self.churn:
+            self.churn = 0
+            self.timeout_ticks = self._draw_timeout()
+
+    def _enter_view(self, view: int) -> list[Effect]:
+        if view <= self.view:
+            return []
+        self.view = view
+        self.leader = None
+        self.heard_tick = self.tick
+        self.view_change_tick = self.tick
+        return self._lead(view)
+
+    def _lead(self, view: int) -> list[Effect]:
+        """Start phase 1 for `view` if we own it and never used its ballot."""
+        if self.config.owner(view) != self.node_id:
+            return []
+        ballot = self.config.ballot(view)
+        if ballot <= self.acceptor.promised:
+            return []  # we led this ballot before a restart: never reuse it
+        self.leader = Leader(self.config, self.learner, ballot, self.tick)
+        return [
+            self.acceptor.promise_own(ballot),
+            *self.leader.prepare_messages(self.config.members),
+        ]
+
+    def _observe(self, ballot: Ballot) -> list[Effect]:
+        return self._enter_view(ballot.round) if ballot.round > self.view else []
+
+    def _on_tick(self) -> list[Effect]:
+        self.tick += 1
+        tick = self.tick
+        if tick == 1 and self.view == 0 and self.leader is None:
+            # A fresh cluster: the owner of view 0 may lead at once, without a timeout.
+            return self._lead(0)
+        leader = self.leader
+        if leader is not None:
+            effects = leader.retransmit(tick)
+            if leader.prepared:
+                effects.extend(leader.heartbeat(tick, force=False))
+                return effects
+            if tick - self.heard_tick < self.timeout_ticks:
+                return effects
+        elif tick - self.heard_tick < self.timeout_ticks:
+            if tick - self.view_change_tick >= self.config.retransmit_ticks and self.churn:
+                # No leader yet in this view: remind its owner, whose ViewChange may be lost.
+                self.view_change_tick = tick
+                owner = self.config.owner(self.view)
+                if owner != self.node_id:
+                    return [Send(to=owner, message=ViewChange(view=self.view))]
+            return []
+        else:
+            effects = []
+        # The election timeout expired: move to the next view and say so.
+        self.churn += 1
+        self.timeout_ticks = self._draw_timeout()
+        view = self.view + 1
+        effects.append(Note(kind="view_change", detail=f"view={view}"))
+        effects.extend(Send(to=p, message=ViewChange(view=view)) for p in self.config.peers)
+        effects.extend(self._enter_view(view))
+        return effects
+
+    # ---- messages -----------------------------------------------------------------------------
+    def _on_message(self, sender: NodeId, msg: Message) -> list[Effect]:
+        match msg:
+            case Accept():
+                return self._on_accept(sender, msg)
+            case Accepted():
+                return self._on_accepted(sender, msg)
+            case Commit(ballot=ballot, upto=upto):
+                effects = self._observe(ballot)
+                self._learn_commit(ballot, upto)
+                return effects
+            case Heartbeat():
+                return self._on_heartbeat(sender, msg)
+            case HeartbeatAck(ballot=ballot, read_round=read_round):
+                leader = self.leader
+                if leader is not None and ballot == leader.ballot:
+                    return leader.on_heartbeat_ack(sender, read_round)
+                return []
+            case Prepare(ballot=ballot):
+                effects = self._observe(ballot)
+                if ballot.round == self.view:
+                    self.heard_tick = self.tick
+                effects.extend(self.acceptor.on_prepare(sender, msg, self.learner.decided_upto))
+                return effects
+            case Promise(ballot=ballot):
+                leader = self.leader
+                if leader is not None and ballot == leader.ballot:
+                    effects = leader.on_promise(sender, msg, self.tick)
+                    if leader.prepared:
+                        self._progress()
+                    return effects
+                return []
+            case Reject(ballot=ballot, promised=promised):
+                leader = self.leader
+                if leader is not None and ballot == leader.ballot and promised > ballot:
+                    return self._enter_view(promised.round)
+                return []
+            case ViewChange(view=view):
+                return self._enter_view(view)
+            case Forward(commands=commands):
+                leader = self.leader
+                if leader is not None and leader.enqueue(commands):
+                    return leader.fill(self.tick)
+                return []  # not the leader: the client retries elsewhere
+            case CatchupRequest(from_slot=from_slot, upto=upto):
+                entries = self.learner.entries(from_slot, upto, self.config.catchup_slots_max)
+                if not entries:
+                    return []
+                return [Send(to=sender, message=CatchupReply(entries=entries))]
+            case CatchupReply(entries=entries):
+                learned = 0
+                for entry in entries:
+                    if self._learn(entry.slot, entry.batch):
+                        learned += 1
+                if learned:
+                    return [Note(kind="catchup", detail=f"slots={learned} from={sender}")]
+                return []
+            case ReadIndexRequest(request_ids=request_ids):
+                leader = self.leader
+                if leader is not None and leader.prepared:
+                    leader.add_read(sender, request_ids)
+                return []
+            case ReadIndexReply(request_ids=request_ids, index=index):
+                return [ReadIndexReady(request_ids=request_ids, index=index)]
+            case _:
+                assert_never(msg)
+
+    def _on_accept(self, sender: NodeId, msg: Accept) -> list[Effect]:
+        effects = self._observe(msg.ballot)
+        effects.extend(self.acceptor.on_accept(sender, msg))
+        if msg.ballot == self.acceptor.promised:
+            if sender != self.node_id:
+                self._progress()
+            self._learn_commit(msg.ballot, msg.commit_upto)
+        return effects
+
+    def _on_accepted(self, sender: NodeId, msg: Accepted) -> list[Effect]:
+        leader = self.leader
+        if leader is None or msg.ballot != leader.ballot:
+            return []
+        batch = leader.on_accepted(sender, msg.slot)
+        if batch is None:
+            return []
+        self._learn(msg.slot, batch)
+        return leader.fill(self.tick)
+
+    def _on_heartbeat(self, sender: NodeId, msg: Heartbeat) -> list[Effect]:
+        effects = self._observe(msg.ballot)
+        if msg.ballot < self.acceptor.promised:
+            reject = Reject(ballot=msg.ballot, promised=self.acceptor.promised)
+            effects.append(Send(to=sender, message=reject))
+            return effects
+        if msg.ballot.round == self.view:
+            self._progress()
+        self._learn_commit(msg.ballot, msg.commit_upto)
+        ack = HeartbeatAck(
+            ballot=msg.ballot, read_round=msg.read_round, decided_upto=self.learner.decided_upto
+        )
+        effects.append(Send(to=sender, message=ack))
+        return effects
+
+    # ---- client input -------------------------------------------------------------------------
+    def _on_propose(self, commands: tuple[Command, ...]) -> list[Effect]:
+        leader = self.leader
+        if leader is not None:
+            if leader.enqueue(commands):
+                return leader.fill(self.tick)
+            return [Note(kind="overload", detail=f"dropped={len(commands)}")]
+        owner = self.config.owner(self.view)
+        if owner == self.node_id:
+            return []  # between views: the client retries
+        return [Send(to=owner, message=Forward(commands=commands))]
+
+    def _on_read_index(self, request_ids: tuple[int, ...]) -> list[Effect]:
+        leader = self.leader
+        if leader is not None:
+            if not leader.prepared:
+                return []
+            leader.add_read(self.node_id, request_ids)
+            return leader.confirm_reads()
+        owner = self.config.owner(self.view)
+        if owner == self.node_id:
+            return []
+        return [Send(to=owner, message=ReadIndexRequest(request_ids=request_ids))]
+
+    # ---- learning -----------------------------------------------------------------------------
+    def _learn(self, slot: Slot, batch: tuple[Command, ...]) -> bool:
+        record = self.learner.learn(slot, batch)
+        if record is None:
+            return False
+        self._decided_records.append(record)
+        return True
+
+    def _learn_commit(self, ballot: Ballot, upto: Slot) -> None:
+        """Slots up to `upto` are decided; those we accepted at `ballot` hold the chosen value."""
+        learner = self.learner
+        learner.commit_hint = max(learner.commit_hint, upto)
+        accepted_at = self.acceptor.accepted_at
+        for slot in range(learner.decided_upto + 1, upto + 1):
+            if slot not in learner.decided:
+                batch = accepted_at(slot, ballot)
+                if batch is not None:
+                    self._learn(slot, batch)
+
+    def _end_of_step(self, effects: list[Effect]) -> None:
+        learner = self.learner
+        leader = self.leader
+        if leader is not None and leader.prepared:
+            if learner.decided_upto > leader.committed_sent:
+                leader.committed_sent = learner.decided_upto
+                commit = Commit(ballot=leader.ballot, upto=learner.decided_upto)
+                effects.extend(Send(to=p, message=commit) for p in self.config.peers)
+            if leader.read_round_wanted:
+                effects.extend(leader.heartbeat(self.tick, force=True))
+        elif learner.missing() and self.tick - self.catchup_tick >= self.config.retransmit_ticks:
+            self.catchup_tick = self.tick
+            start = learner.decided_upto + 1
+            upto = min(learner.commit_hint, start + self.config.catchup_slots_max - 1)
+            source = self._catchup_source()
+            effects.append(Send(to=source, message=CatchupRequest(from_slot=start, upto=upto)))
+        if self._decided_records:
+            effects.append(Persist(records=tuple(self._decided_records), barrier=False))
+            self._decided_records = []
+        if learner.delivered_upto < learner.decided_upto:
+            effects.extend(learner.deliver())
+
+    def _catchup_source(self) -> NodeId:
+        owner = self.config.owner(self.view)
+        if owner != self.node_id:
+            return owner
+        peers = self.config.peers
+        return peers[self._rng.randrange(len(peers))]
+
+
+def recovered_decisions(records: Sequence[Record]) -> dict[Slot, tuple[Command, ...]]:
+    """The decided values among durable records (used by tools that inspect a log)."""
+    return {r.slot: r.batch for r in records if isinstance(r, DecidedValue)}

@@ -1,0 +1,165 @@
+"""A node: one replica, one state machine, the client sessions, and the clients waiting.
+
+Theory of operation. A client command enters through any node. The node checks the session
+table (a retry of an applied command is answered from it at once), remembers who is waiting, and
+hands the command to its replica, which proposes it (leader) or forwards it to the leader. Every
+node applies every decided slot in order; the node that received a command answers it when the
+command is applied *there*, so no reply has to be routed back from the leader.
+
+A linearizable read asks the replica for a read index (confirmed by a quorum through the leader)
+and is answered from the local state machine once the node has applied through that index. A
+read with `linearizable=False` is answered from local state at once and may be stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from random import Random
+from typing import assert_never
+
+from pyxos.core.commands import Batch, Command
+from pyxos.core.config import ReplicaConfig
+from pyxos.core.ids import Ballot, NodeId, Slot
+from pyxos.core.io import (
+    Deliver,
+    Effect,
+    Note,
+    Persist,
+    Propose,
+    ReadIndexReady,
+    Receive,
+    RequestReadIndex,
+    Send,
+    Tick,
+)
+from pyxos.core.records import Record
+from pyxos.core.replica import Replica
+from pyxos.machines.base import StateMachine
+from pyxos.machines.sessions import Duplicate, SessionTable, Stale, apply_command
+from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
+from pyxos.node.io import Address, Applied, FromClient, NodeEffect, NodeInput, Reply
+
+
+class _WaitingRead:
+    __slots__ = ("client", "index", "query", "read_id", "to")
+
+    def __init__(self, to: Address, client: int, read_id: int, query: bytes) -> None:
+        self.to = to
+        self.client = client
+        self.read_id = read_id
+        self.query = query
+        self.index: Slot = -1  # unknown until the read index arrives
+
+
+class Node:
+    """The pure server: `step(input) -> effects`, like the replica it wraps."""
+
+    def __init__(
+        self,
+        *,
+        config: ReplicaConfig,
+        machine: StateMachine,
+        rng: Random,
+        durable: Sequence[Record] = (),
+    ) -> None:
+        self.config = config
+        self.node_id: NodeId = config.node_id
+        self.replica = Replica(config, rng, durable)
+        self.machine = machine
+        self.sessions = SessionTable()
+        self.applied_upto: Slot = 0
+        self._writers: dict[tuple[int, int], Address] = {}
+        self._reads: dict[int, _WaitingRead] = {}
+        self._next_read = 1
+        self._ready_reads: list[_WaitingRead] = []  # index known, waiting for apply
+
+    @property
+    def promised(self) -> Ballot:
+        return self.replica.promised
+
+    @property
+    def is_leader(self) -> bool:
+        return self.replica.is_leader
+
+    def step(self, inp: NodeInput) -> list[NodeEffect]:
+        match inp:
+            case Tick() | Receive():
+                return self._run(self.replica.step(inp))
+            case FromClient(sender=sender, message=message):
+                match message:
+                    case ClientRequest():
+                        return self._on_request(sender, message)
+                    case ClientRead():
+                        return self._on_read(sender, message)
+                    case _:
+                        assert_never(message)
+            case _:
+                assert_never(inp)
+
+    # ---- clients ----------------------------------------------------------------------------
+    def _on_request(self, sender: Address, msg: ClientRequest) -> list[NodeEffect]:
+        verdict = self.sessions.check(msg.client_id, msg.seq)
+        if isinstance(verdict, Duplicate):
+            reply = ClientReply(client_id=msg.client_id, seq=msg.seq, result=verdict.result)
+            return [Reply(to=sender, message=reply)]
+        if isinstance(verdict, Stale):
+            return []
+        self._writers[(msg.client_id, msg.seq)] = sender
+        command = Command(client_id=msg.client_id, seq=msg.seq, op=msg.op)
+        return self._run(self.replica.step(Propose(commands=(command,))))
+
+    def _on_read(self, sender: Address, msg: ClientRead) -> list[NodeEffect]:
+        if not msg.linearizable:
+            result = self.machine.query(msg.query)
+            reply = ReadReply(client_id=msg.client_id, read_id=msg.read_id, result=result)
+            return [Reply(to=sender, message=reply)]
+        request_id = self._next_read
+        self._next_read += 1
+        self._reads[request_id] = _WaitingRead(sender, msg.client_id, msg.read_id, msg.query)
+        return self._run(self.replica.step(RequestReadIndex(request_ids=(request_id,))))
+
+    # ---- core effects -----------------------------------------------------------------------
+    def _run(self, effects: list[Effect]) -> list[NodeEffect]:
+        out: list[NodeEffect] = []
+        for effect in effects:
+            match effect:
+                case Send() | Persist() | Note():
+                    out.append(effect)
+                case Deliver(slot=slot, batch=batch):
+                    self._apply(slot, batch, out)
+                case ReadIndexReady(request_ids=request_ids, index=index):
+                    for request_id in request_ids:
+                        read = self._reads.pop(request_id, None)
+                        if read is not None:
+                            read.index = index
+                            self._ready_reads.append(read)
+                    self._serve_reads(out)
+                case _:
+                    assert_never(effect)
+        return out
+
+    def _apply(self, slot: Slot, batch: Batch, out: list[NodeEffect]) -> None:
+        if slot != self.applied_upto + 1:
+            raise AssertionError(f"node {self.node_id}: slot {slot} after {self.applied_upto}")
+        machine, sessions, writers = self.machine, self.sessions, self._writers
+        for command in batch:
+            result = apply_command(machine, sessions, command.client_id, command.seq, command.op)
+            to = writers.pop((command.client_id, command.seq), None)
+            if to is not None and result is not None:
+                reply = ClientReply(client_id=command.client_id, seq=command.seq, result=result)
+                out.append(Reply(to=to, message=reply))
+        self.applied_upto = slot
+        out.append(Applied(slot=slot, batch=batch))
+        if self._ready_reads:
+            self._serve_reads(out)
+
+    def _serve_reads(self, out: list[NodeEffect]) -> None:
+        still = []
+        for read in self._ready_reads:
+            if read.index <= self.applied_upto:
+                result = self.machine.query(read.query)
+                reply = ReadReply(client_id=read.client, read_id=read.read_id, result=result)
+                out.append(Reply(to=read.to, message=reply))
+            else:
+                still.append(read)
+        self._ready_reads = still

@@ -1,0 +1,120 @@
+"""Replica rules: views, phase 1 value choice, learning from the commit point, catch-up."""
+
+from __future__ import annotations
+
+from random import Random
+
+from pyxos.core.commands import Command
+from pyxos.core.config import ReplicaConfig
+from pyxos.core.ids import Ballot
+from pyxos.core.io import Effect, Note, Persist, Propose, Receive, Send, Tick
+from pyxos.core.messages import (
+    Accept,
+    AcceptedEntry,
+    CatchupRequest,
+    Commit,
+    Forward,
+    Prepare,
+    Promise,
+    ViewChange,
+)
+from pyxos.core.records import AcceptedValue, Promised
+from pyxos.core.replica import Replica
+
+MEMBERS = (1, 2, 3)
+A = (Command(client_id=7, seq=1, op=b"a"),)
+B = (Command(client_id=8, seq=1, op=b"b"),)
+
+
+def replica(node_id: int, **kw: int) -> Replica:
+    return Replica(ReplicaConfig(node_id=node_id, members=MEMBERS, **kw), Random(0))
+
+
+def sends(effects: list[Effect], kind: type) -> list[Send]:
+    return [e for e in effects if isinstance(e, Send) and isinstance(e.message, kind)]
+
+
+def test_the_owner_of_view_zero_prepares_at_once_after_promising_its_own_ballot() -> None:
+    r = replica(1)
+    effects = r.step(Tick(now_ms=10))
+    assert effects[0] == Persist(records=(Promised(ballot=Ballot(0, 1)),))
+    prepares = sends(effects, Prepare)
+    assert [s.to for s in prepares] == [1, 2, 3]
+    assert prepares[0].message == Prepare(ballot=Ballot(0, 1), from_slot=1)
+
+
+def test_a_follower_that_hears_no_leader_moves_to_the_next_view_and_says_so() -> None:
+    r = replica(2, election_timeout_ticks_jitter=0)
+    effects: list[Effect] = []
+    for t in range(1, 31):
+        effects = r.step(Tick(now_ms=10 * t))
+    assert r.view == 1
+    assert [s.to for s in sends(effects, ViewChange)] == [1, 3]
+    # Node 2 owns view 1: it starts phase 1 with ballot (1, 2).
+    assert sends(effects, Prepare)[0].message == Prepare(ballot=Ballot(1, 2), from_slot=1)
+
+
+def test_the_election_timeout_grows_with_churn_and_is_capped() -> None:
+    r = replica(3, election_timeout_ticks_jitter=0)
+    timeouts = []
+    for _ in range(6):
+        before = r.view
+        t = r.tick
+        while r.view == before:
+            t += 1
+            r.step(Tick(now_ms=10 * t))
+        timeouts.append(r.timeout_ticks)
+    assert timeouts == [60, 120, 240, 240, 240, 240]
+
+
+def _lead_view_1(r: Replica, promises: dict[int, tuple[AcceptedEntry, ...]]) -> list[Effect]:
+    for t in range(1, 31):
+        r.step(Tick(now_ms=10 * t))
+    assert r.leader is not None
+    effects: list[Effect] = []
+    for sender, accepted in promises.items():
+        msg = Promise(ballot=Ballot(1, 2), from_slot=1, accepted=accepted, decided_upto=0)
+        effects += r.step(Receive(sender=sender, message=msg))
+    return effects
+
+
+def test_phase_1_reproposes_the_highest_ballot_value_and_fills_holes_with_noop() -> None:
+    r = replica(2, election_timeout_ticks_jitter=0)
+    effects = _lead_view_1(
+        r,
+        {
+            1: (AcceptedEntry(slot=1, ballot=Ballot(0, 1), batch=A),),
+            3: (
+                AcceptedEntry(slot=1, ballot=Ballot(0, 3), batch=B),
+                AcceptedEntry(slot=3, ballot=Ballot(0, 1), batch=A),
+            ),
+        },
+    )
+    accepts = {s.message.slot: s.message.batch for s in sends(effects, Accept)}  # type: ignore[attr-defined]
+    assert accepts == {1: B, 2: (), 3: A}
+    assert Note(kind="leader", detail="ballot=1.2") in effects
+    assert r.is_leader
+
+
+def test_a_follower_learns_only_values_it_accepted_at_the_commit_ballot() -> None:
+    r = replica(3)
+    b = Ballot(1, 2)
+    r.step(Receive(sender=2, message=Accept(ballot=Ballot(0, 1), slot=1, batch=A, commit_upto=0)))
+    r.step(Receive(sender=2, message=Accept(ballot=b, slot=2, batch=B, commit_upto=0)))
+    effects = r.step(Receive(sender=2, message=Commit(ballot=b, upto=2)))
+    # Slot 2 was accepted at the commit ballot, slot 1 was not: ask for it.
+    assert r.learner.decided == {2: B}
+    assert sends(effects, CatchupRequest)[0].message == CatchupRequest(from_slot=1, upto=2)
+
+
+def test_a_follower_forwards_client_commands_to_its_views_owner() -> None:
+    r = replica(3)
+    effects = r.step(Propose(commands=A))
+    assert effects == [Send(to=1, message=Forward(commands=A))]
+
+
+def test_recovery_never_reuses_a_ballot_the_replica_led_before() -> None:
+    durable = [Promised(ballot=Ballot(0, 1)), AcceptedValue(slot=1, ballot=Ballot(0, 1), batch=A)]
+    r = Replica(ReplicaConfig(node_id=1, members=MEMBERS), Random(0), durable)
+    assert r.step(Tick(now_ms=10)) == []
+    assert r.leader is None
