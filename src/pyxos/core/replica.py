@@ -76,6 +76,7 @@ class Replica:
         self.churn = 0  # view changes since the last established leader
         self.timeout_ticks = self._draw_timeout()
         self.catchup_tick = -config.retransmit_ticks
+        self.catchup_attempts = 0
         self.view_change_tick = 0
         self._decided_records: list[Record] = []
 
@@ -354,8 +355,11 @@ class Replica:
             effects.extend(learner.deliver())
 
     def _catchup_source(self) -> NodeId:
+        """Ask the leader first; if it does not answer, every other attempt asks a random peer
+        (the leader may be cut off, and any replica that decided the slots can answer)."""
+        self.catchup_attempts += 1
         owner = self.config.owner(self.view)
-        if owner != self.node_id:
+        if owner != self.node_id and self.catchup_attempts % 2 == 1:
             return owner
         peers = self.config.peers
         return peers[self._rng.randrange(len(peers))]

@@ -39,15 +39,20 @@ from pyxos.machines.sessions import Duplicate, SessionTable, Stale, apply_comman
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
 from pyxos.node.io import Address, Applied, FromClient, NodeEffect, NodeInput, Reply
 
+# A read whose read index has not arrived after this many ticks is forgotten: the leader that
+# was asked is gone or the answer was lost, and the client retries.
+READ_INDEX_WAIT_TICKS = 100
+
 
 class _WaitingRead:
-    __slots__ = ("client", "index", "query", "read_id", "to")
+    __slots__ = ("client", "index", "query", "read_id", "tick", "to")
 
-    def __init__(self, to: Address, client: int, read_id: int, query: bytes) -> None:
+    def __init__(self, to: Address, client: int, read_id: int, query: bytes, tick: int) -> None:
         self.to = to
         self.client = client
         self.read_id = read_id
         self.query = query
+        self.tick = tick
         self.index: Slot = -1  # unknown until the read index arrives
 
 
@@ -68,7 +73,9 @@ class Node:
         self.machine = machine
         self.sessions = SessionTable()
         self.applied_upto: Slot = 0
-        self._writers: dict[tuple[int, int], Address] = {}
+        self._ticks = 0
+        # client id -> (seq, address) of the one command that client is waiting for.
+        self._writers: dict[int, tuple[int, Address]] = {}
         self._reads: dict[int, _WaitingRead] = {}
         self._next_read = 1
         self._ready_reads: list[_WaitingRead] = []  # index known, waiting for apply
@@ -83,7 +90,12 @@ class Node:
 
     def step(self, inp: NodeInput) -> list[NodeEffect]:
         match inp:
-            case Tick() | Receive():
+            case Tick():
+                self._ticks += 1
+                if self._reads and self._ticks % READ_INDEX_WAIT_TICKS == 0:
+                    self._forget_old_reads()
+                return self._run(self.replica.step(inp))
+            case Receive():
                 return self._run(self.replica.step(inp))
             case FromClient(sender=sender, message=message):
                 match message:
@@ -104,7 +116,7 @@ class Node:
             return [Reply(to=sender, message=reply)]
         if isinstance(verdict, Stale):
             return []
-        self._writers[(msg.client_id, msg.seq)] = sender
+        self._writers[msg.client_id] = (msg.seq, sender)
         command = Command(client_id=msg.client_id, seq=msg.seq, op=msg.op)
         return self._run(self.replica.step(Propose(commands=(command,))))
 
@@ -115,7 +127,8 @@ class Node:
             return [Reply(to=sender, message=reply)]
         request_id = self._next_read
         self._next_read += 1
-        self._reads[request_id] = _WaitingRead(sender, msg.client_id, msg.read_id, msg.query)
+        waiting = _WaitingRead(sender, msg.client_id, msg.read_id, msg.query, self._ticks)
+        self._reads[request_id] = waiting
         return self._run(self.replica.step(RequestReadIndex(request_ids=(request_id,))))
 
     # ---- core effects -----------------------------------------------------------------------
@@ -144,14 +157,19 @@ class Node:
         machine, sessions, writers = self.machine, self.sessions, self._writers
         for command in batch:
             result = apply_command(machine, sessions, command.client_id, command.seq, command.op)
-            to = writers.pop((command.client_id, command.seq), None)
-            if to is not None and result is not None:
+            waiting = writers.get(command.client_id)
+            if waiting is not None and waiting[0] == command.seq and result is not None:
+                del writers[command.client_id]
                 reply = ClientReply(client_id=command.client_id, seq=command.seq, result=result)
-                out.append(Reply(to=to, message=reply))
+                out.append(Reply(to=waiting[1], message=reply))
         self.applied_upto = slot
         out.append(Applied(slot=slot, batch=batch))
         if self._ready_reads:
             self._serve_reads(out)
+
+    def _forget_old_reads(self) -> None:
+        oldest = self._ticks - READ_INDEX_WAIT_TICKS
+        self._reads = {rid: r for rid, r in self._reads.items() if r.tick > oldest}
 
     def _serve_reads(self, out: list[NodeEffect]) -> None:
         still = []
