@@ -1,15 +1,205 @@
-"""Placeholder: replaced by the real subcommand."""
+"""`pyxos sim`: run the deterministic simulator for one seed or a range of seeds.
+
+    pyxos sim --seed 7 [--nodes 5 --ops 400 ...] [--transcript FILE] [--history FILE]
+    pyxos sim --seeds 1..1000 [--min-coverage 5]
+
+One seed prints the options it expanded to, a result line, and on failure every violation, the
+linearizability checker's counterexample and the command that replays the run. A range prints
+one line per failing seed (with its replay command) and a summary: violations, coverage of each
+counter, and the simulator's speed in simulated client operations and messages per CPU-second.
+Exit status 1 on any violation, or when a coverage counter occurs in fewer than
+`--min-coverage` percent of the seeds (checked from 100 seeds on).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from pyxos.check.history import dump_jsonl
+from pyxos.sim import SimResult, expand_options, run_with_options
+from pyxos.sim.options import FLOAT_OPTIONS, OPTION_NAMES, RANGES
+from pyxos.sim.result import COVERAGE_COUNTERS
+
+COVERAGE_SEEDS_MIN = 100
+"""Coverage percentages are enforced only for sweeps of at least this many seeds."""
 
 
 def register(sub: Any) -> None:
-    del sub
+    parser = sub.add_parser(
+        "sim",
+        help="run the deterministic simulator (one seed, or a sweep of seeds)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--seed", type=int, help="run this one seed")
+    which.add_argument("--seeds", type=parse_seed_range, help="run a range of seeds, A..B")
+    parser.add_argument("--transcript", type=Path, help="write the run's transcript here")
+    parser.add_argument("--history", type=Path, help="write the client history (JSONL) here")
+    parser.add_argument(
+        "--min-coverage",
+        type=float,
+        default=5.0,
+        help="fail a sweep of 100+ seeds if a coverage counter occurs in fewer percent of seeds",
+    )
+    add_option_flags(parser)
+    parser.set_defaults(func=run)
+
+
+def add_option_flags(parser: argparse.ArgumentParser) -> None:
+    """One `--option-name VALUE` flag per `SimOptions` field, overriding the seed's choice."""
+    group = parser.add_argument_group("simulator options (default: drawn from the seed)")
+    for name in OPTION_NAMES:
+        low, high = RANGES[name]
+        kind: type = float if name in FLOAT_OPTIONS else int
+        group.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=f"opt_{name}",
+            type=kind,
+            default=None,
+            metavar="N",
+            help=f"seed range {kind(low)}..{kind(high)}",
+        )
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict[str, int | float]:
+    found: dict[str, int | float] = {}
+    for name in OPTION_NAMES:
+        value = getattr(args, f"opt_{name}", None)
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def parse_seed_range(text: str) -> range:
+    """`A..B` (inclusive) or a single seed `A`."""
+    first, sep, last = text.partition("..")
+    try:
+        low = int(first)
+        high = int(last) if sep else low
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A..B, got {text!r}") from None
+    if high < low:
+        raise argparse.ArgumentTypeError(f"empty seed range {text!r}")
+    return range(low, high + 1)
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    return 0
+    try:
+        overrides = overrides_from_args(args)
+        if args.seed is not None:
+            return _run_one(args.seed, overrides, args.transcript, args.history)
+        if args.transcript is not None or args.history is not None:
+            print("error: --transcript and --history need --seed", file=sys.stderr)
+            return 2
+        return _run_many(args.seeds, overrides, args.min_coverage)
+    except ValueError as exc:  # an invalid option value
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run_one(
+    seed: int, overrides: dict[str, int | float], transcript: Path | None, history: Path | None
+) -> int:
+    started = time.process_time()
+    options = expand_options(seed, **overrides)
+    result = run_with_options(options, transcript=transcript is not None)
+    cpu_s = time.process_time() - started
+    print(f"seed {seed}: options {result.options.describe()}")
+    if transcript is not None and result.transcript is not None:
+        transcript.write_text("".join(line + "\n" for line in result.transcript))
+    if history is not None:
+        history.write_text(dump_jsonl(result.history))
+    status = "ok" if result.ok else "FAILED"
+    print(
+        f"seed {seed}: {status} {result.stats.describe()} coverage "
+        f"{_flags(result.coverage)} violations {len(result.violations)} (cpu {cpu_s:.2f}s)"
+    )
+    if result.ok:
+        return 0
+    for violation in result.violations:
+        print(f"  violation: {violation}")
+    if result.counterexample is not None:
+        print(result.counterexample.rstrip())
+    print(f"replay: {result.replay}")
+    return 1
+
+
+def _flags(coverage: dict[str, bool]) -> str:
+    return " ".join(f"{name}={'yes' if coverage[name] else 'no'}" for name in COVERAGE_COUNTERS)
+
+
+@dataclass
+class Sweep:
+    """Totals of a run of many seeds."""
+
+    seeds: int = 0
+    violations: int = 0
+    failing: list[SimResult] = field(default_factory=list)
+    coverage: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COVERAGE_COUNTERS, 0))
+    ops: int = 0
+    messages: int = 0
+    cpu_s: float = 0.0
+
+    def add(self, result: SimResult) -> None:
+        self.seeds += 1
+        self.violations += len(result.violations)
+        if not result.ok:
+            self.failing.append(result)
+        for name, hit in result.coverage.items():
+            self.coverage[name] += hit
+        self.ops += result.stats.ops_completed
+        self.messages += result.stats.messages_delivered
+
+    def coverage_percent(self) -> dict[str, float]:
+        return {n: 100.0 * c / max(1, self.seeds) for n, c in self.coverage.items()}
+
+    def speed(self) -> str:
+        cpu_s = max(self.cpu_s, 1e-9)
+        return (
+            f"{self.ops / cpu_s:,.0f} simulated client ops per CPU-second, "
+            f"{self.messages / cpu_s:,.0f} messages per CPU-second "
+            f"({self.seeds} seeds in {self.cpu_s:.1f} CPU-seconds, "
+            f"{self.cpu_s / max(1, self.seeds):.3f}s per seed)"
+        )
+
+
+def sweep(seeds: range, overrides: dict[str, int | float], *, report: bool = True) -> Sweep:
+    """Run every seed; with `report`, print a line for each failing seed as it fails."""
+    totals = Sweep()
+    for seed in seeds:
+        started = time.process_time()
+        result = run_with_options(expand_options(seed, **overrides))
+        totals.cpu_s += time.process_time() - started
+        totals.add(result)
+        if report and not result.ok:
+            first = result.violations[0].splitlines()[0]
+            print(
+                f"seed {seed}: FAILED {len(result.violations)} violations, first: {first}; "
+                f"replay: {result.replay}",
+                flush=True,
+            )
+    return totals
+
+
+def _run_many(seeds: range, overrides: dict[str, int | float], min_coverage: float) -> int:
+    totals = sweep(seeds, overrides)
+    print(
+        f"seeds {seeds.start}..{seeds.stop - 1}: {totals.seeds} runs, {totals.violations} "
+        f"violations, {len(totals.failing)} failing seeds"
+    )
+    percent = totals.coverage_percent()
+    print("coverage: " + ", ".join(f"{name} {percent[name]:.1f}%" for name in COVERAGE_COUNTERS))
+    print(f"speed: {totals.speed()}")
+    failed = bool(totals.failing)
+    if totals.seeds >= COVERAGE_SEEDS_MIN:
+        low = [name for name in COVERAGE_COUNTERS if percent[name] < min_coverage]
+        if low:
+            print(f"coverage below {min_coverage:g}%: {', '.join(low)}")
+            failed = True
+    return 1 if failed else 0

@@ -1,0 +1,69 @@
+"""What one simulated run returns: violations, coverage, statistics, history, transcript."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyxos.check.history import Operation
+from pyxos.sim.options import FLOAT_OPTIONS, SimOptions, expand_options
+
+COVERAGE_COUNTERS = ("leader_change", "repropose", "catchup_after_restart")
+"""What every healthy sweep must see in some of its seeds, so that its runs are not vacuous:
+a second leader elected, a new leader re-proposing a value it found accepted, and a node that
+restarted catching up from a peer."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimStats:
+    ops_issued: int
+    ops_completed: int
+    messages_sent: int
+    messages_delivered: int
+    messages_dropped: int
+    messages_duplicated: int
+    events: int
+    steps: int
+    fault_events: int
+    records_synced: int
+    records_lost: int
+    duration_us: int
+    notes: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return (
+            f"ops {self.ops_completed}/{self.ops_issued} messages {self.messages_delivered}/"
+            f"{self.messages_sent} (dropped {self.messages_dropped}, duplicated "
+            f"{self.messages_duplicated}) faults {self.fault_events} events {self.events} "
+            f"virtual {self.duration_us / 1e6:.3f}s"
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimResult:
+    seed: int
+    options: SimOptions
+    violations: list[str]
+    coverage: dict[str, bool]
+    stats: SimStats
+    history: list[Operation]
+    counterexample: str | None = None
+    """The linearizability checker's report when the history failed."""
+    transcript: list[str] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def replay(self) -> str:
+        """The command that reruns exactly this run."""
+        return replay_command(self.options)
+
+
+def replay_command(options: SimOptions) -> str:
+    """`pyxos sim --seed S` plus every option that differs from what the seed expands to."""
+    parts = [f"pyxos sim --seed {options.seed}"]
+    for name, value in options.overrides_from(expand_options(options.seed)).items():
+        text = repr(float(value)) if name in FLOAT_OPTIONS else str(value)
+        parts.append(f"--{name.replace('_', '-')} {text}")
+    return " ".join(parts)

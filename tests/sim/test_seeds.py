@@ -1,0 +1,48 @@
+"""The CI sweep: seeds 1..2000 in 80 chunks of 25, every one clean and not vacuous.
+
+Every seed must report no violation, issue at least 200 client operations and fire at least 10
+faults; each chunk must see every coverage counter in at least 5% of its seeds (so the whole
+sweep does too). A failing chunk lists each failing seed with the command that replays it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from pyxos.sim import run_seed
+from pyxos.sim.result import COVERAGE_COUNTERS
+
+SEEDS = 2000
+CHUNK = 25
+COVERAGE_PERCENT_MIN = 5.0
+
+
+@pytest.mark.seeds
+@pytest.mark.parametrize("first", range(1, SEEDS + 1, CHUNK), ids=lambda s: f"seeds{s}")
+def test_seed_chunk(first: int) -> None:
+    seeds = range(first, first + CHUNK)
+    failures: list[str] = []
+    hits = dict.fromkeys(COVERAGE_COUNTERS, 0)
+    sizes = set()
+    for seed in seeds:
+        result = run_seed(seed)
+        sizes.add(result.options.nodes)
+        problems = list(result.violations)
+        if result.stats.ops_issued < 200:
+            problems.append(f"only {result.stats.ops_issued} client operations")
+        if result.stats.fault_events < 10:
+            problems.append(f"only {result.stats.fault_events} fault events")
+        if problems:
+            failures.append(
+                f"seed {seed}: {len(problems)} problems, first: {problems[0].splitlines()[0]}\n"
+                f"  replay: {result.replay}"
+            )
+        for name, hit in result.coverage.items():
+            hits[name] += hit
+    assert not failures, "\n".join(failures)
+    needed = math.ceil(CHUNK * COVERAGE_PERCENT_MIN / 100)
+    low = {name: count for name, count in hits.items() if count < needed}
+    assert not low, f"coverage below {COVERAGE_PERCENT_MIN}% of seeds {first}..{seeds[-1]}: {low}"
+    assert sizes == {3, 5}, f"seeds {first}..{seeds[-1]} do not mix 3- and 5-node clusters"

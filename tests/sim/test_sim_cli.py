@@ -1,0 +1,90 @@
+"""`pyxos sim` and `pyxos bench sim`: output, files, replay line and exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from random import Random
+
+import pytest
+
+from pyxos.cli import sim_cmd
+from pyxos.cli.main import main
+from pyxos.core.config import ReplicaConfig
+from pyxos.core.ids import Ballot
+from pyxos.core.records import Record
+from pyxos.machines.base import StateMachine
+from pyxos.node.io import NodeEffect, NodeInput
+from pyxos.sim import runner
+from pyxos.sim.host import SimNode
+
+
+class _Mute:
+    """A node that never answers anything."""
+
+    def __init__(self, config: ReplicaConfig) -> None:
+        self.node_id = config.node_id
+        self.promised = Ballot(0, 0)
+        self.applied_upto = 0
+        self.is_leader = False
+
+    def step(self, inp: NodeInput) -> list[NodeEffect]:
+        return []
+
+
+def _mute(
+    config: ReplicaConfig, machine: StateMachine, rng: Random, durable: Sequence[Record]
+) -> SimNode:
+    return _Mute(config)
+
+
+def test_one_seed_prints_options_and_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript, history = tmp_path / "t.txt", tmp_path / "h.jsonl"
+    code = main(["sim", "--seed", "4", "--transcript", str(transcript), "--history", str(history)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    first, second = out.splitlines()[:2]
+    assert first.startswith("seed 4: options nodes=")
+    assert second.startswith("seed 4: ok ops ")
+    assert "->n" in transcript.read_text()
+    lines = history.read_text().splitlines()
+    assert len(lines) >= 200 and all(json.loads(line)["client"] > 1000 for line in lines)
+
+
+def test_a_failing_seed_prints_violations_and_replay(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(runner, "real_node_factory", _mute)
+    code = main(["sim", "--seed", "4", "--ops", "30", "--convergence-us-max", "500000"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "violation: liveness" in out
+    assert out.rstrip().splitlines()[-1] == (
+        "replay: pyxos sim --seed 4 --ops 30 --convergence-us-max 500000"
+    )
+
+
+def test_a_range_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "--seeds", "1..3"]) == 0
+    out = capsys.readouterr().out
+    assert "seeds 1..3: 3 runs, 0 violations, 0 failing seeds" in out
+    assert "coverage: leader_change" in out
+    assert "simulated client ops per CPU-second" in out
+
+
+def test_bench_sim_prints_the_speed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "sim", "--seeds", "1..2"]) == 0
+    assert "simulator speed:" in capsys.readouterr().out
+
+
+def test_parse_seed_range() -> None:
+    assert sim_cmd.parse_seed_range("3..5") == range(3, 6)
+    assert sim_cmd.parse_seed_range("7") == range(7, 8)
+    with pytest.raises(argparse.ArgumentTypeError):
+        sim_cmd.parse_seed_range("5..3")
+    with pytest.raises(argparse.ArgumentTypeError):
+        sim_cmd.parse_seed_range("a..b")
