@@ -14,7 +14,7 @@ from pyxos.cli import sim_cmd
 from pyxos.cli.main import main
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
-from pyxos.core.records import Record
+from pyxos.core.records import Record, Snapshot
 from pyxos.machines.base import StateMachine
 from pyxos.node.io import NodeEffect, NodeInput
 from pyxos.sim import runner
@@ -35,7 +35,11 @@ class _Mute:
 
 
 def _mute(
-    config: ReplicaConfig, machine: StateMachine, rng: Random, durable: Sequence[Record]
+    config: ReplicaConfig,
+    machine: StateMachine,
+    rng: Random,
+    durable: Sequence[Record],
+    snapshot: Snapshot | None,
 ) -> SimNode:
     return _Mute(config)
 

@@ -11,7 +11,7 @@ import pytest
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
 from pyxos.core.messages import Heartbeat
-from pyxos.core.records import Promised, Record
+from pyxos.core.records import Promised, Record, Snapshot
 from pyxos.machines.base import StateMachine
 from pyxos.node.io import NodeEffect, NodeInput, Persist, Send, Tick
 from pyxos.sim.barrier import EffectGate
@@ -111,7 +111,11 @@ class _PersistThenSend:
 
 
 def _factory(
-    config: ReplicaConfig, machine: StateMachine, rng: Random, durable: Sequence[Record]
+    config: ReplicaConfig,
+    machine: StateMachine,
+    rng: Random,
+    durable: Sequence[Record],
+    snapshot: Snapshot | None,
 ) -> SimNode:
     return _PersistThenSend(config)
 
@@ -188,7 +192,9 @@ def test_a_restarted_node_recovers_exactly_its_synced_records() -> None:
     sim = Simulation(
         options,
         transcript=True,
-        node_factory=lambda config, machine, rng, durable: _PersistEveryTick(config, durable),
+        node_factory=lambda config, machine, rng, durable, snapshot: _PersistEveryTick(
+            config, durable
+        ),
     )
     sim.schedule(100_000, Crash(node=1))
     sim.schedule(150_000, Restart(node=1))

@@ -8,7 +8,7 @@ from random import Random
 
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
-from pyxos.core.records import Record
+from pyxos.core.records import Record, Snapshot
 from pyxos.machines.base import StateMachine
 from pyxos.machines.kv import KvResult, encode_result
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
@@ -71,13 +71,21 @@ class _Mute:
 
 
 def _liar(
-    config: ReplicaConfig, machine: StateMachine, rng: Random, durable: Sequence[Record]
+    config: ReplicaConfig,
+    machine: StateMachine,
+    rng: Random,
+    durable: Sequence[Record],
+    snapshot: Snapshot | None,
 ) -> SimNode:
     return _Liar(config, machine)
 
 
 def _mute(
-    config: ReplicaConfig, machine: StateMachine, rng: Random, durable: Sequence[Record]
+    config: ReplicaConfig,
+    machine: StateMachine,
+    rng: Random,
+    durable: Sequence[Record],
+    snapshot: Snapshot | None,
 ) -> SimNode:
     return _Mute(config)
 

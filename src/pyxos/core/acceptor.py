@@ -18,7 +18,7 @@ from pyxos.core.commands import Batch
 from pyxos.core.ids import BALLOT_ZERO, Ballot, NodeId, Slot
 from pyxos.core.io import Effect, Persist, Send
 from pyxos.core.messages import Accept, Accepted, AcceptedEntry, Prepare, Promise, Reject
-from pyxos.core.records import AcceptedValue, Promised, Record
+from pyxos.core.records import AcceptedValue, Promised, Record, Snapshot
 
 
 def may_accept(promised: Ballot, ballot: Ballot) -> bool:
@@ -34,15 +34,26 @@ def answer_after_persist(persist: Persist, answer: Send) -> list[Effect]:
 class Acceptor:
     """Durable promise and accepted values of one replica."""
 
-    __slots__ = ("accepted", "node_id", "promised")
+    __slots__ = ("accepted", "compacted_upto", "node_id", "promised")
 
     def __init__(self, node_id: NodeId) -> None:
         self.node_id = node_id
         self.promised: Ballot = BALLOT_ZERO
         self.accepted: dict[Slot, tuple[Ballot, Batch]] = {}
+        # Slots up to here are decided and covered by a snapshot: what we accepted there is gone.
+        self.compacted_upto: Slot = 0
 
-    def recover(self, records: list[Record]) -> None:
-        """Rebuild from durable records, in the order they were written."""
+    def compact(self, slot: Slot) -> None:
+        """Forget acceptances at or below `slot` (decided, and covered by a snapshot)."""
+        if slot <= self.compacted_upto:
+            return
+        self.compacted_upto = slot
+        self.accepted = {s: v for s, v in self.accepted.items() if s > slot}
+
+    def recover(self, records: list[Record], snapshot: Snapshot | None = None) -> None:
+        """Rebuild from the latest snapshot and the durable records, in written order."""
+        if snapshot is not None:
+            self.promised = max(self.promised, snapshot.promised)
         for record in records:
             match record:
                 case Promised(ballot=ballot):
@@ -54,6 +65,8 @@ class Acceptor:
                         self.accepted[slot] = (ballot, batch)
                 case _:
                     pass
+        if snapshot is not None:
+            self.compact(snapshot.slot)
 
     def promise_own(self, ballot: Ballot) -> Persist:
         """The leader promises its own ballot first, so it can never reuse it after a restart."""
@@ -75,6 +88,7 @@ class Acceptor:
                 from_slot=msg.from_slot,
                 accepted=accepted,
                 decided_upto=decided_upto,
+                compacted_upto=self.compacted_upto,
             ),
         )
         if msg.ballot == self.promised:

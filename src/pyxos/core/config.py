@@ -38,6 +38,9 @@ class ReplicaConfig:
     pending_commands_max: int = 10_000
     # A catch-up reply carries at most this many decided slots.
     catchup_slots_max: int = 64
+    # The node snapshots its state machine every this many applied slots and the log below the
+    # snapshot is compacted away (0: never, the log grows without bound).
+    snapshot_every_slots: int = 10_000
     _quorum: QuorumSystem = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -59,6 +62,8 @@ class ReplicaConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.snapshot_every_slots < 0:
+            raise ValueError("snapshot_every_slots must not be negative")
         if self.election_timeout_ticks_max < self.election_timeout_ticks_min:
             raise ValueError("election_timeout_ticks_max < election_timeout_ticks_min")
         if self.heartbeat_ticks * 2 > self.election_timeout_ticks_min:

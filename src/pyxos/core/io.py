@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pyxos.core.commands import Batch, Command
 from pyxos.core.ids import NodeId, Slot
 from pyxos.core.messages import Message
-from pyxos.core.records import Record
+from pyxos.core.records import Record, Snapshot
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -87,6 +87,16 @@ class ReadIndexReady:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RestoreSnapshot:
+    """Replace the state machine with `snapshot` (received from a peer), then persist it.
+
+    Deliveries continue from `snapshot.slot + 1`.
+    """
+
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Note:
     """Something worth observing happened (leader elected, value re-proposed, catch-up...).
 
@@ -97,4 +107,4 @@ class Note:
     detail: str = ""
 
 
-Effect = Send | Persist | Deliver | ReadIndexReady | Note
+Effect = Send | Persist | Deliver | ReadIndexReady | RestoreSnapshot | Note

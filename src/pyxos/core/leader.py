@@ -94,12 +94,19 @@ class Leader:
     def _complete_phase1(self, tick: int) -> list[Effect]:
         self.prepared = True
         by_slot: dict[Slot, list[AcceptedEntry]] = {}
+        # Slots an acceptor compacted into a snapshot are decided, and what it accepted there is
+        # gone: proposing in them could replace a chosen value, so the leader starts above the
+        # highest compaction point and catches up below it from a peer's snapshot.
+        floor = self.from_slot - 1
         for sender in sorted(self.promises):
-            for entry in self.promises[sender].accepted:
+            promise = self.promises[sender]
+            floor = max(floor, promise.compacted_upto)
+            for entry in promise.accepted:
                 by_slot.setdefault(entry.slot, []).append(entry)
-        top = max(by_slot, default=self.from_slot - 1)
+        top = max(max(by_slot, default=0), floor)
+        self.learner.commit_hint = max(self.learner.commit_hint, floor)
         effects: list[Effect] = [Note(kind="leader", detail=f"ballot={self.ballot}")]
-        for slot in range(self.from_slot, top + 1):
+        for slot in range(floor + 1, top + 1):
             if slot in self.learner.decided:
                 batch = self.learner.decided[slot]
             else:

@@ -31,10 +31,24 @@ class Learner:
         # somewhere, even if we do not know their values yet.
         self.commit_hint: Slot = 0
 
-    def recover(self, records: list[Record]) -> None:
+    def recover(self, records: list[Record], snapshot_slot: Slot = 0) -> None:
+        """Decided values from durable records, above the snapshot (which is delivered)."""
+        self.decided_upto = self.delivered_upto = self.commit_hint = snapshot_slot
         for record in records:
-            if isinstance(record, DecidedValue):
+            if isinstance(record, DecidedValue) and record.slot > snapshot_slot:
                 self.decided[record.slot] = record.batch
+        self._advance()
+
+    def compact(self, slot: Slot) -> None:
+        """Forget decided values at or below `slot`: a snapshot covers them."""
+        self.decided = {s: b for s, b in self.decided.items() if s > slot}
+
+    def install(self, slot: Slot) -> None:
+        """A snapshot at `slot` replaced the state machine: it is decided and delivered."""
+        self.compact(slot)
+        self.decided_upto = max(self.decided_upto, slot)
+        self.delivered_upto = max(self.delivered_upto, slot)
+        self.commit_hint = max(self.commit_hint, slot)
         self._advance()
 
     def learn(self, slot: Slot, batch: Batch) -> DecidedValue | None:

@@ -50,13 +50,15 @@ class Promise(_Msg, frozen=True, tag="p1b"):
     """Phase 1b: the acceptor promised `ballot` and reports what it accepted from `from_slot` on.
 
     `decided_upto` is the acceptor's decided prefix, so a leader that is behind learns it must
-    catch up before it can serve.
+    catch up before it can serve. `compacted_upto` is the slot of the acceptor's snapshot: it no
+    longer knows what it accepted at or below it, and every such slot is decided.
     """
 
     ballot: Ballot
     from_slot: Slot
     accepted: tuple[AcceptedEntry, ...]
     decided_upto: Slot
+    compacted_upto: Slot = 0
 
 
 class Accept(_Msg, frozen=True, tag="p2a"):
@@ -118,6 +120,13 @@ class CatchupReply(_Msg, frozen=True, tag="curep"):
     entries: tuple[DecidedEntry, ...]
 
 
+class SnapshotTransfer(_Msg, frozen=True, tag="snap"):
+    """A snapshot at `slot`, for a replica that asked for slots its peer has compacted away."""
+
+    slot: Slot
+    state: bytes
+
+
 class Forward(_Msg, frozen=True, tag="fwd"):
     """Client commands forwarded by a replica to the leader it believes in."""
 
@@ -149,6 +158,7 @@ Message = (
     | HeartbeatAck
     | CatchupRequest
     | CatchupReply
+    | SnapshotTransfer
     | Forward
     | ReadIndexRequest
     | ReadIndexReply
@@ -172,5 +182,6 @@ __all__ = [
     "ReadIndexReply",
     "ReadIndexRequest",
     "Reject",
+    "SnapshotTransfer",
     "ViewChange",
 ]

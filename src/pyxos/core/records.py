@@ -8,6 +8,8 @@ recovery (a replica could learn it again from its peers).
 
 from __future__ import annotations
 
+from typing import assert_never
+
 import msgspec
 
 from pyxos.core.commands import Batch
@@ -34,3 +36,27 @@ class DecidedValue(_Rec, frozen=True, tag="decided"):
 
 
 Record = Promised | AcceptedValue | DecidedValue
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """The state after applying every slot up to `slot`, and the promise when it was taken.
+
+    `state` is opaque to the core (the node's machine and session table). Once a snapshot is
+    durable, the log may drop every record it covers: values of slots up to `slot`, and promises
+    up to `promised` (which is why the promise travels with the snapshot).
+    """
+
+    slot: Slot
+    promised: Ballot
+    state: bytes
+
+
+def covers(snapshot: Snapshot, record: Record) -> bool:
+    """True if `record` carries nothing `snapshot` does not: the log may drop it."""
+    match record:
+        case Promised(ballot=ballot):
+            return ballot <= snapshot.promised
+        case AcceptedValue(slot=slot) | DecidedValue(slot=slot):
+            return slot <= snapshot.slot
+        case unreachable:
+            assert_never(unreachable)

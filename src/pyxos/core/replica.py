@@ -31,6 +31,7 @@ from pyxos.core.io import (
     ReadIndexReady,
     Receive,
     RequestReadIndex,
+    RestoreSnapshot,
     Send,
     Tick,
 )
@@ -51,23 +52,32 @@ from pyxos.core.messages import (
     ReadIndexReply,
     ReadIndexRequest,
     Reject,
+    SnapshotTransfer,
     ViewChange,
 )
-from pyxos.core.records import DecidedValue, Record
+from pyxos.core.records import DecidedValue, Record, Snapshot
 
 
 class Replica:
     """One replica of the replicated log. Drive it with `step`; it never does I/O."""
 
-    def __init__(self, config: ReplicaConfig, rng: Random, durable: Sequence[Record] = ()) -> None:
+    def __init__(
+        self,
+        config: ReplicaConfig,
+        rng: Random,
+        durable: Sequence[Record] = (),
+        snapshot: Snapshot | None = None,
+    ) -> None:
         self.config = config
         self.node_id = config.node_id
         self._rng = rng
         self.acceptor = Acceptor(config.node_id)
         self.learner = Learner()
         records = list(durable)
-        self.acceptor.recover(records)
-        self.learner.recover(records)
+        self.acceptor.recover(records, snapshot)
+        self.learner.recover(records, snapshot.slot if snapshot is not None else 0)
+        # The latest snapshot, served to peers that ask for slots compacted away.
+        self.snapshot = snapshot
         self.view = self.acceptor.promised.round
         self.leader: Leader | None = None
         self.tick = 0
@@ -233,10 +243,16 @@ class Replica:
                     return leader.fill(self.tick)
                 return []  # not the leader: the client retries elsewhere
             case CatchupRequest(from_slot=from_slot, upto=upto):
+                snapshot = self.snapshot
+                if snapshot is not None and from_slot <= snapshot.slot:
+                    transfer = SnapshotTransfer(slot=snapshot.slot, state=snapshot.state)
+                    return [Send(to=sender, message=transfer)]
                 entries = self.learner.entries(from_slot, upto, self.config.catchup_slots_max)
                 if not entries:
                     return []
                 return [Send(to=sender, message=CatchupReply(entries=entries))]
+            case SnapshotTransfer(slot=slot, state=state):
+                return self._install_snapshot(sender, slot, state)
             case CatchupReply(entries=entries):
                 learned = 0
                 for entry in entries:
@@ -313,6 +329,30 @@ class Replica:
             return []
         return [Send(to=owner, message=ReadIndexRequest(request_ids=request_ids))]
 
+    # ---- snapshots ----------------------------------------------------------------------------
+    def compact(self, snapshot: Snapshot) -> None:
+        """The node took `snapshot`: forget the log it covers and serve it to peers behind it."""
+        if snapshot.slot > self.learner.delivered_upto:
+            raise AssertionError(
+                f"node {self.node_id}: snapshot at slot {snapshot.slot} is ahead of delivery "
+                f"({self.learner.delivered_upto})"
+            )
+        self.snapshot = snapshot
+        self.acceptor.compact(snapshot.slot)
+        self.learner.compact(snapshot.slot)
+
+    def _install_snapshot(self, sender: NodeId, slot: Slot, state: bytes) -> list[Effect]:
+        if slot <= self.learner.decided_upto:
+            return []  # we already have everything it covers
+        snapshot = Snapshot(slot=slot, promised=self.acceptor.promised, state=state)
+        self.snapshot = snapshot
+        self.acceptor.compact(slot)
+        self.learner.install(slot)
+        return [
+            RestoreSnapshot(snapshot=snapshot),
+            Note(kind="snapshot_installed", detail=f"slot={slot} from={sender}"),
+        ]
+
     # ---- learning -----------------------------------------------------------------------------
     def _learn(self, slot: Slot, batch: tuple[Command, ...]) -> bool:
         record = self.learner.learn(slot, batch)
@@ -342,7 +382,7 @@ class Replica:
                 effects.extend(Send(to=p, message=commit) for p in self.config.peers)
             if leader.read_round_wanted:
                 effects.extend(leader.heartbeat(self.tick, force=True))
-        elif learner.missing() and self.tick - self.catchup_tick >= self.config.retransmit_ticks:
+        if learner.missing() and self.tick - self.catchup_tick >= self.config.retransmit_ticks:
             self.catchup_tick = self.tick
             start = learner.decided_upto + 1
             upto = min(learner.commit_hint, start + self.config.catchup_slots_max - 1)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pyxos.core.commands import Batch
 from pyxos.core.ids import Slot
 from pyxos.core.io import Note, Persist, Receive, Send, Tick
+from pyxos.core.records import Snapshot
 from pyxos.node.client_messages import ClientInbound, ClientOutbound
 
 # A client's address as the driver knows it (a connection id at runtime, an int in the simulator).
@@ -42,8 +43,26 @@ class Applied:
     batch: Batch
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveSnapshot:
+    """Make `snapshot` durable (temp file, sync, rename), then drop the log records it covers:
+    values of slots up to `snapshot.slot` and promises up to `snapshot.promised`.
+
+    Not a barrier: nothing waits for it, since the records it covers stay valid until then."""
+
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Restored:
+    """The state machine was replaced by a snapshot at `slot` (at start, or from a peer);
+    `Applied` continues from `slot + 1`."""
+
+    slot: Slot
+
+
 NodeInput = Tick | Receive | FromClient
-NodeEffect = Send | Persist | Note | Reply | Applied
+NodeEffect = Send | Persist | Note | Reply | Applied | SaveSnapshot | Restored
 
 __all__ = [
     "Address",
@@ -55,6 +74,8 @@ __all__ = [
     "Persist",
     "Receive",
     "Reply",
+    "Restored",
+    "SaveSnapshot",
     "Send",
     "Tick",
 ]

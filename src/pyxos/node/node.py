@@ -29,15 +29,26 @@ from pyxos.core.io import (
     ReadIndexReady,
     Receive,
     RequestReadIndex,
+    RestoreSnapshot,
     Send,
     Tick,
 )
-from pyxos.core.records import Record
+from pyxos.core.records import Record, Snapshot
 from pyxos.core.replica import Replica
 from pyxos.machines.base import StateMachine
 from pyxos.machines.sessions import Duplicate, SessionTable, Stale, apply_command
+from pyxos.node import state
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
-from pyxos.node.io import Address, Applied, FromClient, NodeEffect, NodeInput, Reply
+from pyxos.node.io import (
+    Address,
+    Applied,
+    FromClient,
+    NodeEffect,
+    NodeInput,
+    Reply,
+    Restored,
+    SaveSnapshot,
+)
 
 # A read whose read index has not arrived after this many ticks is forgotten: the leader that
 # was asked is gone or the answer was lost, and the client retries.
@@ -66,13 +77,21 @@ class Node:
         machine: StateMachine,
         rng: Random,
         durable: Sequence[Record] = (),
+        snapshot: Snapshot | None = None,
     ) -> None:
         self.config = config
         self.node_id: NodeId = config.node_id
-        self.replica = Replica(config, rng, durable)
         self.machine = machine
         self.sessions = SessionTable()
         self.applied_upto: Slot = 0
+        self._snapshot_slot: Slot = 0
+        # Observations owed to the driver before the first step's effects.
+        self._pending: list[NodeEffect] = []
+        if snapshot is not None:
+            state.restore(snapshot.state, machine, self.sessions)
+            self.applied_upto = self._snapshot_slot = snapshot.slot
+            self._pending.append(Restored(slot=snapshot.slot))
+        self.replica = Replica(config, rng, durable, snapshot)
         self._ticks = 0
         # client id -> (seq, address) of the one command that client is waiting for.
         self._writers: dict[int, tuple[int, Address]] = {}
@@ -134,6 +153,8 @@ class Node:
     # ---- core effects -----------------------------------------------------------------------
     def _run(self, effects: list[Effect]) -> list[NodeEffect]:
         out: list[NodeEffect] = []
+        if self._pending:
+            out, self._pending = self._pending, out
         for effect in effects:
             match effect:
                 case Send() | Persist() | Note():
@@ -146,6 +167,12 @@ class Node:
                         if read is not None:
                             read.index = index
                             self._ready_reads.append(read)
+                    self._serve_reads(out)
+                case RestoreSnapshot(snapshot=snapshot):
+                    state.restore(snapshot.state, self.machine, self.sessions)
+                    self.applied_upto = self._snapshot_slot = snapshot.slot
+                    out.append(Restored(slot=snapshot.slot))
+                    out.append(SaveSnapshot(snapshot=snapshot))
                     self._serve_reads(out)
                 case _:
                     assert_never(effect)
@@ -166,6 +193,16 @@ class Node:
         out.append(Applied(slot=slot, batch=batch))
         if self._ready_reads:
             self._serve_reads(out)
+        every = self.config.snapshot_every_slots
+        if every and slot - self._snapshot_slot >= every:
+            self._take_snapshot(slot, out)
+
+    def _take_snapshot(self, slot: Slot, out: list[NodeEffect]) -> None:
+        data = state.capture(self.machine, self.sessions)
+        snapshot = Snapshot(slot=slot, promised=self.replica.promised, state=data)
+        self._snapshot_slot = slot
+        self.replica.compact(snapshot)
+        out.append(SaveSnapshot(snapshot=snapshot))
 
     def _forget_old_reads(self) -> None:
         oldest = self._ticks - READ_INDEX_WAIT_TICKS

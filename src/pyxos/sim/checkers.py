@@ -117,6 +117,10 @@ class AppliedPrefixes:
         """A new incarnation of `node` starts: it applies from slot 1 again."""
         self._next[node] = 1
 
+    def on_restored(self, node: NodeId, slot: Slot) -> None:
+        """`node` replaced its state with a snapshot at `slot`: it applies from `slot + 1`."""
+        self._next[node] = max(self._next.get(node, 1), slot + 1)
+
     def on_applied(self, node: NodeId, slot: Slot, batch: Batch, now_us: int) -> None:
         expected = self._next.get(node, 1)
         if slot != expected:

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Sequence
 from random import Random
 
-from pyxos.core.records import Record
+from pyxos.core.records import Record, Snapshot, covers
 
 
 class SimDisk:
@@ -30,6 +30,7 @@ class SimDisk:
         "_synced_len",
         "_written",
         "lost",
+        "snapshot",
         "syncs",
     )
 
@@ -44,6 +45,7 @@ class SimDisk:
         self._last_done_us = 0
         self.syncs = 0
         self.lost = 0
+        self.snapshot: Snapshot | None = None  # durable as soon as it is saved
 
     def append(self, records: Sequence[Record]) -> None:
         """Write records after the existing ones; they are durable once a later sync completes."""
@@ -71,6 +73,29 @@ class SimDisk:
         fresh = self._written[self._synced_len : upto]
         self._synced_len = upto
         return fresh
+
+    def save_snapshot(self, snapshot: Snapshot) -> int:
+        """Durably store `snapshot` (write, sync, rename: atomic here) and drop every record it
+        covers, synced or not. Returns how many records were dropped."""
+        if self.snapshot is not None and snapshot.slot <= self.snapshot.slot:
+            return 0
+        self.snapshot = snapshot
+        kept: list[Record] = []
+        synced_len = 0
+        # Map old positions to new ones so that syncs in flight still cover the same records.
+        new_position = [0] * (len(self._written) + 1)
+        for index, record in enumerate(self._written):
+            new_position[index] = len(kept)
+            if not covers(snapshot, record):
+                kept.append(record)
+            if index + 1 == self._synced_len:
+                synced_len = len(kept)
+        new_position[len(self._written)] = len(kept)
+        dropped = len(self._written) - len(kept)
+        self._written = kept
+        self._synced_len = synced_len if self._synced_len else 0
+        self._inflight = deque((sync_id, new_position[upto]) for sync_id, upto in self._inflight)
+        return dropped
 
     def crash(self) -> int:
         """Lose the unsynced suffix and every sync in flight. Returns how many records were lost."""

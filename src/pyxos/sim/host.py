@@ -13,7 +13,7 @@ from typing import Protocol
 
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
-from pyxos.core.records import Record
+from pyxos.core.records import Record, Snapshot
 from pyxos.machines.base import StateMachine
 from pyxos.node.io import NodeEffect, NodeInput, Reply, Send
 from pyxos.sim.barrier import EffectGate
@@ -34,15 +34,21 @@ class SimNode(Protocol):
     def step(self, inp: NodeInput) -> list[NodeEffect]: ...
 
 
-NodeFactory = Callable[[ReplicaConfig, StateMachine, Random, Sequence[Record]], SimNode]
+NodeFactory = Callable[
+    [ReplicaConfig, StateMachine, Random, Sequence[Record], Snapshot | None], SimNode
+]
 
 
 def real_node_factory(
-    config: ReplicaConfig, machine: StateMachine, rng: Random, durable: Sequence[Record]
+    config: ReplicaConfig,
+    machine: StateMachine,
+    rng: Random,
+    durable: Sequence[Record],
+    snapshot: Snapshot | None,
 ) -> SimNode:
     from pyxos.node.node import Node
 
-    return Node(config=config, machine=machine, rng=rng, durable=durable)
+    return Node(config=config, machine=machine, rng=rng, durable=durable, snapshot=snapshot)
 
 
 class Host:

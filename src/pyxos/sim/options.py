@@ -38,6 +38,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "election_timeout_ticks_min": (10, 30),  # at least 2 * heartbeat_ticks
     "election_timeout_ticks_jitter": (1, 10),
     "retransmit_ticks": (3, 10),
+    # the node snapshots every this many slots and compacts its log (small: compaction and
+    # catch-up by snapshot happen in most runs)
+    "snapshot_every_slots": (8, 60),
     # time
     "tick_ms": (10, 10),
     "fault_phase_us": (3_000_000, 6_000_000),
@@ -72,6 +75,7 @@ class SimOptions:
     election_timeout_ticks_min: int
     election_timeout_ticks_jitter: int
     retransmit_ticks: int
+    snapshot_every_slots: int
     tick_ms: int
     fault_phase_us: int
     convergence_us_max: int

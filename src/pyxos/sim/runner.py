@@ -49,6 +49,8 @@ from pyxos.node.io import (
     Persist,
     Receive,
     Reply,
+    Restored,
+    SaveSnapshot,
     Send,
     Tick,
 )
@@ -157,6 +159,7 @@ class Simulation:
                 election_timeout_ticks_max=max(240, options.election_timeout_ticks_min),
                 election_timeout_ticks_jitter=options.election_timeout_ticks_jitter,
                 retransmit_ticks=options.retransmit_ticks,
+                snapshot_every_slots=options.snapshot_every_slots,
             )
             disk = SimDisk(
                 Random(rng.getrandbits(64)),
@@ -271,7 +274,8 @@ class Simulation:
         host.incarnation += 1
         host.up = True
         rng = Random(self._node_rng.getrandbits(64))
-        node = self._factory(host.config, KvMachine(), rng, host.disk.synced)
+        disk = host.disk
+        node = self._factory(host.config, KvMachine(), rng, disk.synced, disk.snapshot)
         host.node = node
         self.applied.on_start(host.node_id)
         now = self.queue.now_us
@@ -325,6 +329,20 @@ class Simulation:
                             self.queue.now_us,
                             f"n{host.node_id} applied slot={slot} {format_batch(batch)}",
                         )
+                case SaveSnapshot(snapshot=snapshot):
+                    # Written, synced and renamed at once; it covers only decided slots and a
+                    # promise already made, so it never needs to wait behind a barrier.
+                    compacted = host.disk.save_snapshot(snapshot)
+                    if tr is not None:
+                        tr.add(
+                            self.queue.now_us,
+                            f"n{host.node_id} snapshot slot={snapshot.slot} "
+                            f"promised={snapshot.promised} compacted={compacted}",
+                        )
+                case Restored(slot=slot):
+                    self.applied.on_restored(host.node_id, slot)
+                    if tr is not None:
+                        tr.add(self.queue.now_us, f"n{host.node_id} restored slot={slot}")
                 case Note(kind=kind, detail=detail):
                     self.coverage.on_note(kind, restarted=host.restarts > 0)
                     if tr is not None:

@@ -1,0 +1,35 @@
+"""The node's snapshot state: the state machine and the session table, taken together.
+
+They must travel together: restoring a machine without the sessions that deduplicate its
+commands would let a retried command apply twice.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from pyxos.machines.base import StateMachine
+from pyxos.machines.sessions import SessionTable
+
+
+class NodeState(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag="node1"):
+    machine: bytes
+    sessions: bytes
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(NodeState)
+
+
+def capture(machine: StateMachine, sessions: SessionTable) -> bytes:
+    return _encoder.encode(NodeState(machine=machine.snapshot(), sessions=sessions.snapshot()))
+
+
+def restore(data: bytes, machine: StateMachine, sessions: SessionTable) -> None:
+    """Replace `machine` and `sessions` with the snapshot `data`; ValueError if it is damaged."""
+    try:
+        state = _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"bad node snapshot: {exc}") from exc
+    machine.restore(state.machine)
+    sessions.restore(state.sessions)
