@@ -38,6 +38,7 @@ sim: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pyxos bench sim
+	$(BIN)/pyxos bench storage
 
 # Re-pin the lock file after editing pyproject.toml (needs network access to the package index).
 lock:

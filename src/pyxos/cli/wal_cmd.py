@@ -1,0 +1,213 @@
+"""`pyxos wal ...`: offline tools for a node's write-ahead log directory.
+
+    pyxos wal inspect DIR [--summary]   one line per record, then a summary
+    pyxos wal verify DIR                check everything; say whether the node can start
+
+Both only read: a torn tail is reported, not truncated (the node truncates it when it opens
+the log). Run them on a stopped node's directory; on a running node the tail may be moving.
+
+Exit codes: 0 the log is clean or has only a repairable torn tail (the output says which);
+1 the log or its snapshot is corrupt (the message names the file and byte offset); 2 the
+directory cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, TextIO, assert_never
+
+from pyxos.core.ids import Ballot
+from pyxos.core.records import AcceptedValue, DecidedValue, Promised, Record
+from pyxos.storage.codec import Clean, Corrupt, TornTail
+from pyxos.storage.wal import DirectoryScan, scan_directory
+
+EXIT_OK = 0
+EXIT_CORRUPT = 1
+EXIT_UNREADABLE = 2
+REBUILD_HINT = (
+    "the node must not start from this directory; rebuild it from its peers "
+    "(docs/storage.md, 'Rebuilding a node')"
+)
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "wal",
+        help="inspect or verify a node's write-ahead log directory (offline)",
+        description="Offline tools for a node's write-ahead log directory. They only read.",
+    )
+
+    def no_subcommand(args: argparse.Namespace) -> int:
+        del args
+        parser.print_help(sys.stderr)
+        return EXIT_UNREADABLE
+
+    parser.set_defaults(func=no_subcommand)
+    actions = parser.add_subparsers(dest="wal_command", metavar="ACTION")
+    epilog = (
+        "exit status: 0 clean, or only a torn tail that the next open repairs; 1 corrupt "
+        "(the message names the file and byte offset); 2 the directory cannot be read."
+    )
+    inspect = actions.add_parser(
+        "inspect",
+        help="list records (offset, type, slot, ballot, batch size, checksum) and a summary",
+        description="List every record of the log, then a summary.",
+        epilog=epilog,
+    )
+    inspect.add_argument("directory", metavar="DIR", help="the node's log directory")
+    inspect.add_argument("--summary", action="store_true", help="print only the summary")
+    inspect.set_defaults(func=run_inspect)
+    verify = actions.add_parser(
+        "verify",
+        help="check checksums, segment order and the snapshot; exit 1 if corrupt",
+        description="Check the whole log directory and say whether a node can start from it.",
+        epilog=epilog,
+    )
+    verify.add_argument("directory", metavar="DIR", help="the node's log directory")
+    verify.set_defaults(func=run_verify)
+
+
+def _scan(directory: str, prog: str) -> DirectoryScan | None:
+    path = Path(directory)
+    if not path.is_dir():
+        print(f"{prog}: {directory}: not a directory", file=sys.stderr)
+        return None
+    try:
+        return scan_directory(path)
+    except OSError as exc:
+        print(f"{prog}: cannot read {directory}: {exc}", file=sys.stderr)
+        return None
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    scan = _scan(args.directory, "pyxos wal inspect")
+    if scan is None:
+        return EXIT_UNREADABLE
+    out = sys.stdout
+    if not args.summary:
+        _print_records(scan, out)
+    _print_summary(scan, out)
+    return EXIT_CORRUPT if scan.error is not None else EXIT_OK
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    scan = _scan(args.directory, "pyxos wal verify")
+    if scan is None:
+        return EXIT_UNREADABLE
+    if scan.error is not None:
+        print(f"corrupt: {scan.error}")
+        print(REBUILD_HINT)
+        return EXIT_CORRUPT
+    records = sum(len(seg.frames) for seg in scan.segments)
+    print(f"ok: {scan.directory}: {records} records in {len(scan.segments)} segments")
+    if scan.torn is not None:
+        print(f"repairable: {_torn_text(scan)}")
+    for note in _notes(scan):
+        print(f"note: {note}")
+    return EXIT_OK
+
+
+def _torn_text(scan: DirectoryScan) -> str:
+    assert scan.torn is not None
+    torn, path = scan.torn, scan.segments[-1].path.name
+    return (
+        f"torn tail at {path} byte offset {torn.offset} ({torn.reason}); the next open "
+        f"truncates these {torn.end - torn.offset} bytes (a write a crash cut short)"
+    )
+
+
+def _notes(scan: DirectoryScan) -> list[str]:
+    leftovers = (*scan.obsolete_segments, *scan.obsolete_snapshots, *scan.temp_files)
+    return [
+        f"{p.name} is left over from an interrupted step; the next open deletes it"
+        for p in leftovers
+    ]
+
+
+def _describe(record: Record) -> tuple[str, str, Ballot | None, str]:
+    """(type, slot, ballot, batch size) columns of one record."""
+    match record:
+        case Promised(ballot=ballot):
+            return "promised", "-", ballot, "-"
+        case AcceptedValue(slot=slot, ballot=ballot, batch=batch):
+            return "accepted", str(slot), ballot, str(len(batch))
+        case DecidedValue(slot=slot, batch=batch):
+            return "decided", str(slot), None, str(len(batch))
+        case unreachable:
+            assert_never(unreachable)
+
+
+def _print_records(scan: DirectoryScan, out: TextIO) -> None:
+    for seg in scan.segments:
+        out.write(f"{seg.path.name}  (first seq {seg.first_seq}, {seg.size_bytes} bytes)\n")
+        out.write(f"{'offset':>12}  {'seq':>10}  {'type':<9} {'slot':>10}  {'ballot':>9}")
+        out.write(f"  {'batch':>5}  checksum\n")
+        for index, frame in enumerate(seg.frames):
+            kind, slot, ballot, batch = _describe(frame.record)
+            out.write(
+                f"{frame.offset:>12}  {seg.first_seq + index:>10}  {kind:<9} {slot:>10}  "
+                f"{'-' if ballot is None else str(ballot):>9}  {batch:>5}  ok\n"
+            )
+        match seg.end:
+            case Clean():
+                pass
+            case TornTail(offset=offset, reason=reason):
+                out.write(f"{offset:>12}  torn tail: {reason} (repairable)\n")
+            case Corrupt(offset=offset, reason=reason):
+                out.write(f"{offset:>12}  BAD: {reason}\n")
+            case unreachable:
+                assert_never(unreachable)
+
+
+def _print_summary(scan: DirectoryScan, out: TextIO) -> None:
+    kinds: Counter[str] = Counter()
+    slot_min: int | None = None
+    slot_max: int | None = None
+    promise: Ballot | None = None
+    for seg in scan.segments:
+        for frame in seg.frames:
+            kind, _, _, _ = _describe(frame.record)
+            kinds[kind] += 1
+            match frame.record:
+                case Promised(ballot=ballot):
+                    promise = ballot if promise is None else max(promise, ballot)
+                case AcceptedValue(slot=slot) | DecidedValue(slot=slot):
+                    slot_min = slot if slot_min is None else min(slot_min, slot)
+                    slot_max = slot if slot_max is None else max(slot_max, slot)
+    total = sum(kinds.values())
+    size = sum(seg.size_bytes for seg in scan.segments)
+    names = [seg.path.name for seg in scan.segments]
+    span = f" ({names[0]} .. {names[-1]})" if names else ""
+    snap = scan.snapshot
+    if snap is not None and (promise is None or snap.promised > promise):
+        promise = snap.promised
+    out.write("summary\n")
+    out.write(f"  directory  {scan.directory}\n")
+    out.write(f"  segments   {len(names)}{span}, {size} bytes\n")
+    by_kind = ", ".join(f"{k} {kinds[k]}" for k in ("promised", "accepted", "decided"))
+    out.write(f"  records    {total}: {by_kind}\n")
+    slots = "none" if slot_min is None else f"{slot_min}..{slot_max}"
+    out.write(f"  slots      {slots}\n")
+    out.write(
+        f"  promise    {'none' if promise is None else promise} (highest, log and snapshot)\n"
+    )
+    if snap is not None and scan.snapshot_path is not None:
+        out.write(
+            f"  snapshot   {scan.snapshot_path.name}: slot {snap.slot}, promise {snap.promised}, "
+            f"state {len(snap.state)} bytes, "
+            f"log kept from seq {scan.first_seq_kept}\n"
+        )
+    else:
+        out.write("  snapshot   none\n")
+    for note in _notes(scan):
+        out.write(f"  note       {note}\n")
+    if scan.error is not None:
+        out.write(f"  state      CORRUPT: {scan.error}\n")
+        out.write(f"             {REBUILD_HINT}\n")
+    elif scan.torn is not None:
+        out.write(f"  state      repairable: {_torn_text(scan)}\n")
+    else:
+        out.write("  state      clean\n")
