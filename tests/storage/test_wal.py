@@ -15,10 +15,10 @@ from pyxos.core.commands import Command
 from pyxos.core.ids import Ballot
 from pyxos.core.records import DecidedValue, Promised, Record
 from pyxos.storage import failpoints
-from pyxos.storage.codec import encode_frame
 from pyxos.storage.errors import CorruptLog, StorageError, StorageFailed, StoreStateError
 from pyxos.storage.logstore import LoadedLog
 from pyxos.storage.wal import SEGMENT_SUFFIX, WriteAheadLog, scan_segment, segment_name
+from pyxos.wire.log_frames import encode_frame
 
 
 def _open(directory: Path, segment_bytes_max: int = 64 * 1024) -> tuple[WriteAheadLog, LoadedLog]:

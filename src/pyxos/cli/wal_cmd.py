@@ -21,8 +21,8 @@ from typing import Any, TextIO, assert_never
 
 from pyxos.core.ids import Ballot
 from pyxos.core.records import AcceptedValue, DecidedValue, Promised, Record
-from pyxos.storage.codec import Clean, Corrupt, TornTail
 from pyxos.storage.wal import DirectoryScan, scan_directory
+from pyxos.wire.log_frames import Clean, Corrupt, TornTail
 
 EXIT_OK = 0
 EXIT_CORRUPT = 1

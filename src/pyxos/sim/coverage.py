@@ -3,8 +3,9 @@
 Counted from the nodes' `Note` effects: `leader` (a node became leader), `repropose` (a new
 leader re-proposed a value it found accepted but not decided) and `catchup` (a node installed
 chosen values received from a peer) and `snapshot_installed` (a node behind its peers'
-compaction point installed a peer's snapshot). A catch-up counts as "after restart" when the
-noting node has restarted at least once in this run.
+compaction point installed a peer's snapshot); the simulator adds `torn_tail` when a restart
+cut a torn record off the disk with the real frame scanner. A catch-up counts as "after
+restart" when the noting node has restarted at least once in this run.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Coverage:
             "repropose": self.notes.get("repropose", 0) >= 1,
             "catchup_after_restart": self.catchup_after_restart >= 1,
             "catchup_snapshot": self.notes.get("snapshot_installed", 0) >= 1,
+            "torn_tail": self.notes.get("torn_tail", 0) >= 1,
         }
         assert tuple(flags) == COVERAGE_COUNTERS
         return flags

@@ -4,8 +4,10 @@
 appended so far and says when it completes (a random latency, never before an earlier sync:
 syncs complete in order); `complete_sync` makes the covered records durable and returns them, so
 the runner can show them to the checkers exactly when they become durable. `crash` forgets the
-unsynced suffix and every sync in flight. Torn records are not modelled here: the record is the
-unit (torn bytes are the write-ahead log's concern, tested with the log itself).
+unsynced suffix and every sync in flight; half the time it also tears the first unsynced record
+(a prefix of its frame reaches the disk). `recover` then runs the write-ahead log's real frame
+scanner over the disk's bytes, as a restarting node does, and must find exactly the synced
+records followed by a torn tail to cut off.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from collections.abc import Sequence
 from random import Random
 
 from pyxos.core.records import Record, Snapshot, covers
+from pyxos.wire.log_frames import Clean, TornTail, encode_frame, encode_frames, scan_bytes
+
+TORN_WRITE_P = 0.5
+"""How often a crash with unsynced records leaves a torn prefix of the first one on disk."""
 
 
 class SimDisk:
@@ -32,6 +38,7 @@ class SimDisk:
         "lost",
         "snapshot",
         "syncs",
+        "torn",
     )
 
     def __init__(self, rng: Random, *, latency_us_min: int, latency_us_max: int) -> None:
@@ -46,6 +53,7 @@ class SimDisk:
         self.syncs = 0
         self.lost = 0
         self.snapshot: Snapshot | None = None  # durable as soon as it is saved
+        self.torn = b""  # a torn frame after the synced records, left by the last crash
 
     def append(self, records: Sequence[Record]) -> None:
         """Write records after the existing ones; they are durable once a later sync completes."""
@@ -100,10 +108,32 @@ class SimDisk:
     def crash(self) -> int:
         """Lose the unsynced suffix and every sync in flight. Returns how many records were lost."""
         lost = len(self._written) - self._synced_len
+        if lost and self._rng.random() < TORN_WRITE_P:
+            frame = encode_frame(self._written[self._synced_len])
+            self.torn = frame[: 1 + int(self._rng.random() * (len(frame) - 1))]
         del self._written[self._synced_len :]
         self._inflight.clear()
         self.lost += lost
         return lost
+
+    def recover(self) -> tuple[bool, str | None]:
+        """Scan the disk's bytes as a restarting node does and repair a torn tail.
+
+        Returns `(repaired, problem)`: whether a torn tail was cut off, and a description if the
+        scan did not give back exactly the synced records (a bug in the scanner or the framing).
+        """
+        synced = self._written[: self._synced_len]
+        data = encode_frames(synced)
+        frames, end = scan_bytes(data + self.torn)
+        torn, self.torn = self.torn, b""
+        problem = None
+        if [frame.record for frame in frames] != synced:
+            problem = f"recovered {len(frames)} records, {len(synced)} were synced"
+        elif torn and not (isinstance(end, TornTail) and end.offset == len(data)):
+            problem = f"a torn tail of {len(torn)} bytes at offset {len(data)} read as {end}"
+        elif not torn and not isinstance(end, Clean):
+            problem = f"an intact log read as {end}"
+        return bool(torn), problem
 
     @property
     def synced(self) -> tuple[Record, ...]:

@@ -7,10 +7,17 @@ from dataclasses import dataclass, field
 from pyxos.check.history import Operation
 from pyxos.sim.options import FLOAT_OPTIONS, SimOptions, expand_options
 
-COVERAGE_COUNTERS = ("leader_change", "repropose", "catchup_after_restart", "catchup_snapshot")
+COVERAGE_COUNTERS = (
+    "leader_change",
+    "repropose",
+    "catchup_after_restart",
+    "catchup_snapshot",
+    "torn_tail",
+)
 """What every healthy sweep must see in some of its seeds, so that its runs are not vacuous:
 a second leader elected, a new leader re-proposing a value it found accepted, a node that
-restarted catching up from a peer, and a node catching up by installing a peer's snapshot."""
+restarted catching up from a peer, a node catching up by installing a peer's snapshot, and a
+restart that repaired a torn record at the end of its log."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

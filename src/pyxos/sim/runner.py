@@ -275,6 +275,11 @@ class Simulation:
         host.up = True
         rng = Random(self._node_rng.getrandbits(64))
         disk = host.disk
+        repaired, problem = disk.recover()
+        if problem is not None:
+            self.violations.append(f"t={self.queue.now_us}us node {host.node_id}: {problem}")
+        if repaired:
+            self.coverage.on_note("torn_tail", restarted=True)
         node = self._factory(host.config, KvMachine(), rng, disk.synced, disk.snapshot)
         host.node = node
         self.applied.on_start(host.node_id)

@@ -30,9 +30,9 @@ from pathlib import Path
 from pyxos.core.commands import Command
 from pyxos.core.ids import Ballot
 from pyxos.core.records import AcceptedValue, Snapshot
-from pyxos.storage.codec import encode_record
 from pyxos.storage.group_commit import GroupCommitWriter
 from pyxos.storage.wal import WriteAheadLog
+from pyxos.wire.log_frames import encode_record
 
 BALLOT = Ballot(1, 1)
 

@@ -30,9 +30,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from pyxos.core.records import Record
-from pyxos.storage.codec import RECORD_TYPES
 from pyxos.storage.errors import StorageFailed, StoreStateError
 from pyxos.storage.logstore import LogStore, Snapshot
+from pyxos.wire.log_frames import RECORD_TYPES
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from enum import Enum
 from typing import Protocol
 
 from pyxos.core.records import Record, Snapshot, covers
-from pyxos.storage.codec import RECORD_TYPES
 from pyxos.storage.errors import StorageFailed, StoreStateError
+from pyxos.wire.log_frames import RECORD_TYPES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -44,7 +44,6 @@ from pathlib import Path
 from pyxos.core.ids import Ballot
 from pyxos.core.records import Promised, Record
 from pyxos.storage import failpoints, fsio
-from pyxos.storage.codec import Clean, Corrupt, Frame, FrameScanner, TornTail, encode_frame
 from pyxos.storage.errors import (
     CorruptLog,
     CorruptSnapshot,
@@ -54,6 +53,7 @@ from pyxos.storage.errors import (
 )
 from pyxos.storage.logstore import LoadedLog, Snapshot
 from pyxos.storage.snapshot import read_snapshot, snapshot_paths, temp_paths, write_snapshot
+from pyxos.wire.log_frames import Clean, Corrupt, Frame, FrameScanner, TornTail, encode_frame
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from crc32c import crc32c
 
 from pyxos.core.ids import Ballot
 from pyxos.core.records import Promised, Record
-from pyxos.storage.codec import (
+from pyxos.wire.log_frames import (
     HEADER,
     Clean,
     Corrupt,
