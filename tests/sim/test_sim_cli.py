@@ -40,6 +40,8 @@ def _mute(
     rng: Random,
     durable: Sequence[Record],
     snapshot: Snapshot | None,
+    *,
+    rejoining: bool = False,
 ) -> SimNode:
     return _Mute(config)
 

@@ -116,6 +116,8 @@ def _factory(
     rng: Random,
     durable: Sequence[Record],
     snapshot: Snapshot | None,
+    *,
+    rejoining: bool = False,
 ) -> SimNode:
     return _PersistThenSend(config)
 
@@ -192,8 +194,8 @@ def test_a_restarted_node_recovers_exactly_its_synced_records() -> None:
     sim = Simulation(
         options,
         transcript=True,
-        node_factory=lambda config, machine, rng, durable, snapshot: _PersistEveryTick(
-            config, durable
+        node_factory=lambda config, machine, rng, durable, snapshot, rejoining=False: (
+            _PersistEveryTick(config, durable)
         ),
     )
     sim.schedule(100_000, Crash(node=1))

@@ -76,6 +76,8 @@ def _liar(
     rng: Random,
     durable: Sequence[Record],
     snapshot: Snapshot | None,
+    *,
+    rejoining: bool = False,
 ) -> SimNode:
     return _Liar(config, machine)
 
@@ -86,6 +88,8 @@ def _mute(
     rng: Random,
     durable: Sequence[Record],
     snapshot: Snapshot | None,
+    *,
+    rejoining: bool = False,
 ) -> SimNode:
     return _Mute(config)
 

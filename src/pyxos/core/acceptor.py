@@ -73,6 +73,13 @@ class Acceptor:
         self.promised = ballot
         return Persist(records=(Promised(ballot=ballot),))
 
+    def promise_floor(self, floor: Ballot) -> list[Effect]:
+        """A rejoining replica promises at least `floor` before it votes again."""
+        if floor <= self.promised:
+            return []
+        self.promised = floor
+        return [Persist(records=(Promised(ballot=floor),))]
+
     def on_prepare(self, sender: NodeId, msg: Prepare, decided_upto: Slot) -> list[Effect]:
         if not may_accept(self.promised, msg.ballot):
             return [Send(to=sender, message=Reject(ballot=msg.ballot, promised=self.promised))]

@@ -127,6 +127,16 @@ class SnapshotTransfer(_Msg, frozen=True, tag="snap"):
     state: bytes
 
 
+class RejoinQuery(_Msg, frozen=True, tag="rjq"):
+    """A replica rebuilt after losing its disk asks every peer for its promise."""
+
+
+class RejoinInfo(_Msg, frozen=True, tag="rji"):
+    """A peer's answer: the highest ballot it has promised."""
+
+    promised: Ballot
+
+
 class Forward(_Msg, frozen=True, tag="fwd"):
     """Client commands forwarded by a replica to the leader it believes in."""
 
@@ -159,6 +169,8 @@ Message = (
     | CatchupRequest
     | CatchupReply
     | SnapshotTransfer
+    | RejoinQuery
+    | RejoinInfo
     | Forward
     | ReadIndexRequest
     | ReadIndexReply
@@ -182,6 +194,8 @@ __all__ = [
     "ReadIndexReply",
     "ReadIndexRequest",
     "Reject",
+    "RejoinInfo",
+    "RejoinQuery",
     "SnapshotTransfer",
     "ViewChange",
 ]

@@ -52,10 +52,13 @@ from pyxos.core.messages import (
     ReadIndexReply,
     ReadIndexRequest,
     Reject,
+    RejoinInfo,
+    RejoinQuery,
     SnapshotTransfer,
     ViewChange,
 )
 from pyxos.core.records import DecidedValue, Record, Snapshot
+from pyxos.core.rejoin import Rejoin
 
 
 class Replica:
@@ -67,7 +70,9 @@ class Replica:
         rng: Random,
         durable: Sequence[Record] = (),
         snapshot: Snapshot | None = None,
+        rejoining: bool = False,
     ) -> None:
+        """`rejoining=True` for a replica rebuilt after losing its disk (see `rejoin.py`)."""
         self.config = config
         self.node_id = config.node_id
         self._rng = rng
@@ -89,6 +94,7 @@ class Replica:
         self.catchup_attempts = 0
         self.view_change_tick = 0
         self._decided_records: list[Record] = []
+        self.rejoin: Rejoin | None = Rejoin() if rejoining else None
 
     # ---- public view ------------------------------------------------------------------------
     @property
@@ -151,7 +157,7 @@ class Replica:
 
     def _lead(self, view: int) -> list[Effect]:
         """Start phase 1 for `view` if we own it and never used its ballot."""
-        if self.config.owner(view) != self.node_id:
+        if self.config.owner(view) != self.node_id or self.rejoin is not None:
             return []
         ballot = self.config.ballot(view)
         if ballot <= self.acceptor.promised:
@@ -168,6 +174,12 @@ class Replica:
     def _on_tick(self) -> list[Effect]:
         self.tick += 1
         tick = self.tick
+        rejoin = self.rejoin
+        retransmit = self.config.retransmit_ticks
+        if rejoin is not None and rejoin.floor is None and tick - rejoin.query_tick >= retransmit:
+            # Ask until every peer has answered (see rejoin.py).
+            rejoin.query_tick = tick
+            return [Send(to=p, message=RejoinQuery()) for p in self.config.peers]
         if tick == 1 and self.view == 0 and self.leader is None:
             # A fresh cluster: the owner of view 0 may lead at once, without a timeout.
             return self._lead(0)
@@ -200,6 +212,10 @@ class Replica:
 
     # ---- messages -----------------------------------------------------------------------------
     def _on_message(self, sender: NodeId, msg: Message) -> list[Effect]:
+        if self.rejoin is not None:
+            muted = self._while_rejoining(sender, msg)
+            if muted is not None:
+                return muted
         match msg:
             case Accept():
                 return self._on_accept(sender, msg)
@@ -268,6 +284,10 @@ class Replica:
                 return []
             case ReadIndexReply(request_ids=request_ids, index=index):
                 return [ReadIndexReady(request_ids=request_ids, index=index)]
+            case RejoinQuery():
+                return [Send(to=sender, message=RejoinInfo(promised=self.acceptor.promised))]
+            case RejoinInfo():
+                return []  # not rejoining (any more)
             case _:
                 assert_never(msg)
 
@@ -304,6 +324,51 @@ class Replica:
         )
         effects.append(Send(to=sender, message=ack))
         return effects
+
+    # ---- rejoining after losing the disk --------------------------------------------------------
+    def _while_rejoining(self, sender: NodeId, msg: Message) -> list[Effect] | None:
+        """Handle `msg` while mute; None lets the normal handler take it."""
+        rejoin = self.rejoin
+        assert rejoin is not None
+        match msg:
+            case RejoinInfo(promised=promised):
+                if not rejoin.on_info(sender, promised, self.config.peers):
+                    return []
+                floor = rejoin.floor
+                assert floor is not None
+                # The leader we hear may well lead at `floor` itself and never change: ask for a
+                # new view, whose leader will prepare above the floor and release us.
+                view = max(self.view, floor.round) + 1
+                return [
+                    *self.acceptor.promise_floor(floor),
+                    Note(kind="rejoin_floor", detail=f"floor={floor}"),
+                    *(Send(to=p, message=ViewChange(view=view)) for p in self.config.peers),
+                    *self._enter_view(view),
+                ]
+            case RejoinQuery():
+                if rejoin.floor is None:
+                    return []  # our promise means nothing yet
+                return [Send(to=sender, message=RejoinInfo(promised=self.acceptor.promised))]
+            case Accept(ballot=ballot) | Heartbeat(ballot=ballot) if rejoin.releases(ballot):
+                self.rejoin = None
+                effects: list[Effect] = [Note(kind="rejoined", detail=f"ballot={ballot}")]
+                effects.extend(self._on_message(sender, msg))
+                return effects
+            case (
+                Accept(ballot=ballot, commit_upto=upto) | Heartbeat(ballot=ballot, commit_upto=upto)
+            ):
+                # Follow the leader and learn, but cast no vote.
+                effects = self._observe(ballot)
+                if ballot.round == self.view:
+                    self.heard_tick = self.tick
+                self.learner.commit_hint = max(self.learner.commit_hint, upto)
+                return effects
+            case Prepare(ballot=ballot):
+                effects = self._observe(ballot)
+                self.heard_tick = self.tick
+                return effects
+            case _:
+                return None
 
     # ---- client input -------------------------------------------------------------------------
     def _on_propose(self, commands: tuple[Command, ...]) -> list[Effect]:

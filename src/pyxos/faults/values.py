@@ -58,6 +58,14 @@ class Restart:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Rebuild:
+    """The operator's answer to a damaged log: wipe the node's data and start it empty; it
+    rejoins without voting until that is safe, and catches up from its peers."""
+
+    node: NodeId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SetDrop:
     """Lose each message with probability `p` (0 turns loss off)."""
 
@@ -94,7 +102,7 @@ class SetDelay:
             raise ValueError(f"bad delay range [{self.delay_us_min}, {self.delay_us_max}]")
 
 
-Fault = Partition | Heal | Crash | Restart | SetDrop | SetDuplicate | SetDelay
+Fault = Partition | Heal | Crash | Restart | Rebuild | SetDrop | SetDuplicate | SetDelay
 
 
 def describe_fault(fault: Fault) -> str:
@@ -109,6 +117,8 @@ def describe_fault(fault: Fault) -> str:
             return f"crash {node}"
         case Restart(node=node):
             return f"restart {node}"
+        case Rebuild(node=node):
+            return f"rebuild {node}"
         case SetDrop(p=p):
             return f"drop p={p:.4f}"
         case SetDuplicate(p=p):

@@ -78,6 +78,7 @@ class Node:
         rng: Random,
         durable: Sequence[Record] = (),
         snapshot: Snapshot | None = None,
+        rejoining: bool = False,
     ) -> None:
         self.config = config
         self.node_id: NodeId = config.node_id
@@ -91,7 +92,7 @@ class Node:
             state.restore(snapshot.state, machine, self.sessions)
             self.applied_upto = self._snapshot_slot = snapshot.slot
             self._pending.append(Restored(slot=snapshot.slot))
-        self.replica = Replica(config, rng, durable, snapshot)
+        self.replica = Replica(config, rng, durable, snapshot, rejoining)
         self._ticks = 0
         # client id -> (seq, address) of the one command that client is waiting for.
         self._writers: dict[int, tuple[int, Address]] = {}

@@ -193,6 +193,12 @@ class MonotoneBallots:
             else:
                 self._accepted[(node, slot)] = ballot
 
+    def on_rebuild(self, node: NodeId) -> None:
+        """`node` was wiped and rebuilt: what it made durable before is gone on purpose."""
+        self._promised.pop(node, None)
+        for key in [key for key in self._accepted if key[0] == node]:
+            del self._accepted[key]
+
     def on_restart(self, node: NodeId, promised: Ballot, now_us: int) -> None:
         """A restarted node reports its in-memory promise."""
         highest = self._promised.get(node, BALLOT_ZERO)

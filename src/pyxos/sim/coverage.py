@@ -33,6 +33,7 @@ class Coverage:
             "catchup_after_restart": self.catchup_after_restart >= 1,
             "catchup_snapshot": self.notes.get("snapshot_installed", 0) >= 1,
             "torn_tail": self.notes.get("torn_tail", 0) >= 1,
+            "rebuild_after_corruption": self.notes.get("rejoined", 0) >= 1,
         }
         assert tuple(flags) == COVERAGE_COUNTERS
         return flags

@@ -7,7 +7,9 @@ the runner can show them to the checkers exactly when they become durable. `cras
 unsynced suffix and every sync in flight; half the time it also tears the first unsynced record
 (a prefix of its frame reaches the disk). `recover` then runs the write-ahead log's real frame
 scanner over the disk's bytes, as a restarting node does, and must find exactly the synced
-records followed by a torn tail to cut off.
+records followed by a torn tail to cut off. `corrupt` flips a bit inside a synced record that is
+not the last one (damage no crash explains): the scanner must report it, and the node must not
+start until it is rebuilt (`wipe`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from collections.abc import Sequence
 from random import Random
 
 from pyxos.core.records import Record, Snapshot, covers
-from pyxos.wire.log_frames import Clean, TornTail, encode_frame, encode_frames, scan_bytes
+from pyxos.wire.log_frames import (
+    Clean,
+    Corrupt,
+    TornTail,
+    encode_frame,
+    encode_frames,
+    scan_bytes,
+)
 
 TORN_WRITE_P = 0.5
 """How often a crash with unsynced records leaves a torn prefix of the first one on disk."""
@@ -35,6 +44,7 @@ class SimDisk:
         "_rng",
         "_synced_len",
         "_written",
+        "corrupt_at",
         "lost",
         "snapshot",
         "syncs",
@@ -54,6 +64,8 @@ class SimDisk:
         self.lost = 0
         self.snapshot: Snapshot | None = None  # durable as soon as it is saved
         self.torn = b""  # a torn frame after the synced records, left by the last crash
+        # (record index, bit index within its frame) of a flipped bit, until the disk is wiped
+        self.corrupt_at: tuple[int, int] | None = None
 
     def append(self, records: Sequence[Record]) -> None:
         """Write records after the existing ones; they are durable once a later sync completes."""
@@ -116,13 +128,34 @@ class SimDisk:
         self.lost += lost
         return lost
 
-    def recover(self) -> tuple[bool, str | None]:
+    def corrupt(self, rng: Random) -> bool:
+        """Flip one bit inside a synced record that is not the last; False if there is none."""
+        if self._synced_len < 2:
+            return False
+        index = int(rng.random() * (self._synced_len - 1))
+        bits = 8 * len(encode_frame(self._written[index]))
+        self.corrupt_at = (index, int(rng.random() * bits))
+        return True
+
+    def wipe(self) -> None:
+        """The operator moved the node's data away: an empty disk."""
+        self._written = []
+        self._synced_len = 0
+        self._inflight.clear()
+        self.snapshot = None
+        self.torn = b""
+        self.corrupt_at = None
+
+    def recover(self) -> tuple[bool, str | None, str | None]:
         """Scan the disk's bytes as a restarting node does and repair a torn tail.
 
-        Returns `(repaired, problem)`: whether a torn tail was cut off, and a description if the
-        scan did not give back exactly the synced records (a bug in the scanner or the framing).
+        Returns `(repaired, problem, corrupt)`: whether a torn tail was cut off; a description if
+        the scan did not give back what it should (a bug in the scanner or the framing); and the
+        scanner's report if the log is corrupt (the node must refuse to start).
         """
         synced = self._written[: self._synced_len]
+        if self.corrupt_at is not None:
+            return False, *self._scan_corrupt(synced, *self.corrupt_at)
         data = encode_frames(synced)
         frames, end = scan_bytes(data + self.torn)
         torn, self.torn = self.torn, b""
@@ -133,7 +166,17 @@ class SimDisk:
             problem = f"a torn tail of {len(torn)} bytes at offset {len(data)} read as {end}"
         elif not torn and not isinstance(end, Clean):
             problem = f"an intact log read as {end}"
-        return bool(torn), problem
+        return bool(torn), problem, None
+
+    @staticmethod
+    def _scan_corrupt(synced: list[Record], index: int, bit: int) -> tuple[str | None, str]:
+        start = len(encode_frames(synced[:index]))
+        data = bytearray(encode_frames(synced))
+        data[start + bit // 8] ^= 1 << (bit % 8)
+        _, end = scan_bytes(bytes(data))
+        if isinstance(end, Corrupt):
+            return None, f"corrupt log at offset {end.offset}: {end.reason}"
+        return f"a flipped bit in record {index} of {len(synced)} read as {end}", "undetected"
 
     @property
     def synced(self) -> tuple[Record, ...]:

@@ -7,7 +7,7 @@ runner ignore ticks and syncs scheduled for an incarnation that has crashed sinc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from random import Random
 from typing import Protocol
 
@@ -34,9 +34,19 @@ class SimNode(Protocol):
     def step(self, inp: NodeInput) -> list[NodeEffect]: ...
 
 
-NodeFactory = Callable[
-    [ReplicaConfig, StateMachine, Random, Sequence[Record], Snapshot | None], SimNode
-]
+class NodeFactory(Protocol):
+    """Builds a node from its disk; `rejoining` is passed (True) only for a rebuilt node."""
+
+    def __call__(
+        self,
+        config: ReplicaConfig,
+        machine: StateMachine,
+        rng: Random,
+        durable: Sequence[Record],
+        snapshot: Snapshot | None,
+        *,
+        rejoining: bool = False,
+    ) -> SimNode: ...
 
 
 def real_node_factory(
@@ -45,16 +55,36 @@ def real_node_factory(
     rng: Random,
     durable: Sequence[Record],
     snapshot: Snapshot | None,
+    *,
+    rejoining: bool = False,
 ) -> SimNode:
     from pyxos.node.node import Node
 
-    return Node(config=config, machine=machine, rng=rng, durable=durable, snapshot=snapshot)
+    return Node(
+        config=config,
+        machine=machine,
+        rng=rng,
+        durable=durable,
+        snapshot=snapshot,
+        rejoining=rejoining,
+    )
 
 
 class Host:
     """A node's place in the cluster: survives its crashes (the disk does too)."""
 
-    __slots__ = ("config", "disk", "gate", "incarnation", "node", "node_id", "restarts", "up")
+    __slots__ = (
+        "config",
+        "disk",
+        "gate",
+        "incarnation",
+        "node",
+        "node_id",
+        "rebuild_pending",
+        "rejoining",
+        "restarts",
+        "up",
+    )
 
     def __init__(self, config: ReplicaConfig, disk: SimDisk) -> None:
         self.node_id = config.node_id
@@ -65,3 +95,5 @@ class Host:
         self.incarnation = 0
         self.restarts = 0
         self.up = False
+        self.rebuild_pending = False  # refused to start on a corrupt log; a Rebuild is scheduled
+        self.rejoining = False  # rebuilt empty and not yet voting (survives its crashes)

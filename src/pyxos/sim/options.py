@@ -41,6 +41,8 @@ RANGES: dict[str, tuple[float, float]] = {
     # the node snapshots every this many slots and compacts its log (small: compaction and
     # catch-up by snapshot happen in most runs)
     "snapshot_every_slots": (8, 60),
+    # 1: one restarting node finds a flipped bit in its log, refuses to start, and is rebuilt
+    "corruptions": (0, 1),
     # time
     "tick_ms": (10, 10),
     "fault_phase_us": (3_000_000, 6_000_000),
@@ -76,6 +78,7 @@ class SimOptions:
     election_timeout_ticks_jitter: int
     retransmit_ticks: int
     snapshot_every_slots: int
+    corruptions: int
     tick_ms: int
     fault_phase_us: int
     convergence_us_max: int

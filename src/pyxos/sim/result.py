@@ -13,6 +13,7 @@ COVERAGE_COUNTERS = (
     "catchup_after_restart",
     "catchup_snapshot",
     "torn_tail",
+    "rebuild_after_corruption",
 )
 """What every healthy sweep must see in some of its seeds, so that its runs are not vacuous:
 a second leader elected, a new leader re-proposing a value it found accepted, a node that

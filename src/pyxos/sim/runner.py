@@ -33,6 +33,7 @@ from pyxos.faults import (
     Fault,
     Heal,
     Partition,
+    Rebuild,
     Restart,
     SetDelay,
     SetDrop,
@@ -125,6 +126,10 @@ def run_with_options(
     return sim.run()
 
 
+REBUILD_DELAY_US = 200_000
+"""How long after a node refuses to start on a corrupt log the operator rebuilds it."""
+
+
 class Simulation:
     """One run. Build it, call `run()` once."""
 
@@ -198,6 +203,7 @@ class Simulation:
             1, options.fault_phase_us * options.clients * 3 // max(1, 2 * options.ops)
         )
         self._crashed: dict[int, list[int]] = {}  # crash episode -> nodes
+        self._corruptions_left = options.corruptions
         self._converge_deadline_us = 0
         self._tail_deadline_us = options.fault_phase_us + options.convergence_us_max
         self.steps = 0
@@ -271,23 +277,51 @@ class Simulation:
     # ---- nodes ------------------------------------------------------------------------------
     def _boot(self, host: Host) -> None:
         """Start a new incarnation of `host`'s node from its synced records."""
+        disk = host.disk
+        now = self.queue.now_us
+        repaired, problem, corrupt = disk.recover()
+        if problem is not None:
+            self.violations.append(f"t={now}us node {host.node_id}: {problem}")
+        if corrupt is not None:
+            self._refuse_to_start(host, corrupt)
+            return
+        if repaired:
+            self.coverage.on_note("torn_tail", restarted=True)
         host.incarnation += 1
         host.up = True
         rng = Random(self._node_rng.getrandbits(64))
-        disk = host.disk
-        repaired, problem = disk.recover()
-        if problem is not None:
-            self.violations.append(f"t={self.queue.now_us}us node {host.node_id}: {problem}")
-        if repaired:
-            self.coverage.on_note("torn_tail", restarted=True)
-        node = self._factory(host.config, KvMachine(), rng, disk.synced, disk.snapshot)
+        if host.rejoining:
+            node = self._factory(
+                host.config, KvMachine(), rng, disk.synced, disk.snapshot, rejoining=True
+            )
+        else:
+            node = self._factory(host.config, KvMachine(), rng, disk.synced, disk.snapshot)
         host.node = node
         self.applied.on_start(host.node_id)
-        now = self.queue.now_us
         if host.incarnation > 1:
             self.ballots.on_restart(host.node_id, node.promised, now)
         phase_us = int(self._tick_rng.random() * self._tick_us)
         self.queue.after(phase_us, TICK, host.node_id, host.incarnation)
+
+    def _refuse_to_start(self, host: Host, corrupt: str) -> None:
+        """A node that finds damage no crash explains stops loudly; the operator rebuilds it."""
+        now = self.queue.now_us
+        self.coverage.on_note("corruption_detected", restarted=True)
+        if self.transcript is not None:
+            self.transcript.add(now, f"n{host.node_id} refuses to start: {corrupt}")
+        if not host.rebuild_pending:
+            host.rebuild_pending = True
+            self.schedule(now + REBUILD_DELAY_US, Rebuild(node=host.node_id))
+
+    def _maybe_corrupt(self, host: Host) -> None:
+        """Damage one synced record of a restarting node (one node per run, never while another
+        is rebuilding: two rejoining replicas would wait for each other)."""
+        if self._corruptions_left <= 0:
+            return
+        if any(h.rejoining or h.rebuild_pending for h in self.hosts.values()):
+            return
+        if host.disk.corrupt(self._fault_rng):
+            self._corruptions_left -= 1
 
     def _crash(self, host: Host) -> None:
         host.up = False
@@ -350,6 +384,8 @@ class Simulation:
                         tr.add(self.queue.now_us, f"n{host.node_id} restored slot={slot}")
                 case Note(kind=kind, detail=detail):
                     self.coverage.on_note(kind, restarted=host.restarts > 0)
+                    if kind == "rejoined":
+                        host.rejoining = False
                     if tr is not None:
                         tr.add(self.queue.now_us, f"n{host.node_id} note {kind} {detail}")
                 case _:
@@ -510,6 +546,17 @@ class Simulation:
                 if host.up:
                     return
                 host.restarts += 1
+                self._maybe_corrupt(host)
+                self._boot(host)
+            case Rebuild(node=node_id):
+                host = self.hosts[node_id]
+                if host.up:
+                    return
+                host.disk.wipe()
+                host.rebuild_pending = False
+                host.rejoining = True
+                host.restarts += 1
+                self.ballots.on_rebuild(node_id)
                 self._boot(host)
             case Partition() | Heal() | SetDrop() | SetDuplicate() | SetDelay():
                 self.network.apply(fault)

@@ -1,0 +1,75 @@
+"""Rejoining after losing the disk: mute until a leader above every old promise is heard."""
+
+from __future__ import annotations
+
+from random import Random
+
+from pyxos.core.config import ReplicaConfig
+from pyxos.core.ids import Ballot
+from pyxos.core.io import Effect, Persist, Receive, Send, Tick
+from pyxos.core.messages import (
+    Accept,
+    Accepted,
+    Heartbeat,
+    HeartbeatAck,
+    Prepare,
+    Promise,
+    RejoinInfo,
+    RejoinQuery,
+    ViewChange,
+)
+from pyxos.core.records import Promised
+from pyxos.core.replica import Replica
+
+MEMBERS = (1, 2, 3)
+
+
+def rejoining(node_id: int = 3) -> Replica:
+    return Replica(ReplicaConfig(node_id=node_id, members=MEMBERS), Random(0), rejoining=True)
+
+
+def messages(effects: list[Effect], kind: type) -> list[object]:
+    return [e.message for e in effects if isinstance(e, Send) and isinstance(e.message, kind)]
+
+
+def test_a_rejoining_replica_asks_every_peer_and_casts_no_vote() -> None:
+    r = rejoining()
+    effects = r.step(Tick(now_ms=10))
+    assert [e.to for e in effects if isinstance(e, Send)] == [1, 2]
+    assert messages(effects, RejoinQuery) == [RejoinQuery(), RejoinQuery()]
+    prepare = Prepare(ballot=Ballot(1, 2), from_slot=1)
+    assert messages(r.step(Receive(sender=2, message=prepare)), Promise) == []
+    accept = Accept(ballot=Ballot(1, 2), slot=1, batch=(), commit_upto=0)
+    assert messages(r.step(Receive(sender=2, message=accept)), Accepted) == []
+
+
+def test_the_floor_is_the_highest_promise_of_all_peers_and_is_made_durable() -> None:
+    r = rejoining()
+    r.step(Tick(now_ms=10))
+    assert r.step(Receive(sender=1, message=RejoinInfo(promised=Ballot(4, 2)))) == []
+    effects = r.step(Receive(sender=2, message=RejoinInfo(promised=Ballot(2, 3))))
+    assert effects[0] == Persist(records=(Promised(ballot=Ballot(4, 2)),))
+    # It asks for a new view, so that a leader above the floor will be elected.
+    assert messages(effects, ViewChange) == [ViewChange(view=5), ViewChange(view=5)]
+
+
+def test_a_leader_at_or_below_the_floor_does_not_release_it() -> None:
+    r = rejoining()
+    r.step(Tick(now_ms=10))
+    r.step(Receive(sender=1, message=RejoinInfo(promised=Ballot(4, 2))))
+    r.step(Receive(sender=2, message=RejoinInfo(promised=Ballot(4, 2))))
+    beat = Heartbeat(ballot=Ballot(4, 2), commit_upto=0, read_round=1)
+    assert messages(r.step(Receive(sender=2, message=beat)), HeartbeatAck) == []
+    assert r.rejoin is not None
+
+
+def test_a_leader_above_the_floor_releases_it_and_it_votes_again() -> None:
+    r = rejoining()
+    r.step(Tick(now_ms=10))
+    r.step(Receive(sender=1, message=RejoinInfo(promised=Ballot(4, 2))))
+    r.step(Receive(sender=2, message=RejoinInfo(promised=Ballot(4, 2))))
+    # View 6 is owned by node 1 (views rotate through the members).
+    accept = Accept(ballot=Ballot(6, 1), slot=7, batch=(), commit_upto=0)
+    effects = r.step(Receive(sender=1, message=accept))
+    assert r.rejoin is None
+    assert messages(effects, Accepted) == [Accepted(ballot=Ballot(6, 1), slot=7)]
