@@ -1,0 +1,128 @@
+"""The end of a run: whether the cluster converged, the last checks, and the `SimResult`.
+
+The runner asks `is_converged` periodically during the convergence phase: no operation in
+flight, every node up with no effect waiting behind a sync, and all of them applied up to the
+same slot, which covers every chosen slot. When the loop stops, `final_violations` adds the
+liveness violations of a run that did not converge and checks that every acknowledged write is
+in the applied log, and `build_result` checks the history's linearizability and gathers the
+checkers' violations, the coverage counters and the statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyxos.sim.checkers import (
+    AppliedPrefixes,
+    ChosenValues,
+    MonotoneBallots,
+    acked_writes_violations,
+)
+from pyxos.sim.cluster import Cluster
+from pyxos.sim.coverage import Coverage
+from pyxos.sim.events import EventQueue
+from pyxos.sim.network import SimNetwork
+from pyxos.sim.options import SimOptions
+from pyxos.sim.result import SimResult, SimStats
+from pyxos.sim.traffic import ClientTraffic
+from pyxos.sim.transcript import Transcript
+from pyxos.sim.verdict import linearizability_violations, liveness_violations
+
+
+def is_converged(cluster: Cluster, traffic: ClientTraffic, chosen: ChosenValues) -> bool:
+    """Nothing in flight and every node up, with the same applied prefix covering every chosen
+    slot."""
+    if any(c.in_flight for c in traffic.clients.values()):
+        return False
+    upto = None
+    for host in cluster.hosts.values():
+        node = host.node
+        if node is None or len(host.gate):
+            return False
+        if upto is None:
+            upto = node.applied_upto
+        elif node.applied_upto != upto:
+            return False
+    return upto is not None and upto >= chosen.max_chosen_slot
+
+
+def final_violations(
+    now_us: int,
+    *,
+    converged: bool,
+    earlier: Sequence[str],
+    members: tuple[int, ...],
+    cluster: Cluster,
+    traffic: ClientTraffic,
+    chosen: ChosenValues,
+    applied: AppliedPrefixes,
+) -> list[str]:
+    """The violations found once the loop has stopped at `now_us`.
+
+    Liveness, unless the run converged or `earlier` (the runner's own violations) already has a
+    liveness violation; then the acknowledged writes missing from the applied log.
+    """
+    found: list[str] = []
+    if not converged and not any(v.startswith("liveness") for v in earlier):
+        pending = traffic.pending()
+        applied_upto = {
+            h.node_id: (h.node.applied_upto if h.node is not None else None)
+            for h in cluster.hosts.values()
+        }
+        found.extend(liveness_violations(now_us, pending, applied_upto, chosen.max_chosen_slot))
+    upto = {node_id: applied.applied_upto(node_id) for node_id in members}
+    if not converged:
+        # Only the log as a whole is meaningful for nodes that did not catch up.
+        best = max(upto.values(), default=0)
+        upto = {node_id: best for node_id in members}
+    found.extend(acked_writes_violations(traffic.acked, applied.log, upto))
+    return found
+
+
+def build_result(
+    options: SimOptions,
+    *,
+    queue: EventQueue,
+    network: SimNetwork,
+    cluster: Cluster,
+    traffic: ClientTraffic,
+    chosen: ChosenValues,
+    applied: AppliedPrefixes,
+    ballots: MonotoneBallots,
+    coverage: Coverage,
+    violations: Sequence[str],
+    delivered: int,
+    fault_events: int,
+    transcript: Transcript | None,
+) -> SimResult:
+    """The run's result; `violations` are the runner's own, after the checkers'."""
+    history = traffic.history()
+    found = chosen.violations + applied.violations + ballots.violations + list(violations)
+    linearizability, counterexample = linearizability_violations(history)
+    found.extend(linearizability)
+    clients = traffic.clients.values()
+    stats = SimStats(
+        ops_issued=sum(c.op_number for c in clients),
+        ops_completed=sum(len(c.history) for c in clients),
+        messages_sent=network.sent,
+        messages_delivered=delivered,
+        messages_dropped=network.dropped,
+        messages_duplicated=network.duplicated,
+        events=queue.popped,
+        steps=cluster.steps,
+        fault_events=fault_events,
+        records_synced=cluster.records_synced,
+        records_lost=sum(h.disk.lost for h in cluster.hosts.values()),
+        duration_us=queue.now_us,
+        notes=coverage.sorted_notes(),
+    )
+    return SimResult(
+        seed=options.seed,
+        options=options,
+        violations=found,
+        coverage=coverage.counters(),
+        stats=stats,
+        history=history,
+        counterexample=counterexample,
+        transcript=None if transcript is None else transcript.lines,
+    )
