@@ -4,46 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from random import Random
 
 import pytest
+from sim_fakes import mute_factory
 
 from pyxos.cli import sim_cmd
 from pyxos.cli.main import main
-from pyxos.core.config import ReplicaConfig
-from pyxos.core.ids import Ballot
-from pyxos.core.records import Record, Snapshot
-from pyxos.machines.base import StateMachine
-from pyxos.node.io import NodeEffect, NodeInput
 from pyxos.sim import runner
-from pyxos.sim.host import SimNode
-
-
-class _Mute:
-    """A node that never answers anything."""
-
-    def __init__(self, config: ReplicaConfig) -> None:
-        self.node_id = config.node_id
-        self.promised = Ballot(0, 0)
-        self.applied_upto = 0
-        self.is_leader = False
-
-    def step(self, inp: NodeInput) -> list[NodeEffect]:
-        return []
-
-
-def _mute(
-    config: ReplicaConfig,
-    machine: StateMachine,
-    rng: Random,
-    durable: Sequence[Record],
-    snapshot: Snapshot | None,
-    *,
-    rejoining: bool = False,
-) -> SimNode:
-    return _Mute(config)
 
 
 def test_one_seed_prints_options_and_result(
@@ -64,7 +32,7 @@ def test_one_seed_prints_options_and_result(
 def test_a_failing_seed_prints_violations_and_replay(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(runner, "real_node_factory", _mute)
+    monkeypatch.setattr(runner, "real_node_factory", mute_factory)
     code = main(["sim", "--seed", "4", "--ops", "30", "--convergence-us-max", "500000"])
     out = capsys.readouterr().out
     assert code == 1

@@ -7,16 +7,15 @@ from collections.abc import Sequence
 from random import Random
 
 import pytest
+from sim_fakes import factory
 
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
 from pyxos.core.messages import Heartbeat
-from pyxos.core.records import Promised, Record, Snapshot
-from pyxos.machines.base import StateMachine
+from pyxos.core.records import Promised, Record
 from pyxos.node.io import NodeEffect, NodeInput, Persist, Send, Tick
 from pyxos.sim.barrier import EffectGate
 from pyxos.sim.disk import SimDisk
-from pyxos.sim.host import SimNode
 from pyxos.sim.options import expand_options
 from pyxos.sim.runner import Simulation
 
@@ -110,18 +109,6 @@ class _PersistThenSend:
         return []
 
 
-def _factory(
-    config: ReplicaConfig,
-    machine: StateMachine,
-    rng: Random,
-    durable: Sequence[Record],
-    snapshot: Snapshot | None,
-    *,
-    rejoining: bool = False,
-) -> SimNode:
-    return _PersistThenSend(config)
-
-
 def test_sends_after_a_persist_wait_for_its_sync_in_the_runner() -> None:
     # A disk much slower than a tick, so that the second tick's send comes before the sync.
     options = expand_options(
@@ -136,7 +123,11 @@ def test_sends_after_a_persist_wait_for_its_sync_in_the_runner() -> None:
         fault_phase_us=100_000,
         convergence_us_max=0,
     )
-    sim = Simulation(options, transcript=True, node_factory=_factory)
+    sim = Simulation(
+        options,
+        transcript=True,
+        node_factory=factory(lambda config, machine: _PersistThenSend(config)),
+    )
     result = sim.run()
     assert sim.transcript is not None
     lines = sim.transcript.lines

@@ -3,18 +3,12 @@ and liveness to show that the runner reports them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from random import Random
+from sim_fakes import FakeNode, factory, mute_factory
 
-from pyxos.core.config import ReplicaConfig
-from pyxos.core.ids import Ballot
-from pyxos.core.records import Record, Snapshot
-from pyxos.machines.base import StateMachine
 from pyxos.machines.kv import KvResult, encode_result
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
 from pyxos.node.io import FromClient, NodeEffect, NodeInput, Reply
 from pyxos.sim import run_seed
-from pyxos.sim.host import SimNode
 from pyxos.sim.options import expand_options
 from pyxos.sim.result import COVERAGE_COUNTERS
 from pyxos.sim.runner import Simulation
@@ -29,22 +23,15 @@ QUIET = {
 }
 
 
-class _Liar:
+class _Liar(FakeNode):
     """Answers every write at once (as if applied) and every read with "absent"."""
-
-    def __init__(self, config: ReplicaConfig, machine: StateMachine) -> None:
-        self.node_id = config.node_id
-        self.promised = Ballot(0, 0)
-        self.applied_upto = 0
-        self.is_leader = True
-        self._machine = machine
 
     def step(self, inp: NodeInput) -> list[NodeEffect]:
         if not isinstance(inp, FromClient):
             return []
         msg = inp.message
         if isinstance(msg, ClientRequest):
-            result = self._machine.apply(msg.op)
+            result = self.machine.apply(msg.op)
             reply = ClientReply(client_id=msg.client_id, seq=msg.seq, result=result)
             return [Reply(to=inp.sender, message=reply)]
         assert isinstance(msg, ClientRead)
@@ -55,43 +42,6 @@ class _Liar:
                 message=ReadReply(client_id=msg.client_id, read_id=msg.read_id, result=stale),
             )
         ]
-
-
-class _Mute:
-    """Never answers anything."""
-
-    def __init__(self, config: ReplicaConfig) -> None:
-        self.node_id = config.node_id
-        self.promised = Ballot(0, 0)
-        self.applied_upto = 0
-        self.is_leader = False
-
-    def step(self, inp: NodeInput) -> list[NodeEffect]:
-        return []
-
-
-def _liar(
-    config: ReplicaConfig,
-    machine: StateMachine,
-    rng: Random,
-    durable: Sequence[Record],
-    snapshot: Snapshot | None,
-    *,
-    rejoining: bool = False,
-) -> SimNode:
-    return _Liar(config, machine)
-
-
-def _mute(
-    config: ReplicaConfig,
-    machine: StateMachine,
-    rng: Random,
-    durable: Sequence[Record],
-    snapshot: Snapshot | None,
-    *,
-    rejoining: bool = False,
-) -> SimNode:
-    return _Mute(config)
 
 
 def test_a_real_run_is_clean_and_its_books_balance() -> None:
@@ -109,7 +59,7 @@ def test_a_real_run_is_clean_and_its_books_balance() -> None:
 
 def test_the_runner_reports_a_history_that_is_not_linearizable() -> None:
     options = expand_options(3, **QUIET)
-    result = Simulation(options, node_factory=_liar).run()
+    result = Simulation(options, node_factory=factory(_Liar)).run()
     assert any(v.startswith("linearizability") for v in result.violations)
     assert result.counterexample is not None and "NOT LINEARIZABLE" in result.counterexample
     # The liar never logs anything, so the acknowledged writes are in no applied log either.
@@ -118,7 +68,7 @@ def test_the_runner_reports_a_history_that_is_not_linearizable() -> None:
 
 def test_the_runner_reports_operations_that_never_complete() -> None:
     options = expand_options(3, **QUIET)
-    result = Simulation(options, node_factory=_mute).run()
+    result = Simulation(options, node_factory=mute_factory).run()
     assert result.violations
     assert all(v.startswith("liveness") for v in result.violations)
     assert result.stats.ops_completed == 0
