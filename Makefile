@@ -17,7 +17,7 @@ $(STAMP): $(LOCK) pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/pyxos demo
+	$(BIN)/pyxos up
 
 test: lint typecheck pytest
 

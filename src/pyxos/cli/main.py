@@ -11,17 +11,17 @@ import sys
 from collections.abc import Sequence
 
 from pyxos import __version__
-from pyxos.cli import bench_cmd, check_cmd, demo_cmd, sim_cmd, wal_cmd
+from pyxos.cli import bench_cmd, check_cmd, demo_cmd, node_cmd, sim_cmd, up_cmd, wal_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pyxos",
-        description="Multi-Paxos consensus: simulator, checker, write-ahead log tools.",
+        description="Multi-Paxos consensus: a replicated key-value store, its simulator and tools.",
     )
     parser.add_argument("--version", action="version", version=f"pyxos {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (demo_cmd, sim_cmd, check_cmd, bench_cmd, wal_cmd):
+    for module in (up_cmd, node_cmd, demo_cmd, sim_cmd, check_cmd, bench_cmd, wal_cmd):
         module.register(sub)
     return parser
 

@@ -1,0 +1,63 @@
+"""`pyxos node --config cluster.toml --id ID`: run one node of a cluster.
+
+The cluster file is TOML (`*.toml`) or a plain host file (one `host[:port]` per line); see
+docs/running.md. Also runnable as `python -m pyxos.cli.node_cmd ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pyxos.runtime.config import ConfigError, load_config
+from pyxos.runtime.process import configure_logging, run_node
+from pyxos.storage import StorageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        required=True,
+        help="the cluster file (TOML, or a host file: host[:port] a line)",
+    )
+    parser.add_argument("--id", type=int, required=True, help="this node's id in the cluster file")
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "node",
+        help="run one node of a cluster",
+        description="Run one pyxos node: its peer transport, its HTTP API and its log on disk.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging(args.id, args.log_level)
+    try:
+        config = load_config(args.config)
+        config.node(args.id)
+    except ConfigError as exc:
+        print(f"pyxos node: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run_node(config, args.id)
+    except StorageError as exc:  # a damaged log or a data directory in use: never start
+        print(f"pyxos node {args.id}: storage error: {exc}", file=sys.stderr)
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pyxos node", description="Run one pyxos node.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""`pyxos up`: a local cluster of N node processes, data on local disk, until Ctrl-C.
+
+The first run writes `<data-dir>/cluster.toml` (a fresh cluster id, node k's HTTP API on
+`base-port + k - 1` and its peer port on `peer-base-port + k - 1`); later runs reuse it, so the
+nodes recover their data. Each node is a `pyxos node` subprocess logging to
+`<data-dir>/node-<k>.log`. Also runnable as `python -m pyxos.cli.up_cmd ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from pyxos.runtime.config import ClusterConfig, ConfigError, HostPort, cluster_toml, load_config
+
+HEALTH_DEADLINE_S = 30.0
+STOP_DEADLINE_S = 10.0
+POLL_S = 0.05
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nodes", type=int, default=None, help="cluster size (default 3)")
+    parser.add_argument(
+        "--base-port", type=int, default=None, help="node k's HTTP port is this + k - 1 (8000)"
+    )
+    parser.add_argument(
+        "--peer-base-port",
+        type=int,
+        default=None,
+        help="node k's peer port is this + k - 1 (default: base port - 1000)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument(
+        "--data-dir", default="pyxos-data", help="where the cluster file and data live"
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "up",
+        help="run a local cluster until Ctrl-C",
+        description=(
+            "Start N pyxos nodes on this machine, wait until they serve, print their endpoints, "
+            "and stop them cleanly on Ctrl-C. Running it again recovers the data."
+        ),
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+class _StopRequestedError(Exception):
+    pass
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise _StopRequestedError
+
+
+def _cluster_file(args: argparse.Namespace) -> tuple[Path, ClusterConfig, bool]:
+    data_dir = Path(args.data_dir)
+    path = data_dir / "cluster.toml"
+    if path.exists():
+        config = load_config(path)
+        if args.nodes is not None and args.nodes != len(config.nodes):
+            raise ConfigError(
+                f"{path} has {len(config.nodes)} nodes, not {args.nodes}: "
+                "use another --data-dir for a different cluster"
+            )
+        first_http = config.nodes[0].http.port
+        if args.base_port is not None and args.base_port != first_http:
+            raise ConfigError(
+                f"{path} puts node 1's HTTP API on port {first_http}, not {args.base_port}: "
+                "edit the file or use another --data-dir"
+            )
+        return path, config, False
+    nodes = 3 if args.nodes is None else args.nodes
+    base = 8000 if args.base_port is None else args.base_port
+    peer_base = base - 1000 if args.peer_base_port is None else args.peer_base_port
+    if nodes < 1:
+        raise ConfigError("--nodes must be at least 1")
+    ports = [*range(base, base + nodes), *range(peer_base, peer_base + nodes)]
+    if min(ports) < 1 or max(ports) > 65535 or len(set(ports)) != len(ports):
+        raise ConfigError(
+            f"ports {base}.. and {peer_base}.. for {nodes} nodes overlap or are out of range"
+        )
+    text = cluster_toml(
+        cluster=f"local-{secrets.token_hex(4)}",
+        nodes=[
+            (
+                k,
+                HostPort(host=args.host, port=peer_base + k - 1),
+                HostPort(host=args.host, port=base + k - 1),
+            )
+            for k in range(1, nodes + 1)
+        ],
+        data_dir=".",
+    )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path, load_config(path), True
+
+
+def _healthy(address: HostPort, cluster: str) -> bool:
+    """True once the node at `address` answers /healthz as a member of `cluster` (and not some
+    other process that happens to hold the port)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(address.host, address.host)
+    url = f"http://{HostPort(host=host, port=address.port)}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            body = json.loads(r.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+    return isinstance(body, dict) and body.get("cluster") == cluster
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop_all(procs: dict[int, subprocess.Popen[bytes]]) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_DEADLINE_S
+    for node_id, proc in procs.items():
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"node {node_id} did not stop within {STOP_DEADLINE_S:.0f}s; killing it")
+            proc.kill()
+            proc.wait()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        path, config, created = _cluster_file(args)
+    except ConfigError as exc:
+        print(f"pyxos up: error: {exc}", file=sys.stderr)
+        return 2
+    data_dir = path.parent
+    print(
+        f"{'created' if created else 'reusing'} {path} "
+        f"(cluster {config.cluster}, {len(config.nodes)} nodes)"
+    )
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, _on_signal)
+    procs: dict[int, subprocess.Popen[bytes]] = {}
+    logs = {spec.node_id: data_dir / f"node-{spec.node_id}.log" for spec in config.nodes}
+    try:
+        for spec in config.nodes:
+            with open(logs[spec.node_id], "ab") as log_file:
+                procs[spec.node_id] = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pyxos.cli.node_cmd",
+                        "--config",
+                        str(path),
+                        "--id",
+                        str(spec.node_id),
+                        "--log-level",
+                        args.log_level,
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    # Its own session: Ctrl-C reaches `up` only, which stops the nodes in order.
+                    start_new_session=True,
+                )
+        status = _wait_healthy(config, procs, logs)
+        if status != 0:
+            _stop_all(procs)
+            return status
+        _print_endpoints(config, data_dir)
+        while procs:
+            for node_id, proc in list(procs.items()):
+                try:
+                    code = proc.wait(timeout=POLL_S)
+                except subprocess.TimeoutExpired:
+                    continue
+                print(f"node {node_id} exited with status {code}; its log: {logs[node_id]}")
+                del procs[node_id]
+        return 0
+    except _StopRequestedError:
+        print("\nstopping...")
+        _stop_all(procs)
+        print(f"stopped. The data is kept in {data_dir}; run the same command to recover it.")
+        return 0
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _wait_healthy(
+    config: ClusterConfig, procs: dict[int, subprocess.Popen[bytes]], logs: dict[int, Path]
+) -> int:
+    deadline = time.monotonic() + HEALTH_DEADLINE_S
+    waiting = {spec.node_id: spec.http for spec in config.nodes}
+    while waiting:
+        for node_id in list(waiting):
+            code = procs[node_id].poll()
+            if code is not None:
+                print(f"node {node_id} exited with status {code} while starting:", file=sys.stderr)
+                print(_tail(logs[node_id]), file=sys.stderr)
+                return 1
+            if _healthy(waiting[node_id], config.cluster):
+                del waiting[node_id]
+        if not waiting:
+            break
+        if time.monotonic() > deadline:
+            print(
+                f"nodes {sorted(waiting)} not healthy after {HEALTH_DEADLINE_S:.0f}s; "
+                f"see their logs in {next(iter(logs.values())).parent}",
+                file=sys.stderr,
+            )
+            return 1
+        time.sleep(POLL_S)
+    return 0
+
+
+def _print_endpoints(config: ClusterConfig, data_dir: Path) -> None:
+    print(f"\npyxos: {len(config.nodes)} nodes up (cluster {config.cluster}, data in {data_dir})")
+    for spec in config.nodes:
+        print(f"  node {spec.node_id}: http://{spec.http}   peer {spec.peer}")
+    first = config.nodes[0].http
+    second = config.nodes[1 % len(config.nodes)].http
+    print(
+        "\nTry:\n"
+        f"  curl -X PUT {first}/v1/kv/hello -d world\n"
+        f"  curl {second}/v1/kv/hello\n"
+        f"  curl '{second}/v1/kv/hello?consistency=stale'\n"
+        f"  curl -X DELETE {first}/v1/kv/hello\n"
+        f"  curl {first}/status\n"
+        "\nCtrl-C stops the cluster."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pyxos up", description="Run a local pyxos cluster.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

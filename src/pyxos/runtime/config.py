@@ -1,0 +1,359 @@
+"""The cluster file: who the members are, where they listen, where they keep data, and timers.
+
+Two formats. A TOML cluster file (decoded with `msgspec.toml` into the structs below, unknown
+fields refused so that a typo is an error rather than a silently ignored setting):
+
+    cluster = "prod-kv"                # peers refuse frames from any other cluster id
+    data_dir = "/var/lib/pyxos"        # node k keeps its data in <data_dir>/node-<k>
+
+    [[nodes]]
+    id = 1
+    peer = "10.0.0.1:7000"             # peer protocol (binary frames over TCP)
+    http = "0.0.0.0:8000"              # HTTP API
+    # data_dir = "/mnt/fast/pyxos"     # optional: this node's own data directory
+
+    [timers]                           # optional: pyxos.core.config.ReplicaConfig fields
+    tick_ms = 10
+    election_timeout_ticks_min = 30
+
+    [limits]                           # optional: runtime limits (see `Limits`)
+    request_timeout_ms = 5000
+
+And a plain host file, as the C seed used: one `host[:port]` per line (`#` starts a comment);
+line k (counting non-blank lines) is node k, its peer port defaults to 7000 and its HTTP port is
+the peer port + 1000. Relative data directories are resolved against the cluster file's folder.
+
+Every error is a `ConfigError` whose message names the file and the field at fault.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from pyxos.core.config import ReplicaConfig
+from pyxos.core.ids import NodeId
+
+PEER_PORT_DEFAULT = 7000
+HTTP_PORT_OFFSET = 1000
+"""In a host file, a node's HTTP port is its peer port plus this."""
+
+
+class ConfigError(ValueError):
+    """The cluster file is wrong; the message names the file and the field."""
+
+
+# ---- the file as written ------------------------------------------------------------------
+class _Strict(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class TimersFile(_Strict):
+    """Protocol timers and sizes; a missing field takes `ReplicaConfig`'s default."""
+
+    tick_ms: int | None = None
+    heartbeat_ticks: int | None = None
+    election_timeout_ticks_min: int | None = None
+    election_timeout_ticks_max: int | None = None
+    election_timeout_ticks_jitter: int | None = None
+    retransmit_ticks: int | None = None
+    pipeline_slots_max: int | None = None
+    batch_commands_max: int | None = None
+    pending_commands_max: int | None = None
+    catchup_slots_max: int | None = None
+    snapshot_every_slots: int | None = None
+
+
+class Limits(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """Runtime limits. Every queue of the runtime is bounded by one of these."""
+
+    # A client request that has no answer after this long gets a `timeout` error (its outcome
+    # is unknown: it may still be applied).
+    request_timeout_ms: int = 5000
+    # A request with no answer yet is handed to the node again (same client id and seq) this
+    # often: the leader it was forwarded to may have died, and a forward is never retried.
+    request_retry_ms: int = 400
+    # Write requests in flight per node (each holds one client id of the node's pool).
+    clients_max: int = 4096
+    # Peer messages and client requests waiting to be stepped; more peer messages are dropped
+    # (the protocol retransmits), more client requests are refused with `unavailable`.
+    inbox_max: int = 20_000
+    # Records appended but not yet synced; past this the node stops taking input until the
+    # disk catches up.
+    unsynced_records_max: int = 50_000
+    # The largest peer frame accepted or sent.
+    frame_bytes_max: int = 64 * 1024 * 1024
+    # Frames buffered for one peer whose socket is not draining; more are dropped.
+    peer_buffer_bytes_max: int = 8 * 1024 * 1024
+    # Reconnect backoff to an unreachable peer: doubles from min to max.
+    reconnect_ms_min: int = 50
+    reconnect_ms_max: int = 2000
+
+    def check(self) -> None:
+        for name in self.__struct_fields__:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.reconnect_ms_max < self.reconnect_ms_min:
+            raise ValueError("reconnect_ms_max < reconnect_ms_min")
+
+
+class NodeFile(_Strict):
+    id: int
+    peer: str
+    http: str
+    data_dir: str | None = None
+
+
+class ClusterFile(_Strict):
+    cluster: str
+    nodes: list[NodeFile]
+    data_dir: str = "data"
+    timers: TimersFile = msgspec.field(default_factory=TimersFile)
+    limits: Limits = msgspec.field(default_factory=Limits)
+
+
+# ---- the resolved configuration -----------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostPort:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeSpec:
+    node_id: NodeId
+    peer: HostPort
+    http: HostPort
+    data_dir: Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterConfig:
+    cluster: str
+    nodes: tuple[NodeSpec, ...]
+    timers: Mapping[str, int]
+    limits: Limits
+    source: str = "<config>"
+
+    @property
+    def members(self) -> tuple[NodeId, ...]:
+        return tuple(spec.node_id for spec in self.nodes)
+
+    def node(self, node_id: NodeId) -> NodeSpec:
+        """The node `node_id`; raises `ConfigError` if it is not a member."""
+        for spec in self.nodes:
+            if spec.node_id == node_id:
+                return spec
+        raise ConfigError(f"{self.source}: no node with id {node_id} (members: {self.members})")
+
+    def replica_config(self, node_id: NodeId) -> ReplicaConfig:
+        timers: dict[str, Any] = dict(self.timers)
+        return ReplicaConfig(node_id=node_id, members=self.members, **timers)
+
+
+# ---- parsing ------------------------------------------------------------------------------
+def parse_host_port(text: str, *, default_port: int | None = None) -> HostPort:
+    """`host:port`, `[v6]:port`, or `host` alone when `default_port` is given.
+
+    Raises `ValueError` with a message that says what is wrong.
+    """
+    text = text.strip()
+    if not text:
+        raise ValueError("empty address")
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep:
+            raise ValueError(f"{text!r}: missing ']'")
+        port_text = rest[1:] if rest.startswith(":") else None
+        if rest and port_text is None:
+            raise ValueError(f"{text!r} is not [host]:port")
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{text!r}: {host!r} is not an IPv6 address") from None
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    elif ":" in text:
+        raise ValueError(f"{text!r}: write an IPv6 address as [addr]:port")
+    else:
+        host, port_text = text, None
+    if not host:
+        raise ValueError(f"{text!r}: missing host")
+    if port_text is None:
+        if default_port is None:
+            raise ValueError(f"{text!r} is not host:port")
+        return HostPort(host=host, port=default_port)
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"{text!r}: port must be a number from 1 to 65535")
+    return HostPort(host=host, port=int(port_text))
+
+
+def load_config(path: Path | str) -> ClusterConfig:
+    """Read a cluster file: TOML if its name ends in `.toml`, a host file otherwise.
+
+    Raises `ConfigError` (also for a file that cannot be read).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the cluster file: {exc.strerror}") from None
+    if path.suffix == ".toml":
+        return parse_toml(data, source=str(path), base_dir=path.parent)
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: a host file must be UTF-8 text") from None
+    return parse_hosts(text, source=str(path), base_dir=path.parent)
+
+
+def parse_toml(
+    data: bytes | str, *, source: str = "<toml>", base_dir: Path = Path()
+) -> ClusterConfig:
+    """Decode and check a TOML cluster file. Raises `ConfigError`."""
+    try:
+        raw = msgspec.toml.decode(data, type=ClusterFile)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {_field_message(str(exc))}") from None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return _resolve(raw, source=source, base_dir=base_dir)
+
+
+def parse_hosts(
+    text: str,
+    *,
+    source: str = "<hosts>",
+    base_dir: Path = Path(),
+    cluster: str = "pyxos",
+    data_dir: str = "data",
+) -> ClusterConfig:
+    """A host file: one `host[:port]` per line; node k is the k-th address. Raises `ConfigError`."""
+    nodes: list[NodeFile] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        try:
+            peer = parse_host_port(entry, default_port=PEER_PORT_DEFAULT)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: line {number}: {exc}") from None
+        if peer.port + HTTP_PORT_OFFSET > 65535:
+            raise ConfigError(
+                f"{source}: line {number}: peer port {peer.port} leaves no HTTP port "
+                f"(peer port + {HTTP_PORT_OFFSET})"
+            )
+        http = HostPort(host=peer.host, port=peer.port + HTTP_PORT_OFFSET)
+        nodes.append(NodeFile(id=len(nodes) + 1, peer=str(peer), http=str(http)))
+    raw = ClusterFile(cluster=cluster, nodes=nodes, data_dir=data_dir)
+    return _resolve(raw, source=source, base_dir=base_dir)
+
+
+def _field_message(message: str) -> str:
+    # msgspec says "Expected `int`, got `str` - at `$.nodes[0].id`"; lead with the field.
+    text, sep, where = message.rpartition(" - at `")
+    if not sep:
+        return message
+    field = where.rstrip("`").removeprefix("$").lstrip(".") or "(top level)"
+    return f"{field}: {text}"
+
+
+def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
+    def fail(field: str, message: str) -> ConfigError:
+        return ConfigError(f"{source}: {field}: {message}")
+
+    if not raw.cluster.strip():
+        raise fail("cluster", "must be a non-empty cluster id")
+    if not raw.nodes:
+        raise fail("nodes", "at least one [[nodes]] entry is needed")
+    specs: list[NodeSpec] = []
+    seen_ids: set[int] = set()
+    seen_addresses: dict[tuple[str, int], str] = {}
+    root = base_dir / raw.data_dir
+    for index, node in enumerate(raw.nodes):
+        where = f"nodes[{index}]"
+        if node.id <= 0:
+            raise fail(f"{where}.id", f"must be a positive integer, not {node.id}")
+        if node.id in seen_ids:
+            raise fail(f"{where}.id", f"duplicate node id {node.id}")
+        seen_ids.add(node.id)
+        addresses = {}
+        for name in ("peer", "http"):
+            try:
+                address = parse_host_port(getattr(node, name))
+            except ValueError as exc:
+                raise fail(f"{where}.{name}", str(exc)) from None
+            key = (address.host, address.port)
+            if key in seen_addresses:
+                raise fail(f"{where}.{name}", f"{address} is also {seen_addresses[key]}")
+            seen_addresses[key] = f"{where}.{name}"
+            addresses[name] = address
+        data_dir = base_dir / node.data_dir if node.data_dir else root / f"node-{node.id}"
+        specs.append(
+            NodeSpec(
+                node_id=node.id, peer=addresses["peer"], http=addresses["http"], data_dir=data_dir
+            )
+        )
+    timers: dict[str, Any] = {
+        name: value
+        for name in TimersFile.__struct_fields__
+        if (value := getattr(raw.timers, name)) is not None
+    }
+    config = ClusterConfig(
+        cluster=raw.cluster,
+        nodes=tuple(sorted(specs, key=lambda s: s.node_id)),
+        timers=timers,
+        limits=raw.limits,
+        source=source,
+    )
+    try:
+        config.replica_config(config.nodes[0].node_id)
+    except ValueError as exc:
+        raise fail("timers", str(exc)) from None
+    try:
+        raw.limits.check()
+    except ValueError as exc:
+        raise fail("limits", str(exc)) from None
+    return config
+
+
+def cluster_toml(
+    *,
+    cluster: str,
+    nodes: list[tuple[NodeId, HostPort, HostPort]],
+    data_dir: str = ".",
+    timers: Mapping[str, int] | None = None,
+) -> str:
+    """The text of a cluster file for `nodes` (`(id, peer, http)`), as `pyxos up` writes it."""
+    lines = [
+        "# A pyxos cluster file; see docs/running.md.",
+        f"cluster = {_toml_string(cluster)}",
+        f"data_dir = {_toml_string(data_dir)}",
+        "",
+    ]
+    for node_id, peer, http in nodes:
+        lines += [
+            "[[nodes]]",
+            f"id = {node_id}",
+            f"peer = {_toml_string(str(peer))}",
+            f"http = {_toml_string(str(http))}",
+            "",
+        ]
+    if timers:
+        lines.append("[timers]")
+        lines.extend(f"{name} = {value}" for name, value in timers.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_string(text: str) -> str:
+    # msgspec's JSON string encoding is also a valid TOML basic string.
+    return msgspec.json.encode(text).decode()

@@ -1,0 +1,181 @@
+"""Running one node as a process: open its log, recover, serve peers and HTTP until a signal.
+
+Start-up order: the log is loaded first (it takes the directory's lock, so a second process on
+the same data fails here, before anything listens); then the boot counter is bumped and synced
+(client seqs of this run start above every seq of earlier runs); then the runner, the peer
+transport and the HTTP API start. SIGTERM and SIGINT stop it cleanly: the runner first (a
+final sync of what was appended; waiting requests are answered `unavailable`), then HTTP, then
+the transport. A storage failure or a broken invariant ends the process at once with
+`EXIT_STORAGE_FAILED` (74) or `EXIT_NODE_FAILED` (70).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from random import Random
+from typing import Any
+
+from pyxos.core.records import AcceptedValue, DecidedValue, Promised, Record, covers
+from pyxos.machines.kv import KvMachine
+from pyxos.node.node import Node
+from pyxos.runtime.config import ClusterConfig
+from pyxos.runtime.http_api import build_app, serve
+from pyxos.runtime.runner import NodeRunner
+from pyxos.runtime.transport import PeerTransport
+from pyxos.storage import EXIT_STORAGE_FAILED, StorageFailed, WriteAheadLog
+
+log = logging.getLogger(__name__)
+
+EXIT_NODE_FAILED = 70
+"""Exit status after a broken invariant in the node (EX_SOFTWARE from sysexits.h)."""
+BOOT_FILE = "boot"
+WAL_DIR = "wal"
+
+
+def read_boot_count(data_dir: Path) -> int:
+    try:
+        return int((data_dir / BOOT_FILE).read_text().strip() or 0)
+    except FileNotFoundError:
+        return 0
+
+
+def bump_boot_count(data_dir: Path) -> int:
+    """Increment and durably store this node's boot counter; the new value.
+
+    Written to a temporary file, synced and renamed, then the directory synced, so a crash
+    leaves the old or the new count, never a torn one.
+    """
+    count = read_boot_count(data_dir) + 1
+    tmp = data_dir / f"{BOOT_FILE}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, f"{count}\n".encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, data_dir / BOOT_FILE)
+    dir_fd = os.open(data_dir, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return count
+
+
+def configure_logging(node_id: int, level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format=f"%(asctime)s n{node_id} %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def install_uvloop() -> bool:
+    """Use uvloop's event loop when it is installed (about 25% more throughput)."""
+    try:
+        import uvloop
+    except ImportError:
+        return False
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True
+
+
+def run_node(config: ClusterConfig, node_id: int) -> int:
+    """Run node `node_id` of `config` until SIGTERM/SIGINT; the process exit status."""
+    uv = install_uvloop()
+    log.info("node=%d starting (event loop: %s)", node_id, "uvloop" if uv else "asyncio")
+    return asyncio.run(_main(config, node_id))
+
+
+def _fail_stop(exc: BaseException) -> None:
+    status = EXIT_STORAGE_FAILED if isinstance(exc, StorageFailed | OSError) else EXIT_NODE_FAILED
+    log.critical("the node stops with status %d: %s", status, exc)
+    logging.shutdown()
+    # No cleanup that could write to the disk or answer anyone: the process ends here.
+    os._exit(status)
+
+
+async def _main(config: ClusterConfig, node_id: int) -> int:
+    spec = config.node(node_id)
+    spec.data_dir.mkdir(parents=True, exist_ok=True)
+    store = WriteAheadLog(spec.data_dir / WAL_DIR)
+    loaded = await asyncio.to_thread(store.load)
+    records: list[Record] = list(loaded.records)
+    snapshot = loaded.snapshot
+    if snapshot is not None:
+        # The log may still start with records the snapshot covers (docs/storage.md).
+        records = [r for r in records if not covers(snapshot, r)]
+    boot = await asyncio.to_thread(bump_boot_count, spec.data_dir)
+    log.info(
+        "node=%d recovered %s, boot %d",
+        node_id,
+        _describe(records, None if snapshot is None else snapshot.slot),
+        boot,
+    )
+    node = Node(
+        config=config.replica_config(node_id),
+        machine=KvMachine(),
+        rng=Random(),
+        durable=records,
+        snapshot=snapshot,
+    )
+    runner = NodeRunner(
+        node, store, limits=config.limits, seq_base=boot << 32, on_failure=_fail_stop
+    )
+    transport = PeerTransport(
+        node_id=node_id,
+        cluster=config.cluster,
+        listen=spec.peer,
+        peers={s.node_id: s.peer for s in config.nodes},
+        deliver=runner.receive,
+        limits=config.limits,
+    )
+    runner.attach(transport.send)
+
+    def status() -> dict[str, Any]:
+        body = runner.status()
+        body["cluster"] = config.cluster
+        body["peers_connected"] = transport.connected_peers
+        body["transport"] = {
+            name: getattr(transport.counters, name)
+            for name in transport.counters.__dataclass_fields__
+        }
+        return body
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await runner.start()
+    try:
+        await transport.start()
+        http = await serve(build_app(runner, status), spec.http)
+    except OSError as exc:
+        log.error("node=%d cannot listen: %s", node_id, exc)
+        await runner.stop()
+        await transport.close()
+        return 1
+    log.info(
+        "node=%d serving: http %s, peers %s, data %s", node_id, spec.http, spec.peer, spec.data_dir
+    )
+    await stop.wait()
+    log.info("node=%d stopping", node_id)
+    # The runner first: it fails the requests still waiting (so HTTP has nothing to wait for)
+    # and syncs what was appended; then HTTP and the peers.
+    await runner.stop()
+    await http.cleanup()
+    await transport.close()
+    return 0 if runner.failure is None else 1
+
+
+def _describe(records: list[Record], snapshot_slot: int | None) -> str:
+    promised = sum(1 for r in records if isinstance(r, Promised))
+    accepted = sum(1 for r in records if isinstance(r, AcceptedValue))
+    decided = sum(1 for r in records if isinstance(r, DecidedValue))
+    where = "no snapshot" if snapshot_slot is None else f"snapshot at slot {snapshot_slot}"
+    return f"{promised} promises, {accepted} accepted, {decided} decided records, {where}"

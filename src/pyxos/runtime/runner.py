@@ -1,0 +1,520 @@
+"""`NodeRunner`: one asyncio task owns a `Node` and executes its effects in order.
+
+Theory of operation. Everything that happens to the node is an input in one bounded inbox:
+peer messages (from the transport), client requests (from the HTTP API) and ticks (a timer on
+the event loop that feeds `Tick(now_ms)` every `tick_ms`, from `loop.time()`). One task, the
+stepper, takes inputs out of the inbox, steps the node, and executes the effects it returns in
+list order:
+
+- `Persist(records)` hands the records to the log writer and, if it is a barrier, puts a
+  marker into the `EffectGate`: every later `Send` and `Reply` of this node (in this step and
+  in later ones) waits behind it until a sync covering those records has completed. The node
+  does not wait: it keeps stepping, its in-memory state running ahead of what it has said.
+- `Send` goes to the transport (to itself: straight back into the inbox) and `Reply` completes
+  the future of the HTTP request that waits for it, both through the gate.
+- `Persist(barrier=False)` and `SaveSnapshot` are queued to the log writer in order too, but
+  start no sync of their own: the next sync covers them (at the latest the one the ticker
+  starts every `tick_ms` when something is unsynced).
+- `Applied`, `Restored` and `Note` are observations (counters and log lines).
+
+Group commit. The log writer runs at most one round at a time in a worker thread
+(`asyncio.to_thread`): append every record handed over since the previous round, sync once,
+then open the gate up to the last of them. Records appended while a round runs wait for the
+next one, so under load one `fdatasync` covers many steps' records. The store is only ever
+touched by one thread at a time. A failed sync (or any exception below the writer) is final:
+the runner stops stepping, drops everything gated, and calls `on_failure`, which in a server
+ends the process with a non-zero status (fail-stop: after a failed fsync the data may be lost,
+so a node must never act as if it were durable). It is never retried.
+
+Bounds. The inbox holds at most `inbox_max` peer messages and client requests (more peer
+messages are dropped, as a lossy network would; more client requests are refused). While more
+than `unsynced_records_max` records wait for the disk the stepper stops taking inputs, so a slow
+disk pushes back instead of growing memory. Client ids come from a fixed pool.
+
+Clients. A write takes a client id from the node's pool (`node_id << 32 | slot`, reused when
+free, so the replicated session table stays bounded) and the next seq of that id; seqs start
+at `seq_base` (from a boot counter), so an id reused after a restart never goes back. The
+request is handed to the node again with the SAME (client id, seq) after `request_retry_ms`,
+then after twice as long each time (up to 4x), until it is answered or `request_timeout_ms`
+passes: a forward to a leader that died is lost, and the session table makes the retries
+exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+from pyxos.core.ids import NodeId
+from pyxos.core.messages import Message
+from pyxos.core.records import Record, Snapshot
+from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
+from pyxos.node.io import (
+    Applied,
+    FromClient,
+    NodeEffect,
+    NodeInput,
+    Note,
+    Persist,
+    Receive,
+    Reply,
+    Restored,
+    SaveSnapshot,
+    Send,
+    Tick,
+)
+from pyxos.node.node import Node
+from pyxos.runtime.config import Limits
+from pyxos.runtime.gate import EffectGate
+from pyxos.storage.logstore import LogStore
+
+log = logging.getLogger(__name__)
+
+STEPS_PER_TURN = 64
+"""Inputs stepped before the stepper yields to the event loop, so that the log writer, the
+sends to peers and the HTTP server are not held up behind a long run of steps."""
+
+
+class Unavailable(Exception):  # noqa: N818 (a condition, like the HTTP code it maps to)
+    """The node cannot take the request now (stopping, failed, or its queues are full)."""
+
+
+class RequestTimeout(Exception):  # noqa: N818
+    """No answer before the deadline; the outcome is unknown (a write may still be applied).
+
+    `leader_known` says whether this node believed in an established leader at the deadline.
+    """
+
+    def __init__(self, message: str, *, leader_known: bool) -> None:
+        super().__init__(message)
+        self.leader_known = leader_known
+
+
+@dataclass(slots=True)
+class RunnerCounters:
+    steps: int = 0
+    syncs: int = 0
+    records_synced: int = 0
+    peer_messages_dropped: int = 0
+    client_requests_refused: int = 0
+    client_retries: int = 0
+    client_timeouts: int = 0
+    snapshots_saved: int = 0
+
+
+class ClientPool:
+    """Client ids for the requests of one node: `node_id << 32 | slot`, slots 1..size."""
+
+    __slots__ = ("_free", "_node_id", "_seq")
+
+    def __init__(self, node_id: NodeId, size: int, seq_base: int) -> None:
+        self._node_id = node_id
+        # LIFO: the same few ids serve a light load, so few sessions are ever created.
+        self._free = list(range(size, 0, -1))
+        self._seq = [seq_base] * (size + 1)
+
+    def acquire(self) -> tuple[int, int]:
+        """A free `(client_id, seq)`; raises `Unavailable` when every id is in use."""
+        if not self._free:
+            raise Unavailable("every client id of this node is in use")
+        slot = self._free.pop()
+        self._seq[slot] += 1
+        return self._node_id << 32 | slot, self._seq[slot]
+
+    def release(self, client_id: int) -> None:
+        self._free.append(client_id & 0xFFFFFFFF)
+
+    @property
+    def in_use(self) -> int:
+        return len(self._seq) - 1 - len(self._free)
+
+
+class NodeRunner:
+    """Drives one `Node`. `start()`, then feed it; `stop()` at the end."""
+
+    def __init__(
+        self,
+        node: Node,
+        store: LogStore,
+        *,
+        limits: Limits,
+        seq_base: int,
+        on_failure: Callable[[BaseException], None],
+        tick_ms: int | None = None,
+    ) -> None:
+        self.node = node
+        self.node_id = node.node_id
+        self._store = store
+        self._limits = limits
+        self._on_failure = on_failure
+        self._tick_s = (tick_ms if tick_ms is not None else node.config.tick_ms) / 1000
+        self._send: Callable[[NodeId, Message], None] | None = None
+        self._inbox: deque[NodeInput] = deque()
+        self._bounded = 0  # inputs in the inbox that count against `inbox_max`
+        self._wakeup: asyncio.Future[None] | None = None
+        self._gate: EffectGate[Send | Reply] = EffectGate()
+        self._unsynced: list[Record | Snapshot] = []
+        self._appended = 0  # position of the last record handed to the log writer
+        self._durable = 0  # position up to which the log is synced
+        self._wanted = 0  # a sync is wanted up to here (the last barrier, or a tick's flush)
+        self._disk_progress: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._stepper: asyncio.Task[None] | None = None
+        self._tick_handle: asyncio.TimerHandle | None = None
+        self._next_tick = 0.0
+        self._writes: dict[tuple[int, int], asyncio.Future[bytes]] = {}
+        self._reads: dict[int, asyncio.Future[bytes]] = {}
+        self._next_read = 0
+        self._read_client = self.node_id << 32  # slot 0: the node's reads (no session)
+        self._pool = ClientPool(self.node_id, limits.clients_max, seq_base)
+        self.failure: BaseException | None = None
+        self.stopped = asyncio.Event()
+        self.counters = RunnerCounters()
+        self._running = False
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    def attach(self, send: Callable[[NodeId, Message], None]) -> None:
+        """Where `Send` effects to other nodes go (the transport)."""
+        self._send = send
+
+    async def start(self) -> None:
+        if self._send is None:
+            raise RuntimeError("attach() a transport before start()")
+        loop = asyncio.get_running_loop()
+        self._running = True
+        self._stepper = loop.create_task(self._step_loop(), name=f"pyxos-node-{self.node_id}")
+        self._next_tick = loop.time() + self._tick_s
+        self._tick_handle = loop.call_at(self._next_tick, self._tick)
+        log.info("node=%d runner started, tick %.0f ms", self.node_id, self._tick_s * 1000)
+
+    async def stop(self) -> None:
+        """Stop stepping, make everything appended durable, close the store. Idempotent."""
+        if not self._running:
+            return
+        self._running = False
+        self._halt()
+        if self.failure is None:
+            # A clean exit: the last round may still be running; then sync what is left, so
+            # that non-barrier records (decided values) survive too.
+            if self._writer is not None:
+                await asyncio.gather(self._writer, return_exceptions=True)
+            if self._unsynced and self.failure is None:
+                items, self._unsynced = self._unsynced, []
+                try:
+                    await asyncio.to_thread(_write_round, self._store, items)
+                except Exception as exc:
+                    log.critical("node=%d final sync failed: %s", self.node_id, exc)
+                    self.failure = exc
+        await asyncio.to_thread(self._store.close)
+        self.stopped.set()
+        log.info("node=%d runner stopped", self.node_id)
+
+    def _halt(self) -> None:
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        if self._stepper is not None and self._stepper is not asyncio.current_task():
+            self._stepper.cancel()
+        dropped = self._gate.clear()
+        if dropped:
+            log.info("node=%d dropped %d gated effects at stop", self.node_id, dropped)
+        error = Unavailable("the node is stopping")
+        for future in (*self._writes.values(), *self._reads.values()):
+            if not future.done():
+                future.set_exception(error)
+
+    def _fail(self, exc: BaseException, what: str) -> None:
+        if self.failure is not None:
+            return
+        self.failure = exc
+        log.critical("node=%d %s, the node stops: %s", self.node_id, what, exc)
+        self._running = False
+        self._halt()
+        self.stopped.set()
+        self._on_failure(exc)
+
+    # ---- inputs ---------------------------------------------------------------------------
+    def receive(self, sender: NodeId, message: Message) -> bool:
+        """A peer message arrived. False if it was dropped (inbox full, or not running)."""
+        if not self._running or self._bounded >= self._limits.inbox_max:
+            self.counters.peer_messages_dropped += 1
+            return False
+        self._bounded += 1
+        self._put(Receive(sender=sender, message=message))
+        return True
+
+    def _put(self, inp: NodeInput) -> None:
+        self._inbox.append(inp)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        # Ticks are not counted against the bound: they come at a fixed rate, and dropping one
+        # would make the node's timers run slow. A late timer fires the missed ticks at once.
+        self._put(Tick(now_ms=int(loop.time() * 1000)))
+        if self._unsynced and self._running:
+            # Non-barrier records become durable within a tick even when nothing else syncs.
+            self._wanted = self._appended
+            self._kick_writer()
+        self._next_tick += self._tick_s
+        self._tick_handle = loop.call_at(self._next_tick, self._tick)
+
+    # ---- the stepper ----------------------------------------------------------------------
+    async def _step_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        inbox = self._inbox
+        node = self.node
+        limit = self._limits.unsynced_records_max
+        counters = self.counters
+        while self._running:
+            if not inbox:
+                self._wakeup = loop.create_future()
+                await self._wakeup
+                continue
+            if self._appended - self._durable > limit:
+                # The disk is behind: take no input until a sync completes.
+                self._wanted = self._appended
+                self._kick_writer()
+                self._disk_progress = loop.create_future()
+                await self._disk_progress
+                continue
+            try:
+                for _ in range(STEPS_PER_TURN):
+                    if not inbox:
+                        break
+                    inp = inbox.popleft()
+                    if type(inp) is not Tick and not _is_local(inp, self.node_id):
+                        self._bounded -= 1
+                    counters.steps += 1
+                    self._execute(node.step(inp))
+            except Exception as exc:  # a broken invariant in the node: crash, never go on
+                self._fail(exc, "step raised")
+                return
+            await asyncio.sleep(0)
+
+    def _execute(self, effects: list[NodeEffect]) -> None:
+        gate = self._gate
+        for effect in effects:
+            match effect:
+                case Send() | Reply():
+                    if gate.offer(effect):
+                        self._emit(effect)
+                case Persist(records=records, barrier=barrier):
+                    if records:
+                        self._unsynced.extend(records)
+                        self._appended += len(records)
+                    if barrier and self._appended > self._durable:
+                        gate.barrier(self._appended)
+                        self._wanted = self._appended
+                        self._kick_writer()
+                case SaveSnapshot(snapshot=snapshot):
+                    # Not a barrier: the records it covers stay valid until it is installed.
+                    self._unsynced.append(snapshot)
+                case Applied():
+                    pass
+                case Restored(slot=slot):
+                    log.info(
+                        "node=%d state restored from a snapshot at slot %d", self.node_id, slot
+                    )
+                case Note(kind=kind, detail=detail):
+                    log.info("node=%d %s %s", self.node_id, kind, detail)
+                case _:
+                    assert_never(effect)
+
+    def _emit(self, effect: Send | Reply) -> None:
+        if type(effect) is Send:
+            if effect.to == self.node_id:
+                # A message to oneself (the leader's own vote) skips the network and the bound.
+                self._put(Receive(sender=self.node_id, message=effect.message))
+            else:
+                assert self._send is not None
+                self._send(effect.to, effect.message)
+            return
+        message = effect.message
+        if type(message) is ClientReply:
+            future = self._writes.get((message.client_id, message.seq))
+        else:
+            assert type(message) is ReadReply
+            future = self._reads.get(message.read_id)
+        if future is not None and not future.done():
+            future.set_result(message.result)
+
+    # ---- the log writer (group commit) ----------------------------------------------------
+    def _kick_writer(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    async def _write_loop(self) -> None:
+        store = self._store
+        # Rounds go on while something waits behind a barrier. Non-barrier records (decided
+        # values, snapshots) start no round of their own: they ride with the next one, or with
+        # the one the ticker starts, so that they never cost an extra fsync on the hot path.
+        while self._unsynced and self._wanted > self._durable and self.failure is None:
+            items, self._unsynced = self._unsynced, []
+            upto = self._appended
+            try:
+                await asyncio.to_thread(_write_round, store, items)
+            except Exception as exc:
+                self._fail(exc, "the log store failed")
+                return
+            self.counters.syncs += 1
+            self.counters.records_synced += upto - self._durable
+            self.counters.snapshots_saved += sum(1 for i in items if isinstance(i, Snapshot))
+            self._durable = upto
+            if not self._running:
+                return  # stopping: nothing gated may run any more
+            for effect in self._gate.release(upto):
+                self._emit(effect)
+            progress = self._disk_progress
+            if progress is not None and not progress.done():
+                progress.set_result(None)
+
+    # ---- clients --------------------------------------------------------------------------
+    def _submit(self, sender: int, message: ClientRequest | ClientRead) -> bool:
+        if not self._running or self._bounded >= self._limits.inbox_max:
+            return False
+        self._bounded += 1
+        self._put(FromClient(sender=sender, message=message))
+        return True
+
+    async def write(self, op: bytes) -> bytes:
+        """Run the command `op` exactly once through the log; its result.
+
+        Raises `Unavailable` (not started: nothing was submitted) or `RequestTimeout`
+        (outcome unknown).
+        """
+        if not self._running:
+            raise Unavailable("the node is not running")
+        client_id, seq = self._pool.acquire()
+        request = ClientRequest(client_id=client_id, seq=seq, op=op)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        key = (client_id, seq)
+        self._writes[key] = future
+        try:
+            return await self._await_answer(future, client_id, request)
+        finally:
+            del self._writes[key]
+            self._pool.release(client_id)
+
+    async def read(self, query: bytes, *, linearizable: bool = True) -> bytes:
+        """Answer the read-only `query`: after a read index confirmed by a quorum if
+        `linearizable`, else from local state at once. Raises like `write`."""
+        if not self._running:
+            raise Unavailable("the node is not running")
+        self._next_read += 1
+        read_id = self._next_read
+        request = ClientRead(
+            client_id=self._read_client, read_id=read_id, query=query, linearizable=linearizable
+        )
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._reads[read_id] = future
+        try:
+            return await self._await_answer(future, self._read_client, request)
+        finally:
+            del self._reads[read_id]
+
+    async def _await_answer(
+        self, future: asyncio.Future[bytes], sender: int, request: ClientRequest | ClientRead
+    ) -> bytes:
+        loop = asyncio.get_running_loop()
+        limits = self._limits
+        deadline = loop.time() + limits.request_timeout_ms / 1000
+        handle: asyncio.TimerHandle | None = None
+
+        def attempt(first: bool, retry_s: float) -> None:
+            nonlocal handle
+            if future.done():
+                return
+            now = loop.time()
+            if now >= deadline:
+                self.counters.client_timeouts += 1
+                future.set_exception(
+                    RequestTimeout("no answer before the deadline", leader_known=self.leader_known)
+                )
+                return
+            if not first:
+                self.counters.client_retries += 1
+            if not self._submit(sender, request) and first:
+                # Refused before anything was submitted: fail fast, the outcome is known.
+                self.counters.client_requests_refused += 1
+                future.set_exception(Unavailable("the node's inbox is full"))
+                return
+            # The interval doubles (up to 4x): an overloaded cluster must not be buried under
+            # retries, and a failover must still be noticed soon.
+            handle = loop.call_at(
+                min(deadline, now + retry_s), attempt, False, min(retry_s * 2, retry_max_s)
+            )
+
+        retry_max_s = 4 * limits.request_retry_ms / 1000
+        attempt(True, limits.request_retry_ms / 1000)
+        try:
+            return await future
+        finally:
+            if handle is not None:
+                handle.cancel()
+
+    # ---- observation ----------------------------------------------------------------------
+    @property
+    def leader_known(self) -> bool:
+        replica = self.node.replica
+        return replica.is_leader or (replica.leader is None and replica.churn == 0)
+
+    def status(self) -> dict[str, Any]:
+        replica = self.node.replica
+        if replica.is_leader:
+            role, leader = "leader", self.node_id
+        elif replica.leader is not None:
+            role, leader = "candidate", None
+        else:
+            role, leader = "follower", replica.leader_hint if replica.churn == 0 else None
+        counters = self.counters
+        return {
+            "node": self.node_id,
+            "role": role,
+            "leader": leader,
+            "view": replica.view,
+            "ballot": str(replica.promised),
+            "decided_index": replica.decided_upto,
+            "applied_index": self.node.applied_upto,
+            "durable_records": self._durable,
+            "unsynced_records": self._appended - self._durable,
+            "inbox": len(self._inbox),
+            "clients_in_use": self._pool.in_use,
+            "counters": {
+                "steps": counters.steps,
+                "syncs": counters.syncs,
+                "records_synced": counters.records_synced,
+                "peer_messages_dropped": counters.peer_messages_dropped,
+                "client_requests_refused": counters.client_requests_refused,
+                "client_retries": counters.client_retries,
+                "client_timeouts": counters.client_timeouts,
+                "snapshots_saved": counters.snapshots_saved,
+            },
+        }
+
+
+def _is_local(inp: NodeInput, node_id: NodeId) -> bool:
+    # Messages to oneself are put in the inbox without counting against its bound.
+    return type(inp) is Receive and inp.sender == node_id
+
+
+def _write_round(store: LogStore, items: list[Record | Snapshot]) -> None:
+    """One group-commit round, in a worker thread: append in order, install snapshots where
+    they fall, then one sync."""
+    run: list[Record] = []
+    for item in items:
+        if isinstance(item, Snapshot):
+            if run:
+                store.append(run)
+                run = []
+            store.install_snapshot(item)
+        else:
+            run.append(item)
+    if run:
+        store.append(run)
+    store.sync()

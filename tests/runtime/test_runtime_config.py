@@ -1,0 +1,221 @@
+"""The cluster file: a valid file, a clear error for every bad field, host files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pyxos.runtime.config import (
+    ConfigError,
+    HostPort,
+    cluster_toml,
+    load_config,
+    parse_host_port,
+    parse_hosts,
+    parse_toml,
+)
+
+VALID = """
+cluster = "prod"
+data_dir = "/var/lib/pyxos"
+
+[[nodes]]
+id = 2
+peer = "10.0.0.2:7000"
+http = "0.0.0.0:8000"
+
+[[nodes]]
+id = 1
+peer = "10.0.0.1:7000"
+http = "0.0.0.0:8001"
+data_dir = "/mnt/one"
+
+[[nodes]]
+id = 3
+peer = "[::1]:7003"
+http = "[::1]:8003"
+
+[timers]
+tick_ms = 5
+election_timeout_ticks_min = 40
+
+[limits]
+request_timeout_ms = 2500
+"""
+
+NODE = '[[nodes]]\nid = 1\npeer = "h:1"\nhttp = "h:2"\n'
+
+
+def test_a_valid_file() -> None:
+    config = parse_toml(VALID, source="c.toml", base_dir=Path("/etc/pyxos"))
+    assert config.cluster == "prod"
+    assert config.members == (1, 2, 3)  # sorted by id
+    one = config.node(1)
+    assert one.peer == HostPort(host="10.0.0.1", port=7000)
+    assert one.data_dir == Path("/mnt/one")
+    assert config.node(2).data_dir == Path("/var/lib/pyxos/node-2")
+    three = config.node(3)
+    assert three.peer == HostPort(host="::1", port=7003)
+    assert str(three.peer) == "[::1]:7003"
+    replica = config.replica_config(2)
+    assert replica.node_id == 2
+    assert replica.members == (1, 2, 3)
+    assert replica.tick_ms == 5
+    assert replica.election_timeout_ticks_min == 40
+    assert replica.heartbeat_ticks == 5  # a default
+    assert config.limits.request_timeout_ms == 2500
+    assert config.limits.inbox_max > 0  # a default
+
+
+def test_defaults_for_everything_optional() -> None:
+    config = parse_toml(f'cluster = "c"\n{NODE}', base_dir=Path("/x"))
+    assert config.node(1).data_dir == Path("/x/data/node-1")
+    assert config.replica_config(1).tick_ms == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (NODE, "missing required field `cluster`"),
+        (f"cluster = 1\n{NODE}", "cluster: Expected `str`, got `int`"),
+        (f'cluster = ""\n{NODE}', "cluster: must be a non-empty cluster id"),
+        ('cluster = "c"\nnodes = []', "nodes: at least one"),
+        (
+            'cluster = "c"\n[[nodes]]\nid = "one"\npeer = "h:1"\nhttp = "h:2"',
+            "nodes[0].id: Expected `int`",
+        ),
+        (
+            'cluster = "c"\n[[nodes]]\nid = 0\npeer = "h:1"\nhttp = "h:2"',
+            "nodes[0].id: must be a positive",
+        ),
+        (f'cluster = "c"\n{NODE}{NODE}', "nodes[1].id: duplicate node id 1"),
+        (
+            'cluster = "c"\n[[nodes]]\nid = 1\nhttp = "h:2"',
+            "nodes[0]: Object missing required field `peer`",
+        ),
+        (
+            'cluster = "c"\n[[nodes]]\nid = 1\npeer = "h"\nhttp = "h:2"',
+            "nodes[0].peer: 'h' is not host:port",
+        ),
+        (
+            'cluster = "c"\n[[nodes]]\nid = 1\npeer = "h:0"\nhttp = "h:2"',
+            "nodes[0].peer: 'h:0': port must be",
+        ),
+        (
+            'cluster = "c"\n[[nodes]]\nid = 1\npeer = "h:x"\nhttp = "h:2"',
+            "nodes[0].peer: 'h:x': port must be",
+        ),
+        (
+            'cluster = "c"\n[[nodes]]\nid = 1\npeer = ":7"\nhttp = "h:2"',
+            "nodes[0].peer: ':7': missing host",
+        ),
+        (
+            'cluster = "c"\n[[nodes]]\nid = 1\npeer = "::1:7"\nhttp = "h:2"',
+            "nodes[0].peer: '::1:7': write an IPv6",
+        ),
+        ('cluster = "c"\n[[nodes]]\nid = 1\npeer = "[zz]:7"\nhttp = "h:2"', "not an IPv6 address"),
+        (
+            'cluster = "c"\n[[nodes]]\nid = 1\npeer = "h:1"\nhttp = "h:1"',
+            "nodes[0].http: h:1 is also nodes[0].peer",
+        ),
+        (
+            'cluster = "c"\n[[nodes]]\nid = 1\npeer = "h:1"\nhttp = "h:2"\nport = 3',
+            "nodes[0]: Object contains unknown field `port`",
+        ),
+        (
+            f'cluster = "c"\n{NODE}[timers]\ntick_msec = 3',
+            "timers: Object contains unknown field `tick_msec`",
+        ),
+        (f'cluster = "c"\n{NODE}[timers]\ntick_ms = 0', "timers: tick_ms must be positive"),
+        (
+            f'cluster = "c"\n{NODE}[timers]\nheartbeat_ticks = 50',
+            "timers: heartbeat_ticks must be at most half",
+        ),
+        (
+            f'cluster = "c"\n{NODE}[timers]\ntick_ms = "fast"',
+            "timers.tick_ms: Expected `int | null`, got `str`",
+        ),
+        (f'cluster = "c"\n{NODE}[limits]\ninbox_max = -1', "limits: inbox_max must be positive"),
+        (
+            f'cluster = "c"\n{NODE}[limits]\nreconnect_ms_max = 1',
+            "limits: reconnect_ms_max < reconnect_ms_min",
+        ),
+        ('cluster = "c"\nnodes = [', "not valid TOML"),
+    ],
+)
+def test_every_bad_field_has_a_clear_error(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_toml(text, source="cluster.toml")
+    assert str(info.value).startswith("cluster.toml: ")
+    assert message in str(info.value)
+
+
+def test_an_unknown_node_id_is_an_error() -> None:
+    config = parse_toml(f'cluster = "c"\n{NODE}', source="f.toml")
+    with pytest.raises(ConfigError, match=r"f.toml: no node with id 9 \(members: \(1,\)\)"):
+        config.node(9)
+
+
+def test_host_file() -> None:
+    text = "# three nodes\n10.0.0.1\n\n10.0.0.2:7100   # a comment\n[fe80::1]:7200\n"
+    config = parse_hosts(text, source="hosts", base_dir=Path("/d"), cluster="lab")
+    assert config.cluster == "lab"
+    assert config.members == (1, 2, 3)
+    assert config.node(1).peer == HostPort(host="10.0.0.1", port=7000)
+    assert config.node(1).http == HostPort(host="10.0.0.1", port=8000)
+    assert config.node(2).peer == HostPort(host="10.0.0.2", port=7100)
+    assert config.node(2).http == HostPort(host="10.0.0.2", port=8100)
+    assert config.node(3).peer == HostPort(host="fe80::1", port=7200)
+    assert config.node(3).data_dir == Path("/d/data/node-3")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "nodes: at least one"),
+        ("a\nb:notaport\n", "hosts: line 2: 'b:notaport': port must be"),
+        ("a:65000\n", "line 1: peer port 65000 leaves no HTTP port"),
+        ("a\na\n", "nodes[1].peer: a:7000 is also nodes[0].peer"),
+    ],
+)
+def test_bad_host_files(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_hosts(text, source="hosts")
+    assert message in str(info.value)
+
+
+def test_load_config_picks_the_format_by_name(tmp_path: Path) -> None:
+    toml = tmp_path / "cluster.toml"
+    nodes = [
+        (k, HostPort(host="127.0.0.1", port=7000 + k), HostPort(host="127.0.0.1", port=8000 + k))
+        for k in (1, 2, 3)
+    ]
+    toml.write_text(
+        cluster_toml(cluster='we"ird', nodes=nodes, data_dir=".", timers={"tick_ms": 7})
+    )
+    config = load_config(toml)
+    assert config.cluster == 'we"ird'
+    assert config.members == (1, 2, 3)
+    assert config.node(2).http.port == 8002
+    assert config.node(2).data_dir == tmp_path / "node-2"
+    assert config.replica_config(1).tick_ms == 7
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("127.0.0.1:7001\n127.0.0.1:7002\n")
+    assert load_config(hosts).members == (1, 2)
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the cluster file"):
+        load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("text", ["", "host:1:2", "[::1", "[::1]x"])
+def test_parse_host_port_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_host_port(text)
+
+
+def test_parse_host_port_default_port() -> None:
+    assert parse_host_port("h", default_port=5) == HostPort(host="h", port=5)
+    assert parse_host_port("[::1]", default_port=5) == HostPort(host="::1", port=5)
