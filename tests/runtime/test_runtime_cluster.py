@@ -71,10 +71,10 @@ class Cluster:
         )
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
-    def start(self, k: int) -> None:
+    def start(self, k: int, *extra: str) -> None:
         assert k not in self.procs or self.procs[k].poll() is not None
         command = [sys.executable, "-m", "pyxos.cli.node_cmd"]
-        command += ["--config", str(self.config), "--id", str(k)]
+        command += ["--config", str(self.config), "--id", str(k), *extra]
         with open(self.root / f"node-{k}.log", "ab") as log:
             self.procs[k] = subprocess.Popen(
                 command,

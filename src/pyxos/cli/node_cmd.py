@@ -26,6 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help=(
+            "the node's log is damaged: move its data directory aside, start it empty, and let "
+            "it rejoin (it votes again only once that is safe) and catch up from its peers"
+        ),
+    )
 
 
 def register(sub: Any) -> None:
@@ -47,9 +55,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"pyxos node: error: {exc}", file=sys.stderr)
         return 2
     try:
-        return run_node(config, args.id)
+        return run_node(config, args.id, rebuild=args.rebuild)
     except StorageError as exc:  # a damaged log or a data directory in use: never start
         print(f"pyxos node {args.id}: storage error: {exc}", file=sys.stderr)
+        print(
+            f"to rebuild this node from its peers: pyxos node --config {args.config} "
+            f"--id {args.id} --rebuild",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -28,6 +29,7 @@ from pyxos.runtime.http_api import build_app, serve
 from pyxos.runtime.runner import NodeRunner
 from pyxos.runtime.transport import PeerTransport
 from pyxos.storage import EXIT_STORAGE_FAILED, StorageFailed, WriteAheadLog
+from pyxos.storage.fsio import fsync_directory
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,35 @@ EXIT_NODE_FAILED = 70
 """Exit status after a broken invariant in the node (EX_SOFTWARE from sysexits.h)."""
 BOOT_FILE = "boot"
 WAL_DIR = "wal"
+# Present while a rebuilt node has not yet been allowed to vote (pyxos.core.rejoin): a restart
+# in that window must stay mute too, since the votes it forgot still do not count.
+REJOINING_FILE = "REJOINING"
+
+
+def rebuild_data_dir(data_dir: Path) -> Path | None:
+    """Move a damaged data directory aside and leave an empty one marked as rejoining.
+
+    Returns where the old data went (None if there was none). The moved directory is kept for
+    diagnosis; the node never reads it again.
+    """
+    moved = None
+    if data_dir.exists() and any(data_dir.iterdir()):
+        moved = data_dir.with_name(f"{data_dir.name}.damaged-{int(time.time())}")
+        os.replace(data_dir, moved)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    marker = data_dir / REJOINING_FILE
+    with open(marker, "wb") as f:
+        f.write(b"rebuilt: do not vote until pyxos.core.rejoin allows it\n")
+        os.fsync(f.fileno())
+    fsync_directory(data_dir)
+    fsync_directory(data_dir.parent)
+    return moved
+
+
+def _rejoined(data_dir: Path) -> None:
+    """The core lets the node vote again: drop the marker, durably."""
+    (data_dir / REJOINING_FILE).unlink(missing_ok=True)
+    fsync_directory(data_dir)
 
 
 def read_boot_count(data_dir: Path) -> int:
@@ -59,11 +90,7 @@ def bump_boot_count(data_dir: Path) -> int:
     finally:
         os.close(fd)
     os.replace(tmp, data_dir / BOOT_FILE)
-    dir_fd = os.open(data_dir, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_directory(data_dir)
     return count
 
 
@@ -85,10 +112,21 @@ def install_uvloop() -> bool:
     return True
 
 
-def run_node(config: ClusterConfig, node_id: int) -> int:
-    """Run node `node_id` of `config` until SIGTERM/SIGINT; the process exit status."""
+def run_node(config: ClusterConfig, node_id: int, *, rebuild: bool = False) -> int:
+    """Run node `node_id` of `config` until SIGTERM/SIGINT; the process exit status.
+
+    `rebuild=True` first moves the node's data directory aside (its log is damaged) and starts
+    it empty, rejoining without voting until that is safe (docs/storage.md).
+    """
     uv = install_uvloop()
     log.info("node=%d starting (event loop: %s)", node_id, "uvloop" if uv else "asyncio")
+    if rebuild:
+        moved = rebuild_data_dir(config.node(node_id).data_dir)
+        log.warning(
+            "node=%d rebuilding: old data %s; rejoining without a vote until it is safe",
+            node_id,
+            f"moved to {moved}" if moved is not None else "absent",
+        )
     return asyncio.run(_main(config, node_id))
 
 
@@ -117,15 +155,27 @@ async def _main(config: ClusterConfig, node_id: int) -> int:
         _describe(records, None if snapshot is None else snapshot.slot),
         boot,
     )
+    rejoining = (spec.data_dir / REJOINING_FILE).exists()
     node = Node(
         config=config.replica_config(node_id),
         machine=KvMachine(),
         rng=Random(),
         durable=records,
         snapshot=snapshot,
+        rejoining=rejoining,
     )
+
+    def on_note(kind: str, detail: str) -> None:
+        if kind == "rejoined":
+            _rejoined(spec.data_dir)
+
     runner = NodeRunner(
-        node, store, limits=config.limits, seq_base=boot << 32, on_failure=_fail_stop
+        node,
+        store,
+        limits=config.limits,
+        seq_base=boot << 32,
+        on_failure=_fail_stop,
+        on_note=on_note,
     )
     transport = PeerTransport(
         node_id=node_id,

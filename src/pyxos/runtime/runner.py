@@ -145,8 +145,10 @@ class NodeRunner:
         seq_base: int,
         on_failure: Callable[[BaseException], None],
         tick_ms: int | None = None,
+        on_note: Callable[[str, str], None] | None = None,
     ) -> None:
         self.node = node
+        self._on_note = on_note
         self.node_id = node.node_id
         self._store = store
         self._limits = limits
@@ -323,6 +325,8 @@ class NodeRunner:
                     )
                 case Note(kind=kind, detail=detail):
                     log.info("node=%d %s %s", self.node_id, kind, detail)
+                    if self._on_note is not None:
+                        self._on_note(kind, detail)
                 case _:
                     assert_never(effect)
 
