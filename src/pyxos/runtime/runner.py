@@ -49,7 +49,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, assert_never
 
-from pyxos.core.ids import NodeId
+from pyxos.core.commands import Batch
+from pyxos.core.ids import NodeId, Slot
 from pyxos.core.messages import Message
 from pyxos.core.records import Record, Snapshot
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
@@ -77,6 +78,12 @@ log = logging.getLogger(__name__)
 STEPS_PER_TURN = 64
 """Inputs stepped before the stepper yields to the event loop, so that the log writer, the
 sends to peers and the HTTP server are not held up behind a long run of steps."""
+
+CLIENT_ID_MIN = 1 << 48
+"""Client ids a client chooses itself start here; below are the nodes' pools (`node << 32`)."""
+
+APPLIED_LOG_MAX = 100_000
+"""How many applied slots a node keeps in memory for inspection."""
 
 
 class Unavailable(Exception):  # noqa: N818 (a condition, like the HTTP code it maps to)
@@ -173,6 +180,9 @@ class NodeRunner:
         self._next_read = 0
         self._read_client = self.node_id << 32  # slot 0: the node's reads (no session)
         self._pool = ClientPool(self.node_id, limits.clients_max, seq_base)
+        # The most recent applied slots, for `/log/print` and `pyxos log dump`: what this
+        # process applied (replayed from its log at start, or after its latest snapshot).
+        self.applied_log: deque[tuple[Slot, Batch]] = deque(maxlen=APPLIED_LOG_MAX)
         self.failure: BaseException | None = None
         self.stopped = asyncio.Event()
         self.counters = RunnerCounters()
@@ -317,8 +327,8 @@ class NodeRunner:
                 case SaveSnapshot(snapshot=snapshot):
                     # Not a barrier: the records it covers stay valid until it is installed.
                     self._unsynced.append(snapshot)
-                case Applied():
-                    pass
+                case Applied(slot=slot, batch=batch):
+                    self.applied_log.append((slot, batch))
                 case Restored(slot=slot):
                     log.info(
                         "node=%d state restored from a snapshot at slot %d", self.node_id, slot
@@ -386,15 +396,30 @@ class NodeRunner:
         self._put(FromClient(sender=sender, message=message))
         return True
 
-    async def write(self, op: bytes) -> bytes:
+    async def write(self, op: bytes, *, session: tuple[int, int] | None = None) -> bytes:
         """Run the command `op` exactly once through the log; its result.
 
-        Raises `Unavailable` (not started: nothing was submitted) or `RequestTimeout`
-        (outcome unknown).
+        Without `session` the node picks a `(client_id, seq)` from its pool. A client that keeps
+        its own session (the Python client, Paxi's `Id`/`Cid` headers) passes it, with a
+        `client_id` of at least `CLIENT_ID_MIN` and one command at a time per client id; a
+        retry with the same session is applied once and answered from the session table.
+
+        Raises `Unavailable` (not started: nothing was submitted), `RequestTimeout` (outcome
+        unknown) or `ValueError` (a client id in the node's own range).
         """
         if not self._running:
             raise Unavailable("the node is not running")
-        client_id, seq = self._pool.acquire()
+        if session is not None:
+            if session[0] < CLIENT_ID_MIN or session[1] < 1:
+                raise ValueError(
+                    f"a client's own session needs client_id >= {CLIENT_ID_MIN} and seq >= 1"
+                )
+            pending = self._writes.get(session)
+            if pending is not None:  # the same command again while it is in flight
+                return await asyncio.shield(pending)
+            client_id, seq = session
+        else:
+            client_id, seq = self._pool.acquire()
         request = ClientRequest(client_id=client_id, seq=seq, op=op)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         key = (client_id, seq)
@@ -403,7 +428,8 @@ class NodeRunner:
             return await self._await_answer(future, client_id, request)
         finally:
             del self._writes[key]
-            self._pool.release(client_id)
+            if session is None:
+                self._pool.release(client_id)
 
     async def read(self, query: bytes, *, linearizable: bool = True) -> bytes:
         """Answer the read-only `query`: after a read index confirmed by a quorum if
