@@ -7,7 +7,7 @@ from random import Random
 from pyxos.core.commands import Command
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
-from pyxos.core.io import Effect, Note, Persist, Propose, Receive, Send, Tick
+from pyxos.core.io import Effect, Flush, Note, Persist, Propose, Receive, Send, Tick
 from pyxos.core.messages import (
     Accept,
     AcceptedEntry,
@@ -107,10 +107,22 @@ def test_a_follower_learns_only_values_it_accepted_at_the_commit_ballot() -> Non
     assert sends(effects, CatchupRequest)[0].message == CatchupRequest(from_slot=1, upto=2)
 
 
-def test_a_follower_forwards_client_commands_to_its_views_owner() -> None:
+def test_a_follower_forwards_a_turns_client_commands_to_its_views_owner_together() -> None:
     r = replica(3)
-    effects = r.step(Propose(commands=A))
-    assert effects == [Send(to=1, message=Forward(commands=A))]
+    assert r.step(Propose(commands=A)) == []
+    assert r.step(Propose(commands=B)) == []
+    effects = r.step(Flush())
+    assert effects == [Send(to=1, message=Forward(commands=A + B))]
+
+
+def test_a_leader_puts_a_turns_commands_in_one_slot() -> None:
+    r = replica(2, election_timeout_ticks_jitter=0)
+    _lead_view_1(r, {1: (), 3: ()})
+    assert r.step(Propose(commands=A)) == []
+    assert r.step(Propose(commands=B)) == []
+    accepts = sends(r.step(Flush()), Accept)
+    assert {s.message.batch for s in accepts} == {A + B}  # type: ignore[attr-defined]
+    assert [s.to for s in accepts] == [1, 2, 3]
 
 
 def test_recovery_never_reuses_a_ballot_the_replica_led_before() -> None:

@@ -17,7 +17,15 @@ from __future__ import annotations
 from pyxos.core.commands import Batch
 from pyxos.core.ids import BALLOT_ZERO, Ballot, NodeId, Slot
 from pyxos.core.io import Effect, Persist, Send
-from pyxos.core.messages import Accept, Accepted, AcceptedEntry, Prepare, Promise, Reject
+from pyxos.core.messages import (
+    Accept,
+    Accepted,
+    AcceptedEntry,
+    DecidedEntry,
+    Prepare,
+    Promise,
+    Reject,
+)
 from pyxos.core.records import AcceptedValue, Promised, Record, Snapshot
 
 
@@ -80,13 +88,23 @@ class Acceptor:
         self.promised = floor
         return [Persist(records=(Promised(ballot=floor),))]
 
-    def on_prepare(self, sender: NodeId, msg: Prepare, decided_upto: Slot) -> list[Effect]:
+    def on_prepare(
+        self, sender: NodeId, msg: Prepare, decided_upto: Slot, decided: dict[Slot, Batch]
+    ) -> list[Effect]:
+        """Answer phase 1. `decided` holds the chosen values this replica has learned."""
         if not may_accept(self.promised, msg.ballot):
             return [Send(to=sender, message=Reject(ballot=msg.ballot, promised=self.promised))]
         accepted = tuple(
             AcceptedEntry(slot=slot, ballot=ballot, batch=batch)
             for slot, (ballot, batch) in sorted(self.accepted.items())
             if slot >= msg.from_slot
+        )
+        # A chosen value we learned without accepting it: after a rebuild we may have voted for
+        # it and forgotten, so we must still speak for it in phase 1.
+        learned = tuple(
+            DecidedEntry(slot=slot, batch=batch)
+            for slot, batch in sorted(decided.items())
+            if slot >= msg.from_slot and slot not in self.accepted
         )
         promise = Send(
             to=sender,
@@ -96,6 +114,7 @@ class Acceptor:
                 accepted=accepted,
                 decided_upto=decided_upto,
                 compacted_upto=self.compacted_upto,
+                decided=learned,
             ),
         )
         if msg.ballot == self.promised:

@@ -45,7 +45,17 @@ class RequestReadIndex:
     request_ids: tuple[int, ...]
 
 
-Input = Tick | Receive | Propose | RequestReadIndex
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flush:
+    """The driver has no more input queued right now.
+
+    The replica batches by turn: commands that arrived since the last flush share one slot,
+    the commit point is announced once, and forwards and read-index requests travel together.
+    A `Tick` flushes too, so a driver that never sends `Flush` loses at most one tick.
+    """
+
+
+Input = Tick | Receive | Propose | RequestReadIndex | Flush
 
 
 # ---- effects ------------------------------------------------------------------------------

@@ -98,17 +98,22 @@ class Leader:
         # gone: proposing in them could replace a chosen value, so the leader starts above the
         # highest compaction point and catches up below it from a peer's snapshot.
         floor = self.from_slot - 1
+        chosen: dict[Slot, Batch] = {}  # values an acceptor knows were chosen
         for sender in sorted(self.promises):
             promise = self.promises[sender]
             floor = max(floor, promise.compacted_upto)
             for entry in promise.accepted:
                 by_slot.setdefault(entry.slot, []).append(entry)
-        top = max(max(by_slot, default=0), floor)
+            for decided in promise.decided:
+                chosen[decided.slot] = decided.batch
+        top = max(max(by_slot, default=0), max(chosen, default=0), floor)
         self.learner.commit_hint = max(self.learner.commit_hint, floor)
         effects: list[Effect] = [Note(kind="leader", detail=f"ballot={self.ballot}")]
         for slot in range(floor + 1, top + 1):
             if slot in self.learner.decided:
                 batch = self.learner.decided[slot]
+            elif slot in chosen:
+                batch = chosen[slot]
             else:
                 batch = choose_value(by_slot.get(slot, []))
                 if batch:

@@ -51,7 +51,9 @@ class Promise(_Msg, frozen=True, tag="p1b"):
 
     `decided_upto` is the acceptor's decided prefix, so a leader that is behind learns it must
     catch up before it can serve. `compacted_upto` is the slot of the acceptor's snapshot: it no
-    longer knows what it accepted at or below it, and every such slot is decided.
+    longer knows what it accepted at or below it, and every such slot is decided. `decided`
+    carries chosen values the acceptor knows but never accepted itself (learned by catch-up, or
+    after a rebuild): the leader takes them as they are.
     """
 
     ballot: Ballot
@@ -59,6 +61,7 @@ class Promise(_Msg, frozen=True, tag="p1b"):
     accepted: tuple[AcceptedEntry, ...]
     decided_upto: Slot
     compacted_upto: Slot = 0
+    decided: tuple[DecidedEntry, ...] = ()
 
 
 class Accept(_Msg, frozen=True, tag="p2a"):
@@ -132,9 +135,11 @@ class RejoinQuery(_Msg, frozen=True, tag="rjq"):
 
 
 class RejoinInfo(_Msg, frozen=True, tag="rji"):
-    """A peer's answer: the highest ballot it has promised."""
+    """A peer's answer: the highest ballot it promised, and the highest slot it accepted,
+    learned or (as leader) proposed."""
 
     promised: Ballot
+    slot_upto: Slot
 
 
 class Forward(_Msg, frozen=True, tag="fwd"):

@@ -13,10 +13,17 @@ observed a complete instance started after it began rebuilding"):
    A leader durably promises its own ballot before it sends `Prepare`, so every ballot this
    replica could have promised is at most `floor`: it will never accept below one again.
    Every peer must answer (a peer that is down could be the owner of the highest ballot).
-2. Stay mute (no `Promise`, `Accepted` or `HeartbeatAck`, never lead) until a leader whose
-   ballot is above `floor` is heard in phase 2. That leader completed phase 1 without this
-   replica, so its phase-1 quorum met every quorum that chose a value with a forgotten vote, and
-   it re-proposed all of them. From then on the replica's votes are all remembered.
+2. With the same answers, learn `slot_floor`: the highest slot any peer accepted, learned or
+   proposed. A forgotten vote can only be in a slot up to it (every peer answered, a live
+   leader included). Stay mute until every slot up to `slot_floor` is learned: from then on
+   the replica knows the chosen value of every slot it may have voted in, and its promises
+   report them (`Promise.decided`), so no phase 1 can miss a value chosen with its vote.
+3. Also stay mute (no `Promise`, `Accepted` or `HeartbeatAck`, never lead) until a leader whose
+   ballot is above `floor` is heard in phase 2: that leader completed phase 1 without this
+   replica, so its phase-1 quorum met every quorum that chose a value with a forgotten vote.
+
+(Simulator seed 906 found the need for step 2: a leader re-proposes only the slots above its
+own decided prefix, so step 3 alone left a forgotten vote in a slot below it unprotected.)
 
 While mute the replica still follows views and learns decided values (catch-up, snapshots).
 Two replicas must not rejoin at the same time: a rejoining replica does not answer queries
@@ -25,29 +32,36 @@ until it knows its own floor, so each would wait for the other.
 
 from __future__ import annotations
 
-from pyxos.core.ids import Ballot, NodeId
+from pyxos.core.ids import Ballot, NodeId, Slot
 
 
 class Rejoin:
     """The state of a replica that is rejoining: who answered, and the floor once known."""
 
-    __slots__ = ("answers", "floor", "query_tick")
+    __slots__ = ("answers", "floor", "query_tick", "slot_floor")
 
     def __init__(self) -> None:
-        self.answers: dict[NodeId, Ballot] = {}
+        self.answers: dict[NodeId, tuple[Ballot, Slot]] = {}
         self.floor: Ballot | None = None
+        # Every slot a forgotten vote could be in is at or below this: we must learn them all.
+        self.slot_floor: Slot = 0
         self.query_tick = -(10**9)
 
-    def on_info(self, sender: NodeId, promised: Ballot, peers: tuple[NodeId, ...]) -> bool:
-        """Record a peer's promise; True when the last missing answer fixed the floor."""
+    def on_info(
+        self, sender: NodeId, promised: Ballot, slot_upto: Slot, peers: tuple[NodeId, ...]
+    ) -> bool:
+        """Record a peer's answer; True when the last missing answer fixed the floors."""
         if self.floor is not None or sender not in peers:
             return False
-        self.answers[sender] = max(promised, self.answers.get(sender, promised))
+        before = self.answers.get(sender, (promised, slot_upto))
+        self.answers[sender] = (max(promised, before[0]), max(slot_upto, before[1]))
         if len(self.answers) < len(peers):
             return False
-        self.floor = max(self.answers.values())
+        self.floor = max(promised for promised, _ in self.answers.values())
+        self.slot_floor = max(slot for _, slot in self.answers.values())
         return True
 
-    def releases(self, ballot: Ballot) -> bool:
-        """True if a leader in phase 2 at `ballot` makes it safe to vote again."""
-        return self.floor is not None and ballot > self.floor
+    def releases(self, ballot: Ballot, decided_upto: Slot) -> bool:
+        """True if voting is safe again: a leader is heard in phase 2 above the floor, and we
+        have learned every slot up to the slot floor."""
+        return self.floor is not None and ballot > self.floor and decided_upto >= self.slot_floor

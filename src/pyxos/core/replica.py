@@ -24,6 +24,7 @@ from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import (
     Effect,
+    Flush,
     Input,
     Note,
     Persist,
@@ -95,6 +96,9 @@ class Replica:
         self.view_change_tick = 0
         self._decided_records: list[Record] = []
         self.rejoin: Rejoin | None = Rejoin() if rejoining else None
+        # Gathered during a turn, sent at the flush (see `Flush`).
+        self._to_forward: list[Command] = []
+        self._read_indexes: list[int] = []
 
     # ---- public view ------------------------------------------------------------------------
     @property
@@ -116,18 +120,25 @@ class Replica:
 
     # ---- the one entry point ----------------------------------------------------------------
     def step(self, inp: Input) -> list[Effect]:
+        flush = False
         match inp:
             case Tick(now_ms=now_ms):
                 self.now_ms = now_ms
                 effects = self._on_tick()
+                flush = True
             case Receive(sender=sender, message=message):
                 effects = self._on_message(sender, message)
             case Propose(commands=commands):
                 effects = self._on_propose(commands)
             case RequestReadIndex(request_ids=request_ids):
                 effects = self._on_read_index(request_ids)
+            case Flush():
+                effects = []
+                flush = True
             case _:
                 assert_never(inp)
+        if flush:
+            self._flush(effects)
         self._end_of_step(effects)
         return effects
 
@@ -236,7 +247,11 @@ class Replica:
                 effects = self._observe(ballot)
                 if ballot.round == self.view:
                     self.heard_tick = self.tick
-                effects.extend(self.acceptor.on_prepare(sender, msg, self.learner.decided_upto))
+                learner = self.learner
+                prepare = self.acceptor.on_prepare(
+                    sender, msg, learner.decided_upto, learner.decided
+                )
+                effects.extend(prepare)
                 return effects
             case Promise(ballot=ballot):
                 leader = self.leader
@@ -255,9 +270,9 @@ class Replica:
                 return self._enter_view(view)
             case Forward(commands=commands):
                 leader = self.leader
-                if leader is not None and leader.enqueue(commands):
-                    return leader.fill(self.tick)
-                return []  # not the leader: the client retries elsewhere
+                if leader is not None:
+                    leader.enqueue(commands)  # proposed at the next flush
+                return []  # not the leader (or full): the client retries elsewhere
             case CatchupRequest(from_slot=from_slot, upto=upto):
                 snapshot = self.snapshot
                 if snapshot is not None and from_slot <= snapshot.slot:
@@ -285,7 +300,7 @@ class Replica:
             case ReadIndexReply(request_ids=request_ids, index=index):
                 return [ReadIndexReady(request_ids=request_ids, index=index)]
             case RejoinQuery():
-                return [Send(to=sender, message=RejoinInfo(promised=self.acceptor.promised))]
+                return [Send(to=sender, message=self._rejoin_info())]
             case RejoinInfo():
                 return []  # not rejoining (any more)
             case _:
@@ -305,10 +320,9 @@ class Replica:
         if leader is None or msg.ballot != leader.ballot:
             return []
         batch = leader.on_accepted(sender, msg.slot)
-        if batch is None:
-            return []
-        self._learn(msg.slot, batch)
-        return leader.fill(self.tick)
+        if batch is not None:
+            self._learn(msg.slot, batch)  # the window opened: filled at the next flush
+        return []
 
     def _on_heartbeat(self, sender: NodeId, msg: Heartbeat) -> list[Effect]:
         effects = self._observe(msg.ballot)
@@ -331,11 +345,14 @@ class Replica:
         rejoin = self.rejoin
         assert rejoin is not None
         match msg:
-            case RejoinInfo(promised=promised):
-                if not rejoin.on_info(sender, promised, self.config.peers):
+            case RejoinInfo(promised=promised, slot_upto=slot_upto):
+                if not rejoin.on_info(sender, promised, slot_upto, self.config.peers):
                     return []
                 floor = rejoin.floor
                 assert floor is not None
+                # Learn every slot a forgotten vote could be in (catch-up starts now).
+                learner = self.learner
+                learner.commit_hint = max(learner.commit_hint, rejoin.slot_floor)
                 # The leader we hear may well lead at `floor` itself and never change: ask for a
                 # new view, whose leader will prepare above the floor and release us.
                 view = max(self.view, floor.round) + 1
@@ -348,8 +365,10 @@ class Replica:
             case RejoinQuery():
                 if rejoin.floor is None:
                     return []  # our promise means nothing yet
-                return [Send(to=sender, message=RejoinInfo(promised=self.acceptor.promised))]
-            case Accept(ballot=ballot) | Heartbeat(ballot=ballot) if rejoin.releases(ballot):
+                return [Send(to=sender, message=self._rejoin_info())]
+            case Accept(ballot=ballot) | Heartbeat(ballot=ballot) if rejoin.releases(
+                ballot, self.learner.decided_upto
+            ):
                 self.rejoin = None
                 effects: list[Effect] = [Note(kind="rejoined", detail=f"ballot={ballot}")]
                 effects.extend(self._on_message(sender, msg))
@@ -370,17 +389,30 @@ class Replica:
             case _:
                 return None
 
+    def _rejoin_info(self) -> RejoinInfo:
+        """Our promise, and the highest slot we accepted, learned or proposed."""
+        slot_upto = max(
+            max(self.acceptor.accepted, default=0),
+            self.acceptor.compacted_upto,
+            self.learner.commit_hint,
+            self.learner.decided_upto,
+        )
+        if self.leader is not None:
+            slot_upto = max(slot_upto, self.leader.next_slot - 1)
+        return RejoinInfo(promised=self.acceptor.promised, slot_upto=slot_upto)
+
     # ---- client input -------------------------------------------------------------------------
     def _on_propose(self, commands: tuple[Command, ...]) -> list[Effect]:
         leader = self.leader
         if leader is not None:
             if leader.enqueue(commands):
-                return leader.fill(self.tick)
+                return []  # proposed at the next flush, with whatever else arrives this turn
             return [Note(kind="overload", detail=f"dropped={len(commands)}")]
-        owner = self.config.owner(self.view)
-        if owner == self.node_id:
+        if self.config.owner(self.view) == self.node_id:
             return []  # between views: the client retries
-        return [Send(to=owner, message=Forward(commands=commands))]
+        if len(self._to_forward) + len(commands) <= self.config.pending_commands_max:
+            self._to_forward.extend(commands)
+        return []
 
     def _on_read_index(self, request_ids: tuple[int, ...]) -> list[Effect]:
         leader = self.leader
@@ -389,10 +421,34 @@ class Replica:
                 return []
             leader.add_read(self.node_id, request_ids)
             return leader.confirm_reads()
-        owner = self.config.owner(self.view)
-        if owner == self.node_id:
+        if self.config.owner(self.view) == self.node_id:
             return []
-        return [Send(to=owner, message=ReadIndexRequest(request_ids=request_ids))]
+        self._read_indexes.extend(request_ids)
+        return []
+
+    def _flush(self, effects: list[Effect]) -> None:
+        """The end of the driver's turn: propose, announce and forward what this turn gathered."""
+        leader = self.leader
+        if leader is not None and leader.prepared:
+            effects.extend(leader.fill(self.tick))
+            learner = self.learner
+            if learner.decided_upto > leader.committed_sent:
+                leader.committed_sent = learner.decided_upto
+                commit = Commit(ballot=leader.ballot, upto=learner.decided_upto)
+                effects.extend(Send(to=p, message=commit) for p in self.config.peers)
+            if leader.read_round_wanted:
+                effects.extend(leader.heartbeat(self.tick, force=True))
+        owner = self.config.owner(self.view)
+        if self._to_forward:
+            if leader is None and owner != self.node_id:
+                forward = Forward(commands=tuple(self._to_forward))
+                effects.append(Send(to=owner, message=forward))
+            self._to_forward = []  # a leader of our own now: the clients retry
+        if self._read_indexes:
+            if leader is None and owner != self.node_id:
+                ask = ReadIndexRequest(request_ids=tuple(self._read_indexes))
+                effects.append(Send(to=owner, message=ask))
+            self._read_indexes = []
 
     # ---- snapshots ----------------------------------------------------------------------------
     def compact(self, snapshot: Snapshot) -> None:
@@ -439,14 +495,6 @@ class Replica:
 
     def _end_of_step(self, effects: list[Effect]) -> None:
         learner = self.learner
-        leader = self.leader
-        if leader is not None and leader.prepared:
-            if learner.decided_upto > leader.committed_sent:
-                leader.committed_sent = learner.decided_upto
-                commit = Commit(ballot=leader.ballot, upto=learner.decided_upto)
-                effects.extend(Send(to=p, message=commit) for p in self.config.peers)
-            if leader.read_round_wanted:
-                effects.extend(leader.heartbeat(self.tick, force=True))
         if learner.missing() and self.tick - self.catchup_tick >= self.config.retransmit_ticks:
             self.catchup_tick = self.tick
             start = learner.decided_upto + 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pyxos.core.commands import Batch
 from pyxos.core.ids import Slot
-from pyxos.core.io import Note, Persist, Receive, Send, Tick
+from pyxos.core.io import Flush, Note, Persist, Receive, Send, Tick
 from pyxos.core.records import Snapshot
 from pyxos.node.client_messages import ClientInbound, ClientOutbound
 
@@ -61,12 +61,13 @@ class Restored:
     slot: Slot
 
 
-NodeInput = Tick | Receive | FromClient
+NodeInput = Tick | Receive | FromClient | Flush
 NodeEffect = Send | Persist | Note | Reply | Applied | SaveSnapshot | Restored
 
 __all__ = [
     "Address",
     "Applied",
+    "Flush",
     "FromClient",
     "NodeEffect",
     "NodeInput",

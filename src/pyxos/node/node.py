@@ -23,6 +23,7 @@ from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import (
     Deliver,
     Effect,
+    Flush,
     Note,
     Persist,
     Propose,
@@ -115,7 +116,7 @@ class Node:
                 if self._reads and self._ticks % READ_INDEX_WAIT_TICKS == 0:
                     self._forget_old_reads()
                 return self._run(self.replica.step(inp))
-            case Receive():
+            case Receive() | Flush():
                 return self._run(self.replica.step(inp))
             case FromClient(sender=sender, message=message):
                 match message:

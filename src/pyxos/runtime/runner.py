@@ -51,6 +51,7 @@ from typing import Any, assert_never
 
 from pyxos.core.commands import Batch
 from pyxos.core.ids import NodeId, Slot
+from pyxos.core.io import Flush
 from pyxos.core.messages import Message
 from pyxos.core.records import Record, Snapshot
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
@@ -74,6 +75,7 @@ from pyxos.runtime.gate import EffectGate
 from pyxos.storage.logstore import LogStore
 
 log = logging.getLogger(__name__)
+FLUSH = Flush()
 
 STEPS_PER_TURN = 64
 """Inputs stepped before the stepper yields to the event loop, so that the log writer, the
@@ -304,6 +306,8 @@ class NodeRunner:
                         self._bounded -= 1
                     counters.steps += 1
                     self._execute(node.step(inp))
+                # The turn ends: what it gathered is proposed, announced and forwarded together.
+                self._execute(node.step(FLUSH))
             except Exception as exc:  # a broken invariant in the node: crash, never go on
                 self._fail(exc, "step raised")
                 return

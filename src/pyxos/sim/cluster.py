@@ -18,6 +18,7 @@ from random import Random
 from typing import assert_never
 
 from pyxos.core.config import ReplicaConfig
+from pyxos.core.io import Flush
 from pyxos.faults import Rebuild
 from pyxos.machines.kv import KvMachine
 from pyxos.node.io import (
@@ -68,6 +69,9 @@ def build_hosts(options: SimOptions, members: tuple[int, ...], rng: Random) -> d
         )
         hosts[node_id] = Host(config, disk)
     return hosts
+
+
+FLUSH = Flush()
 
 
 class Cluster:
@@ -195,6 +199,9 @@ class Cluster:
         assert node is not None
         self.steps += 1
         effects = node.step(inp)
+        if type(inp) is not Tick:
+            # One input per turn: the driver's turn ends here (a Tick flushes by itself).
+            effects += node.step(FLUSH)
         tr = self.transcript
         if tr is not None and type(inp) is not Tick:
             tr.add(self.queue.now_us, f"n{host.node_id} <- {describe_input(inp)}")

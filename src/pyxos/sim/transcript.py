@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from pyxos.node.io import FromClient, NodeInput, Receive, Tick
+from pyxos.node.io import Flush, FromClient, NodeInput, Receive, Tick
 
 CLIENT_ADDRESS_BASE = 1000
 """Client `i` (1-based) has address and client id `1000 + i`; lower addresses are nodes."""
@@ -40,5 +40,7 @@ def describe_input(inp: NodeInput) -> str:
             return f"from n{sender} {message!r}"
         case FromClient(sender=sender, message=message):
             return f"from c{sender} {message!r}"
+        case Flush():
+            return "flush"
         case _:
             assert_never(inp)
