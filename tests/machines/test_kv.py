@@ -10,20 +10,26 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from pyxos.machines import kv
 from pyxos.machines.base import StateMachine
 from pyxos.machines.kv import (
     ERROR_BAD_COMMAND,
     ERROR_NOT_A_QUERY,
+    ERROR_QUERY_ONLY,
     Cas,
     Delete,
     Get,
+    KvList,
     KvMachine,
     KvOp,
     KvResult,
+    List,
     Noop,
     Put,
+    decode_list,
     decode_op,
     decode_result,
+    encode_list,
     encode_op,
     encode_result,
 )
@@ -39,6 +45,7 @@ OPS: st.SearchStrategy[KvOp] = st.one_of(
     st.builds(Delete, key=KEYS),
     st.builds(Cas, key=KEYS, expected=st.none() | VALUES, value=VALUES),
     st.just(Noop()),
+    st.builds(List, prefix=st.sampled_from(["", "a", "к"]), limit=st.integers(0, 4)),
 )
 
 
@@ -126,6 +133,44 @@ def test_query_answers_get_and_refuses_writes() -> None:
     assert machine.data == {"k": b"1"}
 
 
+def _list(machine: KvMachine, prefix: str, limit: int) -> KvList:
+    return decode_list(machine.query(encode_op(List(prefix=prefix, limit=limit))))
+
+
+def test_list_answers_sorted_keys_with_the_prefix_up_to_the_limit() -> None:
+    machine = _machine(b=b"2", a=b"1", ab=b"3", c=b"4", aa=b"5")
+    assert _list(machine, "a", 10) == KvList(
+        items=(("a", b"1"), ("aa", b"5"), ("ab", b"3")), truncated=False
+    )
+    assert _list(machine, "a", 2) == KvList(items=(("a", b"1"), ("aa", b"5")), truncated=True)
+    assert _list(machine, "a", 3).truncated is False  # exactly the limit: nothing left out
+    assert _list(machine, "", 100).items[-1] == ("c", b"4")
+    assert _list(machine, "x", 5) == KvList()
+    assert _list(machine, "a", 0) == KvList(truncated=True)
+    assert _list(KvMachine(), "", 0) == KvList()
+
+
+def test_list_stops_at_the_byte_budget_but_always_lists_one_item(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(kv, "LIST_BYTES_MAX", 10)
+    machine = _machine(a=b"x" * 20, b=b"y", c=b"z")
+    assert _list(machine, "", 10) == KvList(items=(("a", b"x" * 20),), truncated=True)
+    assert _list(machine, "b", 10) == KvList(items=(("b", b"y"),), truncated=False)
+
+
+def test_list_is_a_query_only_and_a_negative_limit_is_a_bad_command() -> None:
+    machine = _machine(a=b"1")
+    before = machine.snapshot()
+    op = encode_op(List(prefix="", limit=5))
+    assert decode_result(machine.apply(op)) == KvResult(ok=False, error=ERROR_QUERY_ONLY)
+    bad = machine.query(encode_op(List(prefix="", limit=-1)))
+    assert decode_result(bad) == KvResult(ok=False, error=ERROR_BAD_COMMAND)
+    with pytest.raises(ValueError):
+        decode_list(bad)  # an error answer is never read as an empty list
+    assert machine.snapshot() == before
+
+
 def test_wire_format_is_a_tagged_array() -> None:
     # Pinned: the log keeps these bytes forever, so the layout must not drift.
     assert encode_op(Put(key="k", value=b"v")) == msgspec.msgpack.encode(["put", "k", b"v"])
@@ -134,6 +179,10 @@ def test_wire_format_is_a_tagged_array() -> None:
     )
     assert encode_op(Noop()) == msgspec.msgpack.encode(["noop"])
     assert encode_result(KvResult(value=b"v")) == msgspec.msgpack.encode([True, b"v", None])
+    assert encode_op(List(prefix="p", limit=2)) == msgspec.msgpack.encode(["list", "p", 2])
+    assert encode_list(KvList(items=(("k", b"v"),), truncated=True)) == msgspec.msgpack.encode(
+        ["kvlist", [["k", b"v"]], True]
+    )
 
 
 @SETTINGS
@@ -227,6 +276,15 @@ class KvAgainstDict(RuleBasedStateMachine):
             self.model[key] = value
         answer = _run(self.machine, Cas(key=key, expected=expected, value=value))
         assert answer == KvResult(ok=previous == expected, value=previous)
+
+    @rule(prefix=st.sampled_from(["", "a", "b", "к"]), limit=st.integers(0, 6))
+    def list_keys(self, prefix: str, limit: int) -> None:
+        matching = sorted(k for k in self.model if k.startswith(prefix))
+        expected = KvList(
+            items=tuple((k, self.model[k]) for k in matching[:limit]),
+            truncated=len(matching) > limit,
+        )
+        assert _list(self.machine, prefix, limit) == expected
 
     @rule()
     def noop(self) -> None:

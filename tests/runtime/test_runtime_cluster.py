@@ -273,7 +273,7 @@ def test_http_errors_from_a_real_node(cluster: Cluster) -> None:
     assert (status, body["code"]) == (413, "too_large")
     status, body = cluster.request(1, "PUT", "/v1/kv/big", b"x" * (1024 * 1024 + 1))
     assert (status, body["code"]) == (413, "too_large")
-    status, body = cluster.request(1, "GET", "/no/such/route")
+    status, body = cluster.request(1, "GET", "/v1/no/such/route")
     assert (status, body["code"]) == (404, "not_found")
     status, body = cluster.request(1, "PATCH", "/v1/kv/k", b"v")
     assert (status, body["code"]) == (405, "method_not_allowed")

@@ -136,7 +136,7 @@ def test_a_chunked_oversized_value_is_refused() -> None:
 
 def test_unknown_routes_and_methods_answer_json() -> None:
     async def scenario(client: TestClient) -> None:
-        r = await client.get("/nope")
+        r = await client.get("/v1/nope")
         assert r.status == 404
         assert (await r.json())["code"] == "not_found"
         r = await client.get("/v1/kv/")

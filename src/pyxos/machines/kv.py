@@ -1,4 +1,4 @@
-"""A replicated key-value store: string keys, bytes values, compare-and-set.
+"""A replicated key-value store: string keys, bytes values, compare-and-set, prefix listing.
 
 Operations and results are msgspec Structs encoded as msgpack arrays whose first element is the
 tag (`["put", key, value]`), decoded and encoded by module-level codecs built once: `apply`
@@ -7,10 +7,15 @@ runs for every command on every replica, so it must stay cheap.
 Every write answers with the key's previous value, which lets a client (and the linearizability
 checker) see exactly what it overwrote. A malformed command is still in the log forever, so
 `apply` answers it with `KvResult(ok=False, error="bad_command")` instead of raising.
+
+`Get` and `List` are the queries (`KvMachine.query`). A `List` answers a `KvList`, every other
+operation a `KvResult`; a `List` that reaches `apply` (it has no business in the log, but the
+log must never crash a replica) answers `KvResult(ok=False, error="query_only")`.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import assert_never
@@ -21,6 +26,13 @@ ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `KvOp`."""
 ERROR_NOT_A_QUERY = "not_a_query"
 """`query` got an operation that would write."""
+ERROR_QUERY_ONLY = "query_only"
+"""`apply` got a `List`, which is only answered as a query."""
+
+LIST_BYTES_MAX = 8 * 1024 * 1024
+"""A `List` stops adding items once their keys and values reach this many bytes (and says it is
+`truncated`): the answer is built on the node's only stepping thread, and must stay bounded
+whatever `limit` asks for. The first matching item is always included."""
 
 
 class _KvOp(msgspec.Struct, frozen=True, array_like=True, tag=True):
@@ -60,7 +72,15 @@ class Noop(_KvOp, frozen=True, tag="noop"):
     """Change nothing."""
 
 
-KvOp = Get | Put | Delete | Cas | Noop
+class List(_KvOp, frozen=True, tag="list"):
+    """The keys starting with `prefix`, in sorted order, at most `limit` of them, with their
+    values. A query only; `limit` below 0 is a bad command."""
+
+    prefix: str
+    limit: int
+
+
+KvOp = Get | Put | Delete | Cas | Noop | List
 
 
 class KvResult(msgspec.Struct, frozen=True, array_like=True):
@@ -76,6 +96,17 @@ class KvResult(msgspec.Struct, frozen=True, array_like=True):
     error: str | None = None
 
 
+class KvList(msgspec.Struct, frozen=True, array_like=True, tag="kvlist"):
+    """The answer to a `List`: `(key, value)` pairs in key order, and whether more keys with
+    that prefix exist than are listed (over `limit`, or over `LIST_BYTES_MAX`).
+
+    Tagged, so that a `KvResult` (an error answer) is never mistaken for an empty list.
+    """
+
+    items: tuple[tuple[str, bytes], ...] = ()
+    truncated: bool = False
+
+
 class _Snapshot(msgspec.Struct, frozen=True, array_like=True, tag="kv1"):
     # The tag names the format, so a snapshot of another machine (or version) is refused.
     data: dict[str, bytes]
@@ -83,12 +114,14 @@ class _Snapshot(msgspec.Struct, frozen=True, array_like=True, tag="kv1"):
 
 _OP_DECODER: msgspec.msgpack.Decoder[KvOp] = msgspec.msgpack.Decoder(KvOp)
 _RESULT_DECODER = msgspec.msgpack.Decoder(KvResult)
+_LIST_DECODER = msgspec.msgpack.Decoder(KvList)
 _SNAPSHOT_DECODER = msgspec.msgpack.Decoder(_Snapshot)
 _ENCODER = msgspec.msgpack.Encoder()
 # Sorted keys make the snapshot a function of the state alone, not of the insertion order.
 _SNAPSHOT_ENCODER = msgspec.msgpack.Encoder(order="sorted")
 _BAD_COMMAND = _ENCODER.encode(KvResult(ok=False, error=ERROR_BAD_COMMAND))
 _NOT_A_QUERY = _ENCODER.encode(KvResult(ok=False, error=ERROR_NOT_A_QUERY))
+_QUERY_ONLY = _ENCODER.encode(KvResult(ok=False, error=ERROR_QUERY_ONLY))
 
 
 def encode_op(op: KvOp) -> bytes:
@@ -109,6 +142,16 @@ def decode_result(data: bytes) -> KvResult:
     return _RESULT_DECODER.decode(data)
 
 
+def encode_list(answer: KvList) -> bytes:
+    return _ENCODER.encode(answer)
+
+
+def decode_list(data: bytes) -> KvList:
+    """Decode the answer to a `List`; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes,
+    including an encoded `KvResult` (the error answer to a bad `List`)."""
+    return _LIST_DECODER.decode(data)
+
+
 class KvMachine:
     """The store itself; implements `pyxos.machines.base.StateMachine`."""
 
@@ -122,6 +165,8 @@ class KvMachine:
             decoded = _OP_DECODER.decode(op)
         except msgspec.DecodeError:
             return _BAD_COMMAND
+        if isinstance(decoded, List):
+            return _QUERY_ONLY
         return _ENCODER.encode(self._execute(decoded))
 
     def query(self, query: bytes) -> bytes:
@@ -129,9 +174,13 @@ class KvMachine:
             decoded = _OP_DECODER.decode(query)
         except msgspec.DecodeError:
             return _BAD_COMMAND
-        if not isinstance(decoded, Get):
-            return _NOT_A_QUERY
-        return _ENCODER.encode(KvResult(value=self._data.get(decoded.key)))
+        if isinstance(decoded, Get):
+            return _ENCODER.encode(KvResult(value=self._data.get(decoded.key)))
+        if isinstance(decoded, List):
+            if decoded.limit < 0:
+                return _BAD_COMMAND
+            return _ENCODER.encode(self._list(decoded.prefix, decoded.limit))
+        return _NOT_A_QUERY
 
     def snapshot(self) -> bytes:
         return _SNAPSHOT_ENCODER.encode(_Snapshot(data=self._data))
@@ -147,6 +196,22 @@ class KvMachine:
     def data(self) -> Mapping[str, bytes]:
         """A read-only live view of the store, for tests and debugging."""
         return MappingProxyType(self._data)
+
+    def _list(self, prefix: str, limit: int) -> KvList:
+        data = self._data
+        # No sorted index yet: one pass over the keys, then a heap for the `limit + 1` smallest
+        # (the extra one tells whether the answer is truncated), O(n log limit).
+        matching = (key for key in data if key.startswith(prefix))
+        smallest = heapq.nsmallest(limit + 1, matching)
+        items: list[tuple[str, bytes]] = []
+        size = 0
+        for key in smallest[:limit]:
+            value = data[key]
+            size += len(key.encode()) + len(value)
+            if items and size > LIST_BYTES_MAX:
+                return KvList(items=tuple(items), truncated=True)
+            items.append((key, value))
+        return KvList(items=tuple(items), truncated=len(smallest) > limit)
 
     def _execute(self, op: KvOp) -> KvResult:
         data = self._data
@@ -167,5 +232,8 @@ class KvMachine:
                 return KvResult(value=previous)
             case Noop():
                 return KvResult()
+            case List():
+                # `apply` answers a List before it gets here; a query is never executed.
+                return KvResult(ok=False, error=ERROR_QUERY_ONLY)
             case _:
                 assert_never(op)

@@ -1,0 +1,7 @@
+"""The service layer: what clients talk to, above the runtime that drives a node.
+
+`pyxos.service` holds I/O edges only: the HTTP routes (`kv_routes`, `gopaxos_routes`,
+`paxi_routes`, `admin_routes`), their shared input checks and errors, and the renderings they
+serve (`log_print`, `metrics`, `status_page`, `openapi`). `pyxos.runtime.http_api` assembles
+them into one aiohttp application.
+"""

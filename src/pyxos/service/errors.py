@@ -1,0 +1,148 @@
+"""JSON errors with stable codes, and the middleware that turns every failure into one.
+
+Every error a client can get is listed in `ERRORS` (code -> HTTP status, meaning): raising an
+`ApiError` with a code that is not there is a bug caught at once, and the OpenAPI document and
+docs/api.md are written from the same table, so a new code cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from pyxos.runtime.runner import RequestTimeout, Unavailable
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Routes = dict[str, dict[str, Handler]]
+"""Route path -> method -> handler: what each route module offers for the app to register."""
+
+ERRORS: Mapping[str, tuple[int, str]] = {
+    "bad_request": (400, "a query parameter is invalid, or a key in the path is not UTF-8"),
+    "malformed_json": (400, "the body is not JSON, or not UTF-8"),
+    "invalid_body": (
+        400,
+        "the JSON body is not an object, or a field is missing, unknown, of the wrong type, "
+        "empty where it may not be, or not valid base64",
+    ),
+    "bad_header": (
+        400,
+        "`Id` and `Cid` must come together, `Cid` an integer >= 1, `Id` printable ASCII, "
+        "and agree with the command's `ClientID`/`CommandID`",
+    ),
+    "bad_file_name": (400, "the log file name is not one safe path segment"),
+    "not_found": (404, "no such route"),
+    "key_not_found": (404, "the key is absent"),
+    "fault_injection_disabled": (404, "`/crash` is served only with fault injection enabled"),
+    "method_not_allowed": (405, "the route exists with other methods (see the `Allow` header)"),
+    "cas_mismatch": (409, "compare-and-set: the current value is not the expected one"),
+    "stale_command": (
+        409,
+        "this `Id` already applied a later `Cid`; the command is not applied",
+    ),
+    "too_large": (413, "a key over 1 KiB, a value over 1 MiB or a body over its limit"),
+    "internal": (500, "a bug in the node; the outcome of a write is unknown"),
+    "unavailable": (503, "the node is stopping or its queues are full; nothing was done"),
+    "no_quorum": (
+        503,
+        "no answer before the deadline and no leader is established; the outcome is unknown",
+    ),
+    "timeout": (504, "no answer before the deadline; the outcome is unknown"),
+}
+"""Every error code, its HTTP status and what it means."""
+
+# aiohttp's own refusals (before any handler runs) get the closest code of ours.
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+_JSON = msgspec.json.Encoder()
+
+
+class ApiError(Exception):
+    """An error answer with a stable `code` from `ERRORS` and a human `message`.
+
+    `extra` adds fields to the JSON body (e.g. `current` for `cas_mismatch`); `headers` are
+    added to the response (e.g. `Allow` for `method_not_allowed`).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = ERRORS[code][0]  # a KeyError here is a missing entry in ERRORS
+        self.code = code
+        self.message = message
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=_JSON.encode(body), status=status, content_type="application/json", headers=headers
+    )
+
+
+def error_response(error: ApiError) -> web.Response:
+    body = {"code": error.code, "message": error.message, **error.extra}
+    return json_response(body, status=error.status, headers=error.headers)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer every failure as JSON with a code from `ERRORS`."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc)
+    except RequestTimeout as exc:
+        if exc.leader_known:
+            return error_response(ApiError("timeout", f"{exc}; the outcome is unknown"))
+        return error_response(ApiError("no_quorum", f"no leader is established; {exc}"))
+    except Unavailable as exc:
+        return error_response(ApiError("unavailable", str(exc)))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "bad_request" if exc.status < 500 else "internal")
+        error = ApiError(code, exc.reason)
+        error.status = exc.status  # keep aiohttp's exact status (e.g. 411)
+        allow = exc.headers.get("Allow")
+        if allow is not None:
+            error.headers["Allow"] = allow
+        return error_response(error)
+    except Exception:
+        # A bug of ours: log it whole, answer JSON, keep serving.
+        log.exception("request %s %s failed", request.method, request.path)
+        return error_response(ApiError("internal", "internal error; see the node's log"))
+
+
+def add_resource(router: web.UrlDispatcher, path: str, handlers: Mapping[str, Handler]) -> None:
+    """Register `path` with a handler per method, and a 405 for every other method.
+
+    The 405 makes the resource answer every method on its path itself, so that the Paxi
+    catch-all `/{key}` can never take, say, `POST /status` as a write to the key "status".
+    """
+    resource = router.add_resource(path)
+    for method, handler in handlers.items():
+        resource.add_route(method, handler)
+    allow = ", ".join(sorted(handlers))
+
+    async def not_allowed(request: web.Request) -> web.StreamResponse:
+        raise ApiError(
+            "method_not_allowed",
+            f"{request.method} is not allowed here; use {allow}",
+            headers={"Allow": allow},
+        )
+
+    resource.add_route("*", not_allowed)

@@ -1,0 +1,80 @@
+"""The key-value operations the routes need, over a node's runner: encode, run, decode.
+
+One place turns `KvOp`s into runner calls and checks the machine's answer, so that the three
+route families (`/v1`, GoPaxos, Paxi) cannot disagree on what a put or a read means.
+"""
+
+from __future__ import annotations
+
+from pyxos.core.ids import Slot
+from pyxos.machines.kv import (
+    Cas,
+    Delete,
+    Get,
+    KvList,
+    KvResult,
+    List,
+    Noop,
+    Put,
+    decode_list,
+    decode_result,
+    encode_op,
+)
+from pyxos.runtime.runner import NodeRunner
+from pyxos.service.errors import ApiError
+
+
+class KvStore:
+    """Typed key-value calls on one node. Every call raises what `NodeRunner` raises
+    (`Unavailable`, `RequestTimeout`), and `ApiError("internal")` if the machine refuses a
+    command we built (only a bug of ours can cause that)."""
+
+    def __init__(self, runner: NodeRunner) -> None:
+        self.runner = runner
+
+    async def get(self, key: str, *, linearizable: bool = True) -> bytes | None:
+        answer = await self.runner.read(encode_op(Get(key=key)), linearizable=linearizable)
+        return _check(decode_result(answer)).value
+
+    async def put(
+        self, key: str, value: bytes, *, session: tuple[int, int] | None = None
+    ) -> bytes | None:
+        """Set `key`; its previous value."""
+        answer = await self.runner.write(encode_op(Put(key=key, value=value)), session=session)
+        return _check(decode_result(answer)).value
+
+    async def delete(self, key: str) -> bytes | None:
+        """Remove `key`; its previous value."""
+        return _check(decode_result(await self.runner.write(encode_op(Delete(key=key))))).value
+
+    async def cas(self, key: str, expected: bytes | None, value: bytes) -> KvResult:
+        """`ok` says whether it matched; `value` is the value before, matched or not."""
+        op = Cas(key=key, expected=expected, value=value)
+        return _check(decode_result(await self.runner.write(encode_op(op))), cas=True)
+
+    async def noop(self) -> None:
+        _check(decode_result(await self.runner.write(encode_op(Noop()))))
+
+    async def list(self, prefix: str, limit: int, *, linearizable: bool = True) -> KvList:
+        answer = await self.runner.read(
+            encode_op(List(prefix=prefix, limit=limit)), linearizable=linearizable
+        )
+        try:
+            return decode_list(answer)
+        except ValueError:
+            _check(decode_result(answer))  # an error answer: report it
+            raise ApiError("internal", "the state machine answered a list badly") from None
+
+    @property
+    def applied_index(self) -> Slot:
+        return self.runner.node.applied_upto
+
+    @property
+    def ballot(self) -> str:
+        return str(self.runner.node.promised)
+
+
+def _check(result: KvResult, *, cas: bool = False) -> KvResult:
+    if result.error is not None or (not result.ok and not cas):
+        raise ApiError("internal", f"the state machine refused the command: {result.error}")
+    return result

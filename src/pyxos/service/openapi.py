@@ -1,0 +1,252 @@
+"""`GET /openapi.json`: an OpenAPI 3.1 document of every route.
+
+The error codes come from `errors.ERRORS`, each operation lists the codes it can answer, and a
+test compares the document's (method, path) pairs with the routes the app registers, both ways,
+so that the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pyxos.service.errors import ERRORS
+from pyxos.service.gopaxos_routes import EXIT_CRASH
+from pyxos.service.inputs import BODY_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX
+from pyxos.service.kv_routes import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
+from pyxos.service.openapi_schemas import ANY, INT, STR, Json, ref, schemas
+from pyxos.service.status_page import REFRESH_S
+
+# Every route can answer these: another method on its path, or a bug.
+_ALWAYS = ("method_not_allowed", "internal")
+# And every route that waits for the cluster these.
+_CLUSTER = ("unavailable", "no_quorum", "timeout")
+_READ = ("bad_request", *_CLUSTER)
+_WRITE_JSON = ("malformed_json", "invalid_body", "too_large", *_CLUSTER)
+
+
+def _json(schema: Json, description: str = "OK") -> Json:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _param(name: str, where: str, description: str, schema: Json, required: bool = False) -> Json:
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "description": description,
+        "schema": schema,
+    }
+
+
+_KEY = _param(
+    "key",
+    "path",
+    f"The key: the rest of the path, slashes allowed, percent-decoded, 1..{KEY_BYTES_MAX} "
+    "bytes of UTF-8.",
+    STR,
+)
+_CONSISTENCY = _param(
+    "consistency",
+    "query",
+    "`linearizable` (a read index confirmed by a quorum) or `stale` (this node's state now).",
+    {"type": "string", "enum": ["linearizable", "stale"], "default": "linearizable"},
+)
+_ID = _param("Id", "header", "Paxi client id (printable ASCII); goes with `Cid`.", STR)
+_CID = _param(
+    "Cid", "header", "Paxi command id, >= 1 and increasing per `Id`; goes with `Id`.", STR
+)
+_PAXI_HEADERS = {
+    "Id": {"description": "The request's `Id`, echoed.", "schema": STR},
+    "Cid": {"description": "The request's `Cid`, echoed.", "schema": STR},
+    "Ballot": {"description": "The node's promised ballot, `round.node`.", "schema": STR},
+    "Slot": {
+        "description": "The node's applied index when it answered: at least the slot of a "
+        "write, exactly it on an idle node.",
+        "schema": STR,
+    },
+}
+
+
+def _op(
+    summary: str,
+    ok: Json,
+    codes: Iterable[str],
+    *,
+    params: Iterable[Json] = (),
+    body: Json | None = None,
+) -> Json:
+    responses: Json = {"200": ok}
+    by_status: dict[int, list[str]] = {}
+    for code in (*codes, *_ALWAYS):
+        by_status.setdefault(ERRORS[code][0], []).append(code)
+    for status, names in sorted(by_status.items()):
+        schema = ref("Error")
+        if "cas_mismatch" in names:
+            schema = ref("CasMismatch")
+        described = "; ".join(f"`{n}`: {ERRORS[n][1]}" for n in names)
+        responses[str(status)] = _json(schema, described)
+    operation: Json = {"summary": summary, "responses": responses}
+    if params:
+        operation["parameters"] = list(params)
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": body}
+    return operation
+
+
+def _raw(description: str, headers: Json | None = None) -> Json:
+    answer: Json = {
+        "description": description,
+        "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+    }
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+def _paths() -> Json:
+    raw_value = {"application/octet-stream": {"schema": {"type": "string"}}}
+    log_params = [
+        _param("file", "path", "Any one safe path segment; accepted and ignored.", STR),
+        _param("from", "query", "First slot (default 1).", {"type": "integer", "minimum": 1}),
+        _param("to", "query", "Last slot (default: the applied index).", INT),
+    ]
+    list_params = [
+        _param("prefix", "query", "Only keys starting with this (default: all).", STR),
+        _param(
+            "limit",
+            "query",
+            f"At most this many items (default {LIST_LIMIT_DEFAULT}).",
+            {"type": "integer", "minimum": 1, "maximum": LIST_LIMIT_MAX},
+        ),
+        _CONSISTENCY,
+    ]
+    write_body = {"application/json": {"schema": ref("SetRequest")}}
+    set_op = _op("GoPaxos: set a key", _json(ref("PutAnswer")), _WRITE_JSON, body=write_body)
+    paxi_headers = [_ID, _CID]
+    return {
+        "/": {
+            "get": _op(
+                f"Status page (HTML, refreshes every {REFRESH_S} s)",
+                {"description": "OK", "content": {"text/html": {"schema": STR}}},
+                (),
+            ),
+            "post": _op(
+                "Paxi: one JSON command (a write of Value, or a read without it)",
+                _raw("The value read, or the previous value", _PAXI_HEADERS),
+                ("key_not_found", "bad_header", "stale_command", *_WRITE_JSON),
+                params=paxi_headers,
+                body={"application/json": {"schema": ref("PaxiCommand")}},
+            ),
+        },
+        "/v1/kv": {
+            "get": _op("List keys by prefix", _json(ref("ListAnswer")), _READ, params=list_params)
+        },
+        "/v1/kv/{key}": {
+            "get": _op(
+                "Read a key",
+                _json(ref("KeyValue")),
+                ("key_not_found", "too_large", *_READ),
+                params=[_KEY, _CONSISTENCY],
+            ),
+            "put": _op(
+                f"Write a key; the raw body (at most {VALUE_BYTES_MAX} bytes) is the value",
+                _json(ref("PutAnswer")),
+                ("bad_request", "too_large", *_CLUSTER),
+                params=[_KEY],
+                body=raw_value,
+            ),
+            "delete": _op(
+                "Delete a key",
+                _json(ref("DeleteAnswer")),
+                ("bad_request", "too_large", *_CLUSTER),
+                params=[_KEY],
+            ),
+        },
+        "/v1/cas/{key}": {
+            "post": _op(
+                "Compare-and-set: write `value` if the key holds `expected` (null: absent)",
+                _json(ref("CasAnswer")),
+                ("bad_request", "cas_mismatch", *_WRITE_JSON),
+                params=[_KEY],
+                body={"application/json": {"schema": ref("CasRequest")}},
+            )
+        },
+        "/store/set": {"post": set_op},
+        "/store/set/": {"post": set_op},
+        "/store/get/{key}": {
+            "get": _op(
+                "GoPaxos: read a key",
+                _json(ref("KeyValue")),
+                ("key_not_found", "too_large", *_READ),
+                params=[_KEY, _CONSISTENCY],
+            )
+        },
+        "/store/nop": {
+            "get": _op("GoPaxos: a no-op through consensus", _json(ref("NopAnswer")), _CLUSTER)
+        },
+        "/crash": {
+            "get": _op(
+                f"Exit the process at once with status {EXIT_CRASH} (fault injection only)",
+                _json(ref("CrashAnswer")),
+                ("fault_injection_disabled",),
+            )
+        },
+        "/log/print/{file}": {
+            "get": _op(
+                "The committed log, one slot per line (see docs/api.md for the format)",
+                {"description": "OK", "content": {"text/plain": {"schema": STR}}},
+                ("bad_file_name", "bad_request"),
+                params=log_params,
+            )
+        },
+        "/status": {"get": _op("Node status (JSON)", _json(ref("Status")), ())},
+        "/healthz": {"get": _op("Liveness", _json(ref("Health")), ("unavailable",))},
+        "/metrics": {
+            "get": _op(
+                "Prometheus text exposition",
+                {"description": "OK", "content": {"text/plain": {"schema": STR}}},
+                (),
+            )
+        },
+        "/openapi.json": {"get": _op("This document", _json(ANY), ())},
+        "/{key}": {
+            "get": _op(
+                "Paxi: read a key; the raw value",
+                _raw("The value", _PAXI_HEADERS),
+                ("key_not_found", "not_found", "bad_header", "too_large", *_READ),
+                params=[_KEY, _CONSISTENCY, *paxi_headers],
+            ),
+            "put": _op(
+                "Paxi: write a key; the raw body is the value, the answer the previous one",
+                _raw("The previous value (empty if none)", _PAXI_HEADERS),
+                ("not_found", "bad_header", "stale_command", "bad_request", "too_large", *_CLUSTER),
+                params=[_KEY, *paxi_headers],
+                body=raw_value,
+            ),
+            "post": _op(
+                "Paxi: the same as PUT",
+                _raw("The previous value (empty if none)", _PAXI_HEADERS),
+                ("not_found", "bad_header", "stale_command", "bad_request", "too_large", *_CLUSTER),
+                params=[_KEY, *paxi_headers],
+                body=raw_value,
+            ),
+        },
+    }
+
+
+def openapi_document() -> Json:
+    """The whole document, as a JSON-ready dict."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "pyxos node HTTP API",
+            "version": "1",
+            "description": "Every node serves every route; writes are forwarded to the leader. "
+            f"Keys are at most {KEY_BYTES_MAX} bytes, values {VALUE_BYTES_MAX} bytes, JSON "
+            f"bodies {BODY_BYTES_MAX} bytes. Errors are JSON `{{code, message}}`. A key whose "
+            "first path segment is a route name (v1, store, log, status, metrics, healthz, "
+            "openapi.json, crash) is reached through /v1/kv only. See docs/api.md.",
+        },
+        "paths": _paths(),
+        "components": {"schemas": schemas()},
+    }

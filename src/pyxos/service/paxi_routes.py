@@ -1,0 +1,182 @@
+"""The Paxi routes: `GET /<key>`, `PUT|POST /<key>` with the raw value, `POST /` with a JSON
+command, and the `Id`/`Cid` headers that make a retried write exactly-once.
+
+- `GET /<key>` -> the value as the raw body (`application/octet-stream`), 404 `key_not_found`.
+- `PUT|POST /<key>` with the value as the raw body -> the previous value as the raw body (empty
+  if there was none, as Paxi answers).
+- `POST /` with `{"Key": str | int, "Value"?: str | null, "ClientID"?: str, "CommandID"?: int,
+  "Encoding"?: "base64" | "utf-8"}`: a write of `Value`, or a read when `Value` is absent or
+  null (Paxi's convention). `Value` is base64 by default, which is how Go's encoding/json
+  (Paxi's client) sends a `[]byte`; `"Encoding": "utf-8"` takes it as plain text.
+
+Sessions. Request headers `Id` (any client id string, as Paxi's `ClientID`) and `Cid` (the
+command id, an integer >= 1, increasing per client; one command at a time per `Id`) go together,
+or the body's `ClientID` / `CommandID` stand in for them. `Id` is hashed to a 63-bit client id
+at or above `CLIENT_ID_MIN`, and the write runs under the session `(client id, Cid)`: sent again
+with the same `Id`/`Cid`, it is applied once and the retry gets the first answer (even if its
+value differs). A `Cid` below that client's last applied one is refused (409 `stale_command`).
+
+Reply headers: `Id` and `Cid` echoed when given; `Ballot` (the node's promised ballot); `Slot`,
+this node's applied index once the command was answered: at least the slot that holds the
+write, and exactly it on an idle node (the runner does not report a write's slot yet).
+
+Precedence: the specific routes own their paths. A key whose first path segment is one of
+`RESERVED` (e.g. `status`, `v1`, `store`) is not served here (404 `not_found`); such keys are
+read and written through `/v1/kv/<key>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import msgspec
+from aiohttp import web
+
+from pyxos.runtime.runner import CLIENT_ID_MIN
+from pyxos.service.errors import ApiError, Routes
+from pyxos.service.inputs import (
+    VALUE_BYTES_MAX,
+    Encoding,
+    check_key,
+    decode_value,
+    linearizable,
+    path_key,
+    read_body,
+    read_json,
+)
+from pyxos.service.kv_ops import KvStore
+
+RESERVED = frozenset(
+    {"v1", "store", "log", "status", "metrics", "healthz", "openapi.json", "crash"}
+)
+"""First path segments that belong to other routes, never to a Paxi key."""
+CLIENT_ID_SPAN = (1 << 63) - CLIENT_ID_MIN
+ID_BYTES_MAX = 256
+CID_MAX = (1 << 63) - 1
+_CID = re.compile(r"[0-9]{1,19}")
+_ID = re.compile(rf"[\x21-\x7e]{{1,{ID_BYTES_MAX}}}")
+_OCTETS = "application/octet-stream"
+
+
+class PaxiCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    key: str | int = msgspec.field(name="Key")
+    value: str | None = msgspec.field(name="Value", default=None)
+    client_id: str | None = msgspec.field(name="ClientID", default=None)
+    command_id: int | None = msgspec.field(name="CommandID", default=None)
+    encoding: Encoding = msgspec.field(name="Encoding", default="base64")
+
+
+def client_id_of(name: str) -> int:
+    """The 63-bit client id of Paxi client `name`: the same on every node and every run, at or
+    above `CLIENT_ID_MIN` (below are the nodes' own pools)."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return CLIENT_ID_MIN + int.from_bytes(digest, "big") % CLIENT_ID_SPAN
+
+
+def _session(
+    id_text: str | None, cid_text: str | None
+) -> tuple[tuple[int, int] | None, dict[str, str]]:
+    """The session of `Id`/`Cid` (None if neither is given) and the headers that echo them."""
+    if id_text is None and cid_text is None:
+        return None, {}
+    if id_text is None or cid_text is None:
+        raise ApiError("bad_header", "Id and Cid go together: give both or neither")
+    if not _ID.fullmatch(id_text):
+        # Printable ASCII only: the header is echoed back, and must survive the round trip.
+        raise ApiError("bad_header", f"Id must be 1..{ID_BYTES_MAX} printable ASCII characters")
+    if not _CID.fullmatch(cid_text) or not 1 <= int(cid_text) <= CID_MAX:
+        raise ApiError(
+            "bad_header", f"Cid must be an integer from 1 to {CID_MAX}, not {cid_text!r}"
+        )
+    return (client_id_of(id_text), int(cid_text)), {"Id": id_text, "Cid": cid_text}
+
+
+class PaxiRoutes:
+    """The Paxi handlers, bound to one node's store."""
+
+    def __init__(self, store: KvStore) -> None:
+        self._store = store
+
+    def routes(self) -> Routes:
+        """`POST /` (which shares `/` with the status page) and the catch-all `/{key}`, which
+        must be registered after every other route."""
+        return {
+            "/": {"POST": self.command},
+            "/{key:.+}": {"GET": self.get, "PUT": self.put, "POST": self.put},
+        }
+
+    async def get(self, request: web.Request) -> web.Response:
+        key = self._key(request)
+        _, headers = _session(request.headers.get("Id"), request.headers.get("Cid"))
+        return await self._read(request, key, headers)
+
+    async def put(self, request: web.Request) -> web.Response:
+        key = self._key(request)
+        session, headers = _session(request.headers.get("Id"), request.headers.get("Cid"))
+        value = await read_body(request, VALUE_BYTES_MAX)
+        return await self._write(key, value, session, headers)
+
+    async def command(self, request: web.Request) -> web.Response:
+        id_text, cid_text = request.headers.get("Id"), request.headers.get("Cid")
+        body = await read_json(request, PaxiCommand)
+        if body.client_id is not None:
+            if id_text is not None and id_text != body.client_id:
+                raise ApiError("bad_header", "the Id header and ClientID disagree")
+            id_text = body.client_id
+        if body.command_id is not None:
+            if cid_text is not None and cid_text != str(body.command_id):
+                raise ApiError("bad_header", "the Cid header and CommandID disagree")
+            cid_text = str(body.command_id)
+        session, headers = _session(id_text, cid_text)
+        raw_key = body.key if isinstance(body.key, str) else str(body.key)
+        key = check_key(raw_key, code_if_bad="invalid_body")
+        if body.value is None:
+            return await self._read(request, key, headers)
+        value = decode_value(body.value, body.encoding, "Value")
+        return await self._write(key, value, session, headers)
+
+    def _key(self, request: web.Request) -> str:
+        key = request.match_info["key"]
+        if key.split("/", 1)[0] in RESERVED:
+            if request.raw_path.startswith("/log/print/"):
+                # `/log/print/..` (or `.`): the URL parser folded the segment away before
+                # routing, so the log route never saw the bad file name.
+                raise ApiError("bad_file_name", f"{request.raw_path!r}: not one safe segment")
+            raise ApiError("not_found", f"no route {request.path!r}; use /v1/kv for such keys")
+        return path_key(request)
+
+    async def _read(self, request: web.Request, key: str, headers: dict[str, str]) -> web.Response:
+        value = await self._store.get(key, linearizable=linearizable(request))
+        if value is None:
+            raise ApiError("key_not_found", f"no key {key!r}", headers=self._headers(headers))
+        return web.Response(body=value, content_type=_OCTETS, headers=self._headers(headers))
+
+    async def _write(
+        self,
+        key: str,
+        value: bytes,
+        session: tuple[int, int] | None,
+        headers: dict[str, str],
+    ) -> web.Response:
+        if session is not None:
+            # The node would drop a command older than the client's last one without a word,
+            # and the request would wait for its deadline: refuse it now instead. (A node
+            # behind the others may not know the last one yet; then the deadline it is.)
+            last = self._store.runner.node.sessions.last_seq(session[0])
+            if session[1] < last:
+                raise ApiError(
+                    "stale_command",
+                    f"Cid {session[1]} is older than this client's last applied Cid {last}",
+                )
+        previous = await self._store.put(key, value, session=session)
+        return web.Response(
+            body=previous or b"", content_type=_OCTETS, headers=self._headers(headers)
+        )
+
+    def _headers(self, headers: dict[str, str]) -> dict[str, str]:
+        return {
+            **headers,
+            "Ballot": self._store.ballot,
+            "Slot": str(self._store.applied_index),
+        }

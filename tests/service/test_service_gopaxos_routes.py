@@ -1,0 +1,110 @@
+"""GoPaxos' routes: set, get, nop, the log as text (with a gap), and `/crash` switched off."""
+
+from __future__ import annotations
+
+from service_harness import Harness, run
+from yarl import URL
+
+from pyxos.core.commands import Command
+from pyxos.machines.kv import Noop, Put, encode_op
+
+POOL = 1 << 32  # the client id of node 1's first pool slot, as the log shows it
+
+
+def test_set_get_and_nop() -> None:
+    async def scenario(h: Harness) -> None:
+        c = h.client
+        r = await c.post("/store/set", json={"key": "k", "value": "v1"})
+        assert (r.status, await r.json()) == (200, {"key": "k", "previous": None})
+        r = await c.post("/store/set/", json={"key": "k", "value": "/wE=", "encoding": "base64"})
+        assert await r.json() == {"key": "k", "previous": "v1"}
+        r = await c.get("/store/get/k")
+        assert await r.json() == {"key": "k", "value": "/wE=", "encoding": "base64"}
+        r = await c.get("/store/get/missing")
+        assert (r.status, (await r.json())["code"]) == (404, "key_not_found")
+        before = h.runner.node.applied_upto
+        r = await c.get("/store/nop")
+        body = await r.json()
+        assert r.status == 200
+        assert body["ok"] is True
+        assert body["applied_index"] > before
+        assert list(h.runner.applied_log)[-1][1][0].op == encode_op(Noop())
+
+    run(scenario)
+
+
+def test_log_print_one_line_per_slot() -> None:
+    async def scenario(h: Harness) -> None:
+        c = h.client
+        await c.post("/store/set", json={"key": "a b", "value": "x"})
+        await c.put("/v1/kv/k", data=b"\xff")
+        await c.delete("/v1/kv/k")
+        await c.post("/v1/cas/k", json={"expected": None, "value": "v"})
+        await c.get("/store/nop")
+        r = await c.get("/log/print/log1")
+        assert r.status == 200
+        assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert await r.text() == (
+            f"1 {POOL + 1}.1 put 'a b'='x'\n"
+            f"2 {POOL + 1}.2 put k='\\udcff'\n"
+            f"3 {POOL + 1}.3 del k\n"
+            f"4 {POOL + 1}.4 cas k None->'v'\n"
+            f"5 {POOL + 1}.5 noop\n"
+        )
+        r = await c.get("/log/print/x.log", params={"from": "4", "to": "7"})
+        assert (await r.text()).splitlines() == [
+            f"4 {POOL + 1}.4 cas k None->'v'",
+            f"5 {POOL + 1}.5 noop",
+            "6 UNKNOWN",
+            "7 UNKNOWN",
+        ]
+
+    run(scenario)
+
+
+def test_log_print_marks_the_slots_this_node_lacks_unknown() -> None:
+    async def scenario(h: Harness) -> None:
+        for i in range(3):
+            await h.client.put(f"/v1/kv/k{i}", data=b"v")
+        log = h.runner.applied_log
+        # As after a snapshot install: the node holds slot 3 but not 1 and 2.
+        log.popleft()
+        log.popleft()
+        r = await h.client.get("/log/print/default.log")
+        assert (await r.text()).splitlines() == [
+            "1 UNKNOWN",
+            "2 UNKNOWN",
+            f"3 {POOL + 1}.3 put k2='v'",
+        ]
+        # A batch of several commands, and an empty one.
+        batch = (
+            Command(client_id=7, seq=1, op=encode_op(Put(key="x", value=b"1"))),
+            Command(client_id=8, seq=2, op=b"\xc1"),
+        )
+        log.append((4, batch))
+        log.append((5, ()))
+        r = await h.client.get("/log/print/f", params={"from": "3", "to": "5"})
+        assert (await r.text()).splitlines()[1:] == ["4 7.1 put x='1'; 8.2 bad c1", "5 noop"]
+
+    run(scenario)
+
+
+def test_log_print_refuses_unsafe_file_names() -> None:
+    async def scenario(h: Harness) -> None:
+        for path in ("/log/print/a%2Fb", "/log/print/%2E%2E", "/log/print/a%5Cb", "/log/print/a/b"):
+            r = await h.client.get(URL(path, encoded=True))
+            assert (r.status, (await r.json())["code"]) == (400, "bad_file_name"), path
+        r = await h.client.get("/log/print/" + "f" * 256)
+        assert (r.status, (await r.json())["code"]) == (400, "bad_file_name")
+
+    run(scenario)
+
+
+def test_crash_is_404_unless_fault_injection_is_on() -> None:
+    async def scenario(h: Harness) -> None:
+        r = await h.client.get("/crash")
+        assert r.status == 404
+        assert (await r.json())["code"] == "fault_injection_disabled"
+        assert h.runner.failure is None
+
+    run(scenario)
