@@ -60,11 +60,13 @@ class Cluster:
         self.http = {k: HostPort(host="127.0.0.1", port=free_port()) for k in self.ids}
         peers = {k: HostPort(host="127.0.0.1", port=free_port()) for k in self.ids}
         self.peer = peers
+        # Explicit client ports: the default (HTTP port + 1000) could be taken on this machine.
+        clients = {k: HostPort(host="127.0.0.1", port=free_port()) for k in self.ids}
         self.config = root / "cluster.toml"
         self.config.write_text(
             cluster_toml(
                 cluster="test-cluster",
-                nodes=[(k, peers[k], self.http[k]) for k in self.ids],
+                nodes=[(k, peers[k], self.http[k], clients[k]) for k in self.ids],
                 data_dir=".",
                 timers=timers,
             )
@@ -281,11 +283,12 @@ def test_http_errors_from_a_real_node(cluster: Cluster) -> None:
 
 
 def _free_base(count: int) -> int:
-    """A port P such that P..P+count-1 and P-1000..P-1000+count-1 are all free now."""
+    """A port P such that the HTTP (P..), peer (P-1000..) and client (P+1000..) ranges of
+    `pyxos up` are all free now."""
     rng = random.Random()
     for _ in range(200):
-        base = rng.randrange(21000, 60000)
-        ports = [*range(base, base + count), *range(base - 1000, base - 1000 + count)]
+        base = rng.randrange(21000, 59000)
+        ports = [p + k for p in (base - 1000, base, base + 1000) for k in range(count)]
         try:
             sockets = []
             for port in ports:

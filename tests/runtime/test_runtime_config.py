@@ -167,6 +167,9 @@ def test_host_file() -> None:
     assert config.node(2).peer == HostPort(host="10.0.0.2", port=7100)
     assert config.node(2).http == HostPort(host="10.0.0.2", port=8100)
     assert config.node(3).peer == HostPort(host="fe80::1", port=7200)
+    assert config.node(1).client == HostPort(host="10.0.0.1", port=9000)
+    assert config.node(2).client == HostPort(host="10.0.0.2", port=9100)
+    assert not config.fault_injection
     assert config.node(3).data_dir == Path("/d/data/node-3")
 
 
@@ -175,7 +178,8 @@ def test_host_file() -> None:
     [
         ("", "nodes: at least one"),
         ("a\nb:notaport\n", "hosts: line 2: 'b:notaport': port must be"),
-        ("a:65000\n", "line 1: peer port 65000 leaves no HTTP port"),
+        ("a:65000\n", "line 1: peer port 65000 leaves no HTTP and client ports"),
+        ("a:64000\n", "line 1: peer port 64000 leaves no HTTP and client ports"),
         ("a\na\n", "nodes[1].peer: a:7000 is also nodes[0].peer"),
     ],
 )
@@ -219,3 +223,52 @@ def test_parse_host_port_rejects(text: str) -> None:
 def test_parse_host_port_default_port() -> None:
     assert parse_host_port("h", default_port=5) == HostPort(host="h", port=5)
     assert parse_host_port("[::1]", default_port=5) == HostPort(host="::1", port=5)
+
+
+def test_the_client_address_defaults_to_the_http_port_plus_1000() -> None:
+    config = parse_toml(VALID)
+    assert config.node(1).client == HostPort(host="0.0.0.0", port=9001)
+    assert config.node(3).client == HostPort(host="::1", port=9003)
+    explicit = parse_toml(f'cluster = "c"\n{NODE}client = "[::1]:5"\n')
+    assert explicit.node(1).client == HostPort(host="::1", port=5)
+    assert not config.fault_injection
+
+
+@pytest.mark.parametrize(
+    ("nodes", "message"),
+    [
+        ('[[nodes]]\nid = 1\npeer = "h:1"\nhttp = "h:2"\nclient = "h:1"', "h:1 is also"),
+        ('[[nodes]]\nid = 1\npeer = "h:1"\nhttp = "h:2"\nclient = "h"', "'h' is not host:port"),
+        (
+            '[[nodes]]\nid = 1\npeer = "h:1002"\nhttp = "h:2"',
+            "nodes[0].client: h:1002 (the default: the HTTP port + 1000) is also nodes[0].peer",
+        ),
+        (
+            '[[nodes]]\nid = 1\npeer = "h:1"\nhttp = "h:65000"',
+            "nodes[0].client: no default client address: HTTP port 65000 + 1000 is over 65535",
+        ),
+    ],
+)
+def test_bad_client_addresses(nodes: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_toml(f'cluster = "c"\n{nodes}', source="cluster.toml")
+    assert message in str(info.value)
+
+
+def test_fault_injection_is_off_unless_the_file_says_so(tmp_path: Path) -> None:
+    on = parse_toml(f'cluster = "c"\nfault_injection = true\n{NODE}')
+    assert on.fault_injection
+    with pytest.raises(ConfigError, match="fault_injection: Expected `bool`"):
+        parse_toml(f'cluster = "c"\nfault_injection = "yes"\n{NODE}')
+    path = tmp_path / "cluster.toml"
+    peer, http, client = (HostPort(host="127.0.0.1", port=p) for p in (7001, 8001, 9101))
+    path.write_text(
+        cluster_toml(cluster="c", nodes=[(1, peer, http, client)], fault_injection=True)
+    )
+    config = load_config(path)
+    assert config.fault_injection
+    assert config.node(1).client == client
+    path.write_text(cluster_toml(cluster="c", nodes=[(1, peer, http)]))
+    config = load_config(path)
+    assert not config.fault_injection
+    assert config.node(1).client == HostPort(host="127.0.0.1", port=9001)

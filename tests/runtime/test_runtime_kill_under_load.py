@@ -7,7 +7,8 @@ monotonic clock). A write that gets no answer (a 503/504, or a connection cut by
 an unknown outcome: the checker may place it anywhere after its invocation, or nowhere. The run
 is paced by counts, not by time: the leader is killed once a third of the operations have
 completed, restarted at half. At the end every key is read linearizably once more, so a
-lost acknowledged write would show up as a stale final read.
+lost acknowledged write would show up as a stale final read, and `pyxos check logs` must find
+the nodes' committed logs in agreement.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from test_runtime_cluster import FAILOVER_DEADLINE_S, Cluster, poll
 
 from pyxos.check.history import Operation
 from pyxos.check.linearizability import check_history
+from pyxos.cli.main import main
 
 CLIENTS = 8
 OPS_PER_CLIENT = 40
@@ -162,6 +164,8 @@ def test_kill_the_leader_under_load_history_is_linearizable(tmp_path: Path) -> N
                 cluster.request(k, "GET", f"/v1/kv/{key}?consistency=stale") for k in cluster.ids
             ]
             assert len({repr(a) for a in answers}) == 1, f"nodes disagree on {key}: {answers}"
+        # GoPaxos' `make diff`: every slot agrees on a majority, no node holds another value.
+        assert main(["check", "logs", "--config", str(cluster.config)]) == 0
         print(
             f"{len(workload.history)} operations, {len(acked)} acknowledged writes, "
             f"{workload.unknown} unknown outcomes; killed node {victim}"

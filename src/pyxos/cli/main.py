@@ -11,7 +11,19 @@ import sys
 from collections.abc import Sequence
 
 from pyxos import __version__
-from pyxos.cli import bench_cmd, check_cmd, demo_cmd, node_cmd, sim_cmd, up_cmd, wal_cmd
+from pyxos.cli import (
+    bench_cmd,
+    check_cmd,
+    demo_cmd,
+    kv_cmd,
+    log_cmd,
+    node_cmd,
+    shell_cmd,
+    sim_cmd,
+    status_cmd,
+    up_cmd,
+    wal_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pyxos {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (up_cmd, node_cmd, demo_cmd, sim_cmd, check_cmd, bench_cmd, wal_cmd):
+    for module in (
+        up_cmd,
+        node_cmd,
+        kv_cmd,
+        status_cmd,
+        log_cmd,
+        shell_cmd,
+        demo_cmd,
+        sim_cmd,
+        check_cmd,
+        bench_cmd,
+        wal_cmd,
+    ):
         module.register(sub)
     return parser
 

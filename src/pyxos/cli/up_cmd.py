@@ -1,9 +1,10 @@
 """`pyxos up`: a local cluster of N node processes, data on local disk, until Ctrl-C.
 
 The first run writes `<data-dir>/cluster.toml` (a fresh cluster id, node k's HTTP API on
-`base-port + k - 1` and its peer port on `peer-base-port + k - 1`); later runs reuse it, so the
-nodes recover their data. Each node is a `pyxos node` subprocess logging to
-`<data-dir>/node-<k>.log`. Also runnable as `python -m pyxos.cli.up_cmd ...`.
+`base-port + k - 1`, its peer port on `peer-base-port + k - 1` and its fast client protocol on
+`client-base-port + k - 1`); later runs reuse it, so the nodes recover their data. Each node
+is a `pyxos node` subprocess logging to `<data-dir>/node-<k>.log`. Also runnable as
+`python -m pyxos.cli.up_cmd ...`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="node k's peer port is this + k - 1 (default: base port - 1000)",
+    )
+    parser.add_argument(
+        "--client-base-port",
+        type=int,
+        default=None,
+        help="node k's fast client protocol port is this + k - 1 (default: base port + 1000)",
+    )
+    parser.add_argument(
+        "--fault-injection",
+        action="store_true",
+        help="enable the fault routes (/crash) in a new cluster file: for tests and demos only",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument(
@@ -86,16 +98,33 @@ def _cluster_file(args: argparse.Namespace) -> tuple[Path, ClusterConfig, bool]:
                 f"{path} puts node 1's HTTP API on port {first_http}, not {args.base_port}: "
                 "edit the file or use another --data-dir"
             )
+        first_client = config.nodes[0].client.port
+        if args.client_base_port is not None and args.client_base_port != first_client:
+            raise ConfigError(
+                f"{path} puts node 1's client port on {first_client}, not "
+                f"{args.client_base_port}: edit the file or use another --data-dir"
+            )
+        if args.fault_injection and not config.fault_injection:
+            raise ConfigError(
+                f"{path} has fault injection off: set fault_injection = true in it, "
+                "or use another --data-dir"
+            )
         return path, config, False
     nodes = 3 if args.nodes is None else args.nodes
     base = 8000 if args.base_port is None else args.base_port
     peer_base = base - 1000 if args.peer_base_port is None else args.peer_base_port
+    client_base = base + 1000 if args.client_base_port is None else args.client_base_port
     if nodes < 1:
         raise ConfigError("--nodes must be at least 1")
-    ports = [*range(base, base + nodes), *range(peer_base, peer_base + nodes)]
+    ports = [
+        *range(base, base + nodes),
+        *range(peer_base, peer_base + nodes),
+        *range(client_base, client_base + nodes),
+    ]
     if min(ports) < 1 or max(ports) > 65535 or len(set(ports)) != len(ports):
         raise ConfigError(
-            f"ports {base}.. and {peer_base}.. for {nodes} nodes overlap or are out of range"
+            f"ports {base}.., {peer_base}.. and {client_base}.. for {nodes} nodes overlap or "
+            "are out of range"
         )
     text = cluster_toml(
         cluster=f"local-{secrets.token_hex(4)}",
@@ -104,10 +133,12 @@ def _cluster_file(args: argparse.Namespace) -> tuple[Path, ClusterConfig, bool]:
                 k,
                 HostPort(host=args.host, port=peer_base + k - 1),
                 HostPort(host=args.host, port=base + k - 1),
+                HostPort(host=args.host, port=client_base + k - 1),
             )
             for k in range(1, nodes + 1)
         ],
         data_dir=".",
+        fault_injection=args.fault_injection,
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -239,9 +270,15 @@ def _wait_healthy(
 def _print_endpoints(config: ClusterConfig, data_dir: Path) -> None:
     print(f"\npyxos: {len(config.nodes)} nodes up (cluster {config.cluster}, data in {data_dir})")
     for spec in config.nodes:
-        print(f"  node {spec.node_id}: http://{spec.http}   peer {spec.peer}")
+        print(
+            f"  node {spec.node_id}: http://{spec.http}   client {spec.client}   peer {spec.peer}"
+        )
+    if config.fault_injection:
+        print("  fault injection is ON (/crash answers): never use this cluster for real data")
     first = config.nodes[0].http
     second = config.nodes[1 % len(config.nodes)].http
+    endpoints = ",".join(str(spec.client) for spec in config.nodes)
+    config_file = data_dir / "cluster.toml"
     print(
         "\nTry:\n"
         f"  curl -X PUT {first}/v1/kv/hello -d world\n"
@@ -249,6 +286,9 @@ def _print_endpoints(config: ClusterConfig, data_dir: Path) -> None:
         f"  curl '{second}/v1/kv/hello?consistency=stale'\n"
         f"  curl -X DELETE {first}/v1/kv/hello\n"
         f"  curl {first}/status\n"
+        f"  pyxos kv put hello world --config {config_file}\n"
+        f"  pyxos kv get hello --endpoints {endpoints}\n"
+        f"  pyxos status --config {config_file}\n"
         "\nCtrl-C stops the cluster."
     )
 

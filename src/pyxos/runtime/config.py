@@ -5,11 +5,13 @@ fields refused so that a typo is an error rather than a silently ignored setting
 
     cluster = "prod-kv"                # peers refuse frames from any other cluster id
     data_dir = "/var/lib/pyxos"        # node k keeps its data in <data_dir>/node-<k>
+    fault_injection = false            # true enables /crash and the like (tests, demos only)
 
     [[nodes]]
     id = 1
     peer = "10.0.0.1:7000"             # peer protocol (binary frames over TCP)
     http = "0.0.0.0:8000"              # HTTP API
+    client = "0.0.0.0:9000"            # optional: the fast client protocol (default: HTTP + 1000)
     # data_dir = "/mnt/fast/pyxos"     # optional: this node's own data directory
 
     [timers]                           # optional: pyxos.core.config.ReplicaConfig fields
@@ -20,8 +22,9 @@ fields refused so that a typo is an error rather than a silently ignored setting
     request_timeout_ms = 5000
 
 And a plain host file, as the C seed used: one `host[:port]` per line (`#` starts a comment);
-line k (counting non-blank lines) is node k, its peer port defaults to 7000 and its HTTP port is
-the peer port + 1000. Relative data directories are resolved against the cluster file's folder.
+line k (counting non-blank lines) is node k, its peer port defaults to 7000, its HTTP port is
+the peer port + 1000 and its client port the peer port + 2000. Relative data directories are
+resolved against the cluster file's folder.
 
 Every error is a `ConfigError` whose message names the file and the field at fault.
 """
@@ -29,7 +32,7 @@ Every error is a `ConfigError` whose message names the file and the field at fau
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,9 @@ from pyxos.core.ids import NodeId
 PEER_PORT_DEFAULT = 7000
 HTTP_PORT_OFFSET = 1000
 """In a host file, a node's HTTP port is its peer port plus this."""
+CLIENT_PORT_OFFSET = 1000
+"""A node without a `client` address serves the fast client protocol on its HTTP host, at the
+HTTP port plus this (so 7000 / 8000 / 9000 for peers / HTTP / clients by default)."""
 
 
 class ConfigError(ValueError):
@@ -106,6 +112,7 @@ class NodeFile(_Strict):
     id: int
     peer: str
     http: str
+    client: str | None = None
     data_dir: str | None = None
 
 
@@ -113,6 +120,7 @@ class ClusterFile(_Strict):
     cluster: str
     nodes: list[NodeFile]
     data_dir: str = "data"
+    fault_injection: bool = False
     timers: TimersFile = msgspec.field(default_factory=TimersFile)
     limits: Limits = msgspec.field(default_factory=Limits)
 
@@ -132,6 +140,7 @@ class NodeSpec:
     node_id: NodeId
     peer: HostPort
     http: HostPort
+    client: HostPort
     data_dir: Path
 
 
@@ -142,6 +151,8 @@ class ClusterConfig:
     timers: Mapping[str, int]
     limits: Limits
     source: str = "<config>"
+    # Routes that hurt the node on purpose (`/crash`) answer only when this is on.
+    fault_injection: bool = False
 
     @property
     def members(self) -> tuple[NodeId, ...]:
@@ -246,10 +257,11 @@ def parse_hosts(
             peer = parse_host_port(entry, default_port=PEER_PORT_DEFAULT)
         except ValueError as exc:
             raise ConfigError(f"{source}: line {number}: {exc}") from None
-        if peer.port + HTTP_PORT_OFFSET > 65535:
+        if peer.port + HTTP_PORT_OFFSET + CLIENT_PORT_OFFSET > 65535:
             raise ConfigError(
-                f"{source}: line {number}: peer port {peer.port} leaves no HTTP port "
-                f"(peer port + {HTTP_PORT_OFFSET})"
+                f"{source}: line {number}: peer port {peer.port} leaves no HTTP and client "
+                f"ports (peer port + {HTTP_PORT_OFFSET} and + "
+                f"{HTTP_PORT_OFFSET + CLIENT_PORT_OFFSET})"
             )
         http = HostPort(host=peer.host, port=peer.port + HTTP_PORT_OFFSET)
         nodes.append(NodeFile(id=len(nodes) + 1, peer=str(peer), http=str(http)))
@@ -285,21 +297,30 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
         if node.id in seen_ids:
             raise fail(f"{where}.id", f"duplicate node id {node.id}")
         seen_ids.add(node.id)
-        addresses = {}
-        for name in ("peer", "http"):
+        addresses: dict[str, HostPort] = {}
+        for name in ("peer", "http", "client"):
+            text = getattr(node, name)
             try:
-                address = parse_host_port(getattr(node, name))
+                if text is not None:
+                    address = parse_host_port(text)
+                else:
+                    address = _default_client(addresses["http"])
             except ValueError as exc:
                 raise fail(f"{where}.{name}", str(exc)) from None
             key = (address.host, address.port)
             if key in seen_addresses:
-                raise fail(f"{where}.{name}", f"{address} is also {seen_addresses[key]}")
+                derived = " (the default: the HTTP port + 1000)" if text is None else ""
+                raise fail(f"{where}.{name}", f"{address}{derived} is also {seen_addresses[key]}")
             seen_addresses[key] = f"{where}.{name}"
             addresses[name] = address
         data_dir = base_dir / node.data_dir if node.data_dir else root / f"node-{node.id}"
         specs.append(
             NodeSpec(
-                node_id=node.id, peer=addresses["peer"], http=addresses["http"], data_dir=data_dir
+                node_id=node.id,
+                peer=addresses["peer"],
+                http=addresses["http"],
+                client=addresses["client"],
+                data_dir=data_dir,
             )
         )
     timers: dict[str, Any] = {
@@ -313,6 +334,7 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
         timers=timers,
         limits=raw.limits,
         source=source,
+        fault_injection=raw.fault_injection,
     )
     try:
         config.replica_config(config.nodes[0].node_id)
@@ -328,23 +350,33 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
 def cluster_toml(
     *,
     cluster: str,
-    nodes: list[tuple[NodeId, HostPort, HostPort]],
+    nodes: Sequence[
+        tuple[NodeId, HostPort, HostPort] | tuple[NodeId, HostPort, HostPort, HostPort]
+    ],
     data_dir: str = ".",
     timers: Mapping[str, int] | None = None,
+    fault_injection: bool = False,
 ) -> str:
-    """The text of a cluster file for `nodes` (`(id, peer, http)`), as `pyxos up` writes it."""
+    """The text of a cluster file for `nodes`, as `pyxos up` writes it.
+
+    Each node is `(id, peer, http)` or `(id, peer, http, client)`; without a client address the
+    node takes the default (the HTTP port + 1000).
+    """
     lines = [
         "# A pyxos cluster file; see docs/running.md.",
         f"cluster = {_toml_string(cluster)}",
         f"data_dir = {_toml_string(data_dir)}",
-        "",
     ]
-    for node_id, peer, http in nodes:
+    if fault_injection:
+        lines.append("fault_injection = true  # /crash and the like answer: never in production")
+    lines.append("")
+    for node_id, peer, http, *client in nodes:
         lines += [
             "[[nodes]]",
             f"id = {node_id}",
             f"peer = {_toml_string(str(peer))}",
             f"http = {_toml_string(str(http))}",
+            *(f"client = {_toml_string(str(c))}" for c in client),
             "",
         ]
     if timers:
@@ -352,6 +384,16 @@ def cluster_toml(
         lines.extend(f"{name} = {value}" for name, value in timers.items())
         lines.append("")
     return "\n".join(lines)
+
+
+def _default_client(http: HostPort) -> HostPort:
+    port = http.port + CLIENT_PORT_OFFSET
+    if port > 65535:
+        raise ValueError(
+            f"no default client address: HTTP port {http.port} + {CLIENT_PORT_OFFSET} is over "
+            '65535; set client = "host:port"'
+        )
+    return HostPort(host=http.host, port=port)
 
 
 def _toml_string(text: str) -> str:

@@ -3,10 +3,11 @@
 Start-up order: the log is loaded first (it takes the directory's lock, so a second process on
 the same data fails here, before anything listens); then the boot counter is bumped and synced
 (client seqs of this run start above every seq of earlier runs); then the runner, the peer
-transport and the HTTP API start. SIGTERM and SIGINT stop it cleanly: the runner first (a
-final sync of what was appended; waiting requests are answered `unavailable`), then HTTP, then
-the transport. A storage failure or a broken invariant ends the process at once with
-`EXIT_STORAGE_FAILED` (74) or `EXIT_NODE_FAILED` (70).
+transport, the HTTP API and the fast client protocol server start. SIGTERM and SIGINT stop it
+cleanly: the runner first (a final sync of what was appended; waiting requests are answered
+`unavailable`), then the client server and HTTP, then the transport. A storage failure or a
+broken invariant ends the process at once with `EXIT_STORAGE_FAILED` (74) or
+`EXIT_NODE_FAILED` (70).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from pyxos.core.records import AcceptedValue, DecidedValue, Promised, Record, covers
 from pyxos.machines.kv import KvMachine
 from pyxos.node.node import Node
+from pyxos.runtime.client_server import ClientServer
 from pyxos.runtime.config import ClusterConfig
 from pyxos.runtime.http_api import build_app, serve
 from pyxos.runtime.runner import NodeRunner
@@ -187,37 +189,68 @@ async def _main(config: ClusterConfig, node_id: int) -> int:
     )
     runner.attach(transport.send)
 
+    # Every member's addresses, so that a client (`pyxos status`) reaching one node finds all.
+    members = {str(s.node_id): {"http": str(s.http), "client": str(s.client)} for s in config.nodes}
+
     def status() -> dict[str, Any]:
         body = runner.status()
         body["cluster"] = config.cluster
+        # Where this node serves, so that a client that found it can reach its other APIs.
+        body["http"] = str(spec.http)
+        body["client"] = str(spec.client)
+        body["members"] = members
         body["peers_connected"] = transport.connected_peers
         body["transport"] = {
             name: getattr(transport.counters, name)
             for name in transport.counters.__dataclass_fields__
         }
+        body["client_server"] = clients.counters.as_dict()
         return body
+
+    clients = ClientServer(
+        runner,
+        cluster=config.cluster,
+        listen=spec.client,
+        members={s.node_id: s.client for s in config.nodes},
+        status=status,
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await runner.start()
+    http = None
     try:
         await transport.start()
-        http = await serve(build_app(runner, status), spec.http)
+        # The client port before HTTP: once /healthz answers, both take requests.
+        await clients.start()
+        http = await serve(
+            build_app(runner, status, fault_injection=config.fault_injection), spec.http
+        )
     except OSError as exc:
         log.error("node=%d cannot listen: %s", node_id, exc)
         await runner.stop()
+        await clients.close()
+        if http is not None:
+            await http.cleanup()
         await transport.close()
         return 1
     log.info(
-        "node=%d serving: http %s, peers %s, data %s", node_id, spec.http, spec.peer, spec.data_dir
+        "node=%d serving: http %s, clients %s, peers %s, data %s%s",
+        node_id,
+        spec.http,
+        spec.client,
+        spec.peer,
+        spec.data_dir,
+        ", FAULT INJECTION ON" if config.fault_injection else "",
     )
     await stop.wait()
     log.info("node=%d stopping", node_id)
-    # The runner first: it fails the requests still waiting (so HTTP has nothing to wait for)
-    # and syncs what was appended; then HTTP and the peers.
+    # The runner first: it fails the requests still waiting (so HTTP and the client server have
+    # nothing to wait for) and syncs what was appended; then the client APIs and the peers.
     await runner.stop()
+    await clients.close()
     await http.cleanup()
     await transport.close()
     return 0 if runner.failure is None else 1

@@ -1,0 +1,89 @@
+"""`pyxos log dump [--node K]`: print a node's committed log, one slot per line.
+
+GoPaxos' log print: the text of the node's HTTP `GET /log/print/dump`, `{slot} {commands}`
+per line, `{slot} UNKNOWN` for a slot the node does not hold (before its snapshot). The node is
+`--node K` (default: the first member) of the cluster `--config` / `--endpoints` point at.
+
+Exit status: 0 printed; 2 a usage error (no such node); 3 the node did not answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pyxos.cli.kv_cmd import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_cluster_arguments
+from pyxos.cli.status_cmd import resolve_members
+from pyxos.client.admin import http_get
+
+LOG_PATH = "/log/print/dump"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+    dump = actions.add_parser("dump", help="print a node's committed log")
+    add_cluster_arguments(dump)
+    dump.add_argument("--node", type=int, default=None, help="the node (default: the first)")
+    dump.add_argument("--from", dest="first", type=int, default=None, help="first slot")
+    dump.add_argument("--to", dest="last", type=int, default=None, help="last slot")
+    dump.set_defaults(log_action=dump_log)
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "log",
+        help="look at a node's committed log",
+        description="Look at a node's committed log (GoPaxos' log print).",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def log_path(first: int | None, last: int | None) -> str:
+    query = [
+        f"{name}={value}" for name, value in (("from", first), ("to", last)) if value is not None
+    ]
+    return LOG_PATH + ("?" + "&".join(query) if query else "")
+
+
+def dump_log(args: argparse.Namespace) -> int:
+    name = "pyxos log dump"
+    members = resolve_members(name, args)
+    if isinstance(members, int):
+        return members
+    chosen = [m for m in members if args.node is None or m.node == args.node]
+    if not chosen:
+        known = ", ".join(str(m.node) for m in members)
+        print(f"{name}: error: no node {args.node} (members: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    member = chosen[0]
+    try:
+        code, body = http_get(member.http, log_path(args.first, args.last), timeout_s=args.timeout)
+    except OSError as exc:
+        print(f"{name}: error: node {member.node} at {member.http}: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if code != 200:
+        text = body.decode(errors="replace").strip()
+        print(f"{name}: error: node {member.node} answered {code}: {text}", file=sys.stderr)
+        return EXIT_UNAVAILABLE if code >= 500 else EXIT_USAGE
+    sys.stdout.buffer.write(body)
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    action: Any = args.log_action
+    result: int = action(args)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pyxos log", description="A node's committed log.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

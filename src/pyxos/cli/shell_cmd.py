@@ -1,0 +1,226 @@
+"""`pyxos shell`: an interactive shell with Paxi's commands, one command a line.
+
+    get K                 the value of K (linearizable)
+    put K V               set K to V (the rest of the line, spaces included)
+    del K                 delete K
+    consensus K           every node's own (stale) value of K, and whether they agree
+    crash N [SECONDS]     crash node N through its /crash route (needs fault injection);
+                          it stays down: `pyxos up` does not restart it
+    partition ...         not available yet (needs the fault tooling of a later issue)
+    status                one line per node
+    help                  this list
+    exit                  leave (so does end of input)
+
+It reads standard input line by line and prints one answer per command, so it can be driven
+by a pipe (`printf 'put a 1\\nget a\\n' | pyxos shell`); the prompt is shown only on a terminal.
+An error answers that command and the shell goes on. Exit status 0 (2 for bad options, 3 when
+the cluster cannot be found at start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from pyxos.cli.kv_cmd import EXIT_OK, add_cluster_arguments
+from pyxos.cli.status_cmd import render_table, resolve_members
+from pyxos.client import Client, PyxosError
+from pyxos.client.admin import Member, http_get, http_json
+
+HELP = (__doc__ or "").split("\n\n")[1]
+PROMPT = "pyxos> "
+PER_NODE_TIMEOUT_S = 2.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_cluster_arguments(parser)
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "shell",
+        help="an interactive shell: get, put, consensus, crash, ...",
+        description="An interactive shell with Paxi's commands; reads commands from stdin.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _show(value: bytes | None) -> str:
+    return "(absent)" if value is None else value.decode(errors="backslashreplace")
+
+
+class Shell:
+    """The commands, bound to one cluster. `execute(line)` answers one line."""
+
+    def __init__(self, members: list[Member], client: Client, *, timeout_s: float) -> None:
+        self.members = members
+        self.client = client
+        self.timeout_s = timeout_s
+        self._per_node: dict[int, Client] = {}
+        self._commands: dict[str, Callable[[list[str], str], str]] = {
+            "get": self._get,
+            "put": self._put,
+            "del": self._delete,
+            "consensus": self._consensus,
+            "crash": self._crash,
+            "partition": self._partition,
+            "status": self._status,
+            "help": lambda words, line: HELP,
+        }
+
+    def close(self) -> None:
+        for client in self._per_node.values():
+            client.close()
+        self.client.close()
+
+    def execute(self, line: str) -> str:
+        """The answer to one command line (no trailing newline)."""
+        words = line.split()
+        command = self._commands.get(words[0]) if words else None
+        if command is None:
+            return f"unknown command {words[0]!r}; try help" if words else ""
+        try:
+            return command(words, line)
+        except PyxosError as exc:
+            return f"error: {exc}"
+
+    # ---- the commands -----------------------------------------------------------------------
+    def _get(self, words: list[str], line: str) -> str:
+        if len(words) != 2:
+            return "usage: get KEY"
+        return _show(self.client.get(words[1]))
+
+    def _put(self, words: list[str], line: str) -> str:
+        parts = line.strip().split(maxsplit=2)
+        if len(parts) != 3:
+            return "usage: put KEY VALUE"
+        self.client.put(parts[1], parts[2])
+        return "OK"
+
+    def _delete(self, words: list[str], line: str) -> str:
+        if len(words) != 2:
+            return "usage: del KEY"
+        previous = self.client.delete(words[1])
+        return "OK" if previous is not None else f"{words[1]}: not found"
+
+    def _consensus(self, words: list[str], line: str) -> str:
+        if len(words) != 2:
+            return "usage: consensus KEY"
+        values: dict[int, bytes | None] = {}
+        lines = []
+        for member in self.members:
+            try:
+                values[member.node] = self._node_client(member).get(words[1], "stale")
+                lines.append(f"node {member.node}: {_show(values[member.node])}")
+            except PyxosError as exc:
+                lines.append(f"node {member.node}: no answer ({exc})")
+        distinct = set(values.values())
+        if len(values) < len(self.members):
+            verdict = f"{len(values)} of {len(self.members)} nodes answered; "
+            verdict += "they agree" if len(distinct) <= 1 else "they DISAGREE"
+        else:
+            verdict = "consensus: all nodes agree" if len(distinct) == 1 else "NO consensus"
+        return "\n".join([*lines, verdict])
+
+    def _crash(self, words: list[str], line: str) -> str:
+        if len(words) not in (2, 3) or not words[1].isdigit():
+            return "usage: crash NODE [SECONDS]"
+        member = self._member(int(words[1]))
+        if member is None:
+            return f"no node {words[1]} (members: {', '.join(str(m.node) for m in self.members)})"
+        try:
+            code, body = http_get(member.http, "/crash", timeout_s=self.timeout_s)
+        except OSError as exc:
+            return f"node {member.node} did not answer: {exc}"
+        if code == 404 and b"fault_injection_disabled" in body:
+            return (
+                f"crash: fault injection is off on node {member.node}: start the cluster with "
+                "`pyxos up --fault-injection` (or fault_injection = true in its cluster file)"
+            )
+        if code != 200:
+            return f"crash: node {member.node} answered {code}: {body.decode(errors='replace')}"
+        note = ""
+        if len(words) == 3:
+            note = f" (it does not come back after {words[2]}s by itself)"
+        return (
+            f"node {member.node} crashed{note}; start it again with "
+            f"`pyxos node --config CLUSTER_FILE --id {member.node}`"
+        )
+
+    def _partition(self, words: list[str], line: str) -> str:
+        return (
+            "partition: not available yet: network partitions need the fault tooling of a "
+            "later issue"
+        )
+
+    def _status(self, words: list[str], line: str) -> str:
+        rows: list[Sequence[str]] = [["NODE", "ROLE", "LEADER", "APPLIED"]]
+        for member in self.members:
+            try:
+                _, body = http_json(member.http, "/status", timeout_s=PER_NODE_TIMEOUT_S)
+                leader = body.get("leader")
+                row = [body["role"], "-" if leader is None else str(leader)]
+                rows.append([str(member.node), *row, str(body["applied_index"])])
+            except (OSError, ValueError, KeyError, AttributeError):
+                rows.append([str(member.node), "down", "", ""])
+        return render_table(rows).rstrip("\n")
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def _member(self, node: int) -> Member | None:
+        return next((m for m in self.members if m.node == node), None)
+
+    def _node_client(self, member: Member) -> Client:
+        client = self._per_node.get(member.node)
+        if client is None:
+            client = Client(
+                [str(member.client)],
+                pinned=True,
+                timeout_s=PER_NODE_TIMEOUT_S,
+                attempt_timeout_s=PER_NODE_TIMEOUT_S,
+            )
+            self._per_node[member.node] = client
+        return client
+
+
+def serve(shell: Shell, stdin: TextIO, stdout: TextIO, *, prompt: bool) -> None:
+    """Answer every line of `stdin` until `exit` or the end of input."""
+    while True:
+        if prompt:
+            stdout.write(PROMPT)
+            stdout.flush()
+        line = stdin.readline()
+        if not line or line.strip() in ("exit", "quit"):
+            break
+        answer = shell.execute(line)
+        if answer:
+            stdout.write(answer + "\n")
+            stdout.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    members = resolve_members("pyxos shell", args)
+    if isinstance(members, int):
+        return members
+    endpoints = [str(m.client) for m in members]
+    client = Client(endpoints, timeout_s=args.timeout, attempt_timeout_s=min(args.timeout, 5.5))
+    shell = Shell(members, client, timeout_s=args.timeout)
+    try:
+        serve(shell, sys.stdin, sys.stdout, prompt=sys.stdin.isatty())
+    except KeyboardInterrupt:
+        print()
+    finally:
+        shell.close()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pyxos shell", description="An interactive shell.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""`pyxos status`: one line per node, from each node's HTTP `/status`.
+
+The members come from `--config FILE`, or from the status of the first node that answers at
+`--endpoints` (client addresses; default `127.0.0.1:9000`, `pyxos up`'s node 1).
+
+Exit status: 0 every node answered; 2 a usage error; 3 some node did not answer (it is listed
+as `down`) or the cluster could not be found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pyxos.cli.kv_cmd import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_cluster_arguments
+from pyxos.client.admin import Member, find_members, http_json
+from pyxos.client.errors import PyxosError
+
+HTTP_TIMEOUT_S = 5.0
+COLUMNS = ("node", "role", "leader", "view", "ballot", "decided", "applied", "peers", "http")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_cluster_arguments(parser)
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "status",
+        help="every node's role, leader, ballot and indexes",
+        description="A table of every node's role, leader, view, ballot, decided and applied "
+        "index, from each node's HTTP /status.",
+        epilog="exit status: 0 every node answered; 2 usage error; 3 some node did not answer",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def resolve_members(name: str, args: argparse.Namespace) -> list[Member] | int:
+    """The members `--config` / `--endpoints` point at, or an exit status after printing why
+    they could not be found."""
+    try:
+        return find_members(config=args.config, endpoints=args.endpoints, timeout_s=args.timeout)
+    except PyxosError as exc:  # before ValueError: BadRequest is one too
+        print(f"{name}: error: cannot find the cluster: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except ValueError as exc:  # a bad cluster file (ConfigError) or address
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _row(member: Member, timeout_s: float) -> tuple[list[str], bool]:
+    try:
+        code, body = http_json(member.http, "/status", timeout_s=timeout_s)
+    except (OSError, ValueError) as exc:
+        return [str(member.node), "down", "", "", "", "", "", "", f"{member.http} ({exc})"], False
+    if code != 200 or not isinstance(body, dict):
+        return [str(member.node), "down", "", "", "", "", "", "", f"{member.http} ({code})"], False
+    peers = ",".join(str(p) for p in body.get("peers_connected", []))
+    leader = body.get("leader")
+    return [
+        str(body.get("node", member.node)),
+        str(body.get("role", "?")),
+        "-" if leader is None else str(leader),
+        str(body.get("view", "")),
+        str(body.get("ballot", "")),
+        str(body.get("decided_index", "")),
+        str(body.get("applied_index", "")),
+        peers or "-",
+        str(member.http),
+    ], True
+
+
+def render_table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    members = resolve_members("pyxos status", args)
+    if isinstance(members, int):
+        return members
+    rows: list[Sequence[str]] = [[c.upper() for c in COLUMNS]]
+    every = True
+    for member in members:
+        row, up = _row(member, min(args.timeout, HTTP_TIMEOUT_S))
+        rows.append(row)
+        every = every and up
+    print(render_table(rows), end="")
+    return EXIT_OK if every else EXIT_UNAVAILABLE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pyxos status", description="Every node's status.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,565 @@
+"""`AsyncClient`: the asyncio client of a pyxos cluster, over the fast client protocol.
+
+Theory of operation.
+
+Connecting. The client knows some client addresses (given, or every member's from a cluster
+file). It connects to the first that answers, learns the node's id and the client addresses
+of the other members from its `Welcome`, asks it for its status and, when another node is the
+leader, moves to the leader (writes then skip a forward). It keeps that one connection, shared
+by every request of the client and pipelined, until something goes wrong. While it is not on
+the leader (none was elected yet, or leadership moved) it asks again at most once a second, in
+the background, and moves when it finds one; the old connection closes once its answers are in.
+
+Sessions. Writes are exactly-once: each runs under a session `(client_id, seq)` of the
+client's own, with a random `client_id` of at least `CLIENT_ID_MIN` and `seq` 1, 2, 3, ...;
+the cluster remembers the last `seq` it applied for each `client_id` and its result, so the
+same command arriving twice is applied once and both copies get the first answer. A session
+carries one command at a time (the cluster's session table keeps one result per client), so
+the client keeps a pool of sessions: a write takes a free one (or makes a new one, up to
+`sessions_max`; past that, writes wait for a free session), so concurrent writes of one
+`AsyncClient` run in parallel, each in its own session. Reads need no session.
+
+Retrying. Every request has a deadline (`timeout_s`). An attempt that fails in a way that
+leaves the outcome unknown -- the connection is lost, no answer within `attempt_timeout_s`, or
+the node answers `timeout` / `no_quorum` -- is retried on another node, with the SAME session
+for a write, until the deadline: a write is applied at most once however often it is sent. An
+attempt answered `unavailable` (the node is stopping or full: it did nothing) is retried after
+a short backoff. `bad_request` and `too_large` are final at once. At the deadline the client
+raises `Timeout` (or `NoQuorum`) if any attempt may have reached a node, `Unavailable` if none
+did (nothing was done). One exception to waiting: a client that has never connected and finds
+every address it knows refusing connections raises `Unavailable` at once (nothing listens
+there: most likely a wrong address).
+
+Once a session's write has ended, successfully or not, the session moves on to the next `seq`;
+a late copy of the old command is then refused by the cluster as stale, never applied after a
+newer one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import msgspec
+
+from pyxos.client.connection import ConnectionLost, NodeConnection
+from pyxos.client.errors import (
+    BadRequest,
+    CasMismatch,
+    NoQuorum,
+    ProtocolError,
+    PyxosError,
+    Timeout,
+    TooLarge,
+    Unavailable,
+    error_for,
+)
+from pyxos.machines.kv import (
+    Cas,
+    Delete,
+    Get,
+    KvOp,
+    KvResult,
+    List,
+    Noop,
+    Put,
+    decode_list,
+    decode_result,
+    encode_op,
+)
+from pyxos.runtime.config import HostPort, load_config, parse_host_port
+from pyxos.wire.client import (
+    CLIENT_ID_MAX,
+    CLIENT_ID_MIN,
+    KEY_BYTES_MAX,
+    NO_QUORUM,
+    TIMEOUT,
+    UNAVAILABLE,
+    VALUE_BYTES_MAX,
+    RequestKind,
+    Response,
+)
+
+DEFAULT_ENDPOINT = "127.0.0.1:9000"
+"""Node 1's client port under `pyxos up` with its default ports."""
+TIMEOUT_S = 10.0
+ATTEMPT_TIMEOUT_S = 5.5
+"""A little longer than a node's own request timeout (5 s by default), so that the node's
+verdict normally arrives first; only a node that has stopped answering reaches it."""
+CONNECT_TIMEOUT_S = 1.0
+SESSIONS_MAX = 64
+BACKOFF_S_MIN = 0.02
+BACKOFF_S_MAX = 0.5
+LIST_LIMIT = 1000
+LEADER_RECHECK_S = 1.0
+"""A client not connected to the leader asks again at most this often (in the background)."""
+
+Consistency = Literal["linearizable", "stale"]
+Value = bytes | bytearray | memoryview | str
+
+_STATUS_DECODER = msgspec.msgpack.Decoder(dict[str, Any])
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Keys with a prefix, in key order, with their values; `truncated` if more exist."""
+
+    items: tuple[tuple[str, bytes], ...]
+    truncated: bool
+
+
+class _Session:
+    __slots__ = ("client_id", "seq")
+
+    def __init__(self, client_id: int) -> None:
+        self.client_id = client_id
+        self.seq = 0
+
+
+class _NoNode(Exception):  # noqa: N818
+    """No node could be connected to in one pass over the candidates; `refused` if each of
+    them refused the connection (nothing listens there)."""
+
+    def __init__(self, message: str, *, refused: bool) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
+class AsyncClient:
+    """A client of one pyxos cluster, for asyncio code. Safe to use from many tasks at once.
+
+    `endpoints` are client addresses (`"host:port"`, a list or a comma-separated string);
+    `config` a cluster file whose members' client addresses are used instead (its cluster id
+    is then checked on connect). With neither, `127.0.0.1:9000` (`pyxos up`'s node 1).
+    `pinned=True` talks only to the given endpoints, in order, never moving to the leader or to
+    members it learns of (to look at one node).
+    """
+
+    def __init__(
+        self,
+        endpoints: str | Sequence[str] | None = None,
+        *,
+        config: str | Path | None = None,
+        cluster: str | None = None,
+        timeout_s: float = TIMEOUT_S,
+        attempt_timeout_s: float = ATTEMPT_TIMEOUT_S,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        sessions_max: int = SESSIONS_MAX,
+        pinned: bool = False,
+    ) -> None:
+        if timeout_s <= 0 or attempt_timeout_s <= 0 or connect_timeout_s <= 0:
+            raise ValueError("timeouts must be positive")
+        if sessions_max < 1:
+            raise ValueError("sessions_max must be at least 1")
+        self._members: dict[int, HostPort] = {}
+        self._endpoints: list[HostPort] = []
+        self._cluster = cluster or ""
+        if config is not None:
+            loaded = load_config(config)
+            self._cluster = cluster or loaded.cluster
+            for spec in loaded.nodes:
+                address = reachable(spec.client)
+                self._members[spec.node_id] = address
+                self._endpoints.append(address)
+        if endpoints is not None or config is None:
+            self._endpoints += parse_endpoints(endpoints or DEFAULT_ENDPOINT)
+        self.timeout_s = timeout_s
+        self.attempt_timeout_s = attempt_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self._pinned = pinned
+        self._conn: NodeConnection | None = None
+        self._connecting = asyncio.Lock()
+        self._leader_hint: int | None = None
+        self._on_leader = False
+        self._leader_checked = 0.0
+        self._follow: asyncio.Task[None] | None = None
+        self._sessions: list[_Session] = []
+        self._session_slots = asyncio.Semaphore(sessions_max)
+        self._ids = random.SystemRandom()
+        self._closed = False
+        self._ever_connected = False
+
+    # ---- the key-value API ----------------------------------------------------------------
+    async def get(
+        self, key: str | bytes, consistency: Consistency = "linearizable"
+    ) -> bytes | None:
+        """The value of `key`, or None if it is absent. `consistency="stale"` answers from the
+        connected node's state at once (fast, possibly behind)."""
+        if consistency not in ("linearizable", "stale"):
+            raise BadRequest(f"consistency must be linearizable or stale, not {consistency!r}")
+        op = encode_op(Get(key=_key(key)))
+        answer = await self._call("read", op, linearizable=consistency == "linearizable")
+        return _result(answer).value
+
+    async def put(self, key: str | bytes, value: Value) -> bytes | None:
+        """Set `key` to `value` (str is encoded UTF-8); the previous value (None: absent)."""
+        return _result(await self._write(Put(key=_key(key), value=_value(value)))).value
+
+    async def delete(self, key: str | bytes) -> bytes | None:
+        """Remove `key`; its previous value (None: it was absent, and nothing changed)."""
+        return _result(await self._write(Delete(key=_key(key)))).value
+
+    async def cas(self, key: str | bytes, expected: Value | None, value: Value) -> None:
+        """Set `key` to `value` if its value is `expected` (None: if it is absent).
+
+        Raises `CasMismatch` (with `.current`, the value found) and writes nothing otherwise.
+        """
+        k = _key(key)
+        old = None if expected is None else _value(expected)
+        result = _result(await self._write(Cas(key=k, expected=old, value=_value(value))))
+        if not result.ok:
+            raise CasMismatch(k, result.value)
+
+    async def nop(self) -> None:
+        """A no-op through the log (it helps a lagging node notice what it missed)."""
+        _result(await self._write(Noop()))
+
+    async def scan(
+        self,
+        prefix: str = "",
+        *,
+        limit: int = LIST_LIMIT,
+        consistency: Consistency = "linearizable",
+    ) -> Listing:
+        """The keys starting with `prefix` in key order, at most `limit`, with their values."""
+        if limit < 0:
+            raise BadRequest(f"limit must not be negative, not {limit}")
+        if consistency not in ("linearizable", "stale"):
+            raise BadRequest(f"consistency must be linearizable or stale, not {consistency!r}")
+        op = encode_op(List(prefix=_key(prefix, empty_ok=True), limit=limit))
+        answer = await self._call("read", op, linearizable=consistency == "linearizable")
+        try:
+            listing = decode_list(answer)
+        except ValueError:
+            _result(answer)  # an error answer raises here
+            raise PyxosError("the node's answer to a listing does not decode") from None
+        return Listing(items=listing.items, truncated=listing.truncated)
+
+    async def status(self) -> dict[str, Any]:
+        """The status of the node this client is connected to (role, leader, indexes, ...)."""
+        return _STATUS_DECODER.decode(await self._call("status", b""))
+
+    @property
+    def node(self) -> int | None:
+        """The id of the node this client is connected to, if it is."""
+        conn = self._conn
+        return None if conn is None or conn.closed else conn.node
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._follow is not None:
+            self._follow.cancel()
+            await asyncio.gather(self._follow, return_exceptions=True)
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # ---- writes and sessions --------------------------------------------------------------
+    async def _write(self, op: KvOp) -> bytes:
+        encoded = encode_op(op)
+        async with self._session_slots:
+            # LIFO: a light load keeps reusing the same few sessions.
+            if self._sessions:
+                session = self._sessions.pop()
+            else:
+                session = _Session(self._ids.randint(CLIENT_ID_MIN, CLIENT_ID_MAX))
+            session.seq += 1
+            try:
+                return await self._call("write", encoded, session=session)
+            finally:
+                self._sessions.append(session)
+
+    # ---- one request, retried until its deadline ------------------------------------------
+    async def _call(
+        self,
+        kind: RequestKind,
+        op: bytes,
+        *,
+        session: _Session | None = None,
+        linearizable: bool = True,
+    ) -> bytes:
+        if self._closed:
+            raise RuntimeError("the client is closed")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        reached = False  # some attempt may have reached a node: the outcome is unknown
+        last = "no attempt finished"
+        last_code = TIMEOUT
+        avoid: NodeConnection | None = None
+        backoff_s = BACKOFF_S_MIN
+        client_id, seq = (session.client_id, session.seq) if session is not None else (0, 0)
+        self._maybe_follow_leader()
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                conn = await self._connection(avoid, deadline)
+            except _NoNode as exc:
+                last = str(exc)
+                if exc.refused and not self._ever_connected:
+                    # Nothing listens at any address this client was given, and nothing ever
+                    # did: a wrong address far more often than a cluster restarting.
+                    raise Unavailable(f"no node reachable: {last}") from None
+                await asyncio.sleep(min(backoff_s, max(0.0, deadline - loop.time())))
+                backoff_s = min(backoff_s * 2, BACKOFF_S_MAX)
+                continue
+            future = conn.request(kind, op, client_id=client_id, seq=seq, linearizable=linearizable)
+            try:
+                async with asyncio.timeout(min(self.attempt_timeout_s, remaining)):
+                    response: Response = await future
+            except TimeoutError:
+                reached = True
+                last = f"no answer from node {conn.node} within {self.attempt_timeout_s}s"
+                avoid = conn
+                continue
+            except ConnectionLost as exc:
+                reached = True
+                last = str(exc)
+                avoid = conn
+                continue
+            if response.ok:
+                return response.result
+            code, message = response.status, response.message
+            if code == UNAVAILABLE:
+                # The node did nothing (stopping, or its queues are full): try again shortly.
+                last = f"node {conn.node}: {message}"
+                await asyncio.sleep(min(backoff_s, max(0.0, deadline - loop.time())))
+                backoff_s = min(backoff_s * 2, BACKOFF_S_MAX)
+                continue
+            if code in (TIMEOUT, NO_QUORUM):
+                reached = True
+                last, last_code = f"node {conn.node}: {message}", code
+                avoid = conn  # it could not get it done: another node may
+                continue
+            raise error_for(code, message)
+        what = f"no answer within {self.timeout_s}s ({last})"
+        if not reached:
+            raise Unavailable(f"no node reachable within {self.timeout_s}s ({last})")
+        if last_code == NO_QUORUM:
+            raise NoQuorum(f"{what}; the outcome is unknown")
+        raise Timeout(f"{what}; the outcome is unknown")
+
+    # ---- connections ----------------------------------------------------------------------
+    async def _connection(self, avoid: NodeConnection | None, deadline: float) -> NodeConnection:
+        """The current connection, or a new one if it is `avoid` (or gone)."""
+        conn = self._conn
+        if conn is not None and not conn.closed and conn is not avoid:
+            return conn
+        async with self._connecting:
+            conn = self._conn  # another request may have reconnected meanwhile
+            if conn is not None and not conn.closed and conn is not avoid:
+                return conn
+            exclude = None
+            if conn is not None:
+                exclude = conn.node
+                conn.close()
+                self._conn = None
+                if exclude == self._leader_hint:
+                    self._leader_hint = None
+            self._conn = await self._connect(exclude, deadline)
+            return self._conn
+
+    async def _connect(self, exclude: int | None, deadline: float) -> NodeConnection:
+        loop = asyncio.get_running_loop()
+        errors: list[str] = []
+        refused = True
+        for address in self._candidates(exclude):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                conn = await self._open(address, min(self.connect_timeout_s, remaining), errors)
+            except ConnectionRefusedError as exc:
+                errors.append(f"{address}: {_describe(exc)}")
+                continue
+            refused = False
+            if conn is None:
+                continue
+            self._ever_connected = True
+            if not self._pinned:
+                self._learn(conn)
+                conn = await self._move_to_leader(conn, deadline)
+            return conn
+        raise _NoNode("; ".join(errors) or "no node to try", refused=refused and bool(errors))
+
+    async def _open(
+        self, address: HostPort, timeout_s: float, errors: list[str]
+    ) -> NodeConnection | None:
+        """A connection, or None with the reason in `errors`; `ConnectionRefusedError` is
+        raised for the caller to tell it apart."""
+        try:
+            return await NodeConnection.open(address, cluster=self._cluster, timeout_s=timeout_s)
+        except ConnectionRefusedError:
+            raise
+        except TimeoutError:
+            errors.append(f"{address}: no answer within {timeout_s:.1f}s")
+        except (OSError, ConnectionLost, ProtocolError) as exc:
+            errors.append(f"{address}: {_describe(exc)}")
+        return None
+
+    def _candidates(self, exclude: int | None) -> list[HostPort]:
+        """Addresses to try, in order: the leader, the given endpoints, the members learned;
+        the node just left last (it may be the only one left)."""
+        members = self._members
+        ordered: list[HostPort] = []
+        if self._leader_hint is not None and self._leader_hint in members:
+            ordered.append(members[self._leader_hint])
+        ordered += self._endpoints
+        if not self._pinned:
+            ordered += [members[k] for k in sorted(members)]
+        last = members.get(exclude) if exclude is not None else None
+        unique = list(dict.fromkeys(a for a in ordered if a != last))
+        return [*unique, last] if last is not None else unique
+
+    def _learn(self, conn: NodeConnection) -> None:
+        assert conn.welcome is not None
+        self._members[conn.node] = conn.address  # where we reached it: known to work
+        for node, text in conn.welcome.members.items():
+            if node in self._members:
+                continue
+            try:
+                address = parse_host_port(text)
+            except ValueError:
+                continue
+            # A wildcard address names no host this client could reach the member on.
+            if address.host not in _WILDCARDS:
+                self._members[node] = address
+
+    async def _move_to_leader(self, conn: NodeConnection, deadline: float) -> NodeConnection:
+        """The connection to use from now on: a new one to the leader if `conn`'s node knows
+        another node leads, else `conn`. A connection left is closed once it is idle."""
+        loop = asyncio.get_running_loop()
+        self._leader_checked = loop.time()
+        try:
+            async with asyncio.timeout(min(self.connect_timeout_s, deadline - loop.time())):
+                status = _STATUS_DECODER.decode((await conn.request("status")).result)
+        except (TimeoutError, ConnectionLost, ValueError):
+            return conn
+        leader = status.get("leader")
+        self._leader_hint = leader if isinstance(leader, int) else None
+        self._on_leader = leader == conn.node
+        if leader is None or leader == conn.node or leader not in self._members:
+            return conn
+        errors: list[str] = []
+        timeout_s = min(self.connect_timeout_s, deadline - loop.time())
+        try:
+            moved = await self._open(self._members[leader], timeout_s, errors)
+        except ConnectionRefusedError:
+            moved = None
+        if moved is None:
+            return conn
+        conn.close_when_idle()  # its requests in flight still get their answers
+        self._learn(moved)
+        self._on_leader = moved.node == leader
+        return moved
+
+    def _maybe_follow_leader(self) -> None:
+        """Not on the leader (there was none yet, or it moved): look again now and then, in
+        the background; requests go on meanwhile where they are."""
+        if self._on_leader or self._pinned or self._conn is None:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._leader_checked < LEADER_RECHECK_S:
+            return
+        if self._follow is not None and not self._follow.done():
+            return
+        self._leader_checked = loop.time()
+        self._follow = loop.create_task(self._follow_leader())
+
+    async def _follow_leader(self) -> None:
+        async with self._connecting:
+            conn = self._conn
+            if conn is None or conn.closed:
+                return
+            deadline = asyncio.get_running_loop().time() + 2 * self.connect_timeout_s
+            self._conn = await self._move_to_leader(conn, deadline)
+
+
+def parse_endpoints(endpoints: str | Sequence[str]) -> list[HostPort]:
+    """`"h:p,h:p"` or `["h:p", ...]` as addresses; raises `ValueError` naming a bad one."""
+    items = endpoints.split(",") if isinstance(endpoints, str) else list(endpoints)
+    addresses = []
+    for item in items:
+        if not item.strip():
+            continue
+        try:
+            addresses.append(reachable(parse_host_port(item)))
+        except ValueError as exc:
+            raise ValueError(f"bad endpoint: {exc}") from None
+    if not addresses:
+        raise ValueError("no endpoint given")
+    return addresses
+
+
+def reachable(address: HostPort) -> HostPort:
+    """`address`, with a wildcard host (a node listening on every interface) replaced by this
+    host's loopback."""
+    host = _WILDCARDS.get(address.host)
+    return address if host is None else HostPort(host=host, port=address.port)
+
+
+def _describe(exc: BaseException) -> str:
+    # asyncio and uvloop word a refused connection differently; the errno's text is the same.
+    errno = getattr(exc, "errno", None)
+    return os.strerror(errno) if isinstance(exc, OSError) and errno else str(exc)
+
+
+def _key(key: str | bytes, *, empty_ok: bool = False) -> str:
+    if isinstance(key, bytes):
+        try:
+            key = key.decode()
+        except UnicodeDecodeError:
+            raise BadRequest("a key must be UTF-8 text") from None
+    if not isinstance(key, str):
+        raise TypeError(f"a key is str or bytes, not {type(key).__name__}")
+    try:
+        size = len(key.encode())
+    except UnicodeEncodeError:
+        raise BadRequest("a key must be UTF-8 text") from None
+    if not size and not empty_ok:
+        raise BadRequest("the key is empty")
+    if size > KEY_BYTES_MAX:
+        raise TooLarge(f"key of {size} bytes; the limit is {KEY_BYTES_MAX}")
+    return key
+
+
+def _value(value: Value) -> bytes:
+    if isinstance(value, str):
+        data = value.encode()
+    elif isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+    else:
+        raise TypeError(f"a value is bytes or str, not {type(value).__name__}")
+    if len(data) > VALUE_BYTES_MAX:
+        raise TooLarge(f"value of {len(data)} bytes; the limit is {VALUE_BYTES_MAX}")
+    return data
+
+
+def _result(answer: bytes) -> KvResult:
+    try:
+        result = decode_result(answer)
+    except ValueError:
+        raise PyxosError("the node's answer does not decode") from None
+    if result.error is not None:
+        # Only a bug makes a command the state machine refuses: the client checked it.
+        raise PyxosError(f"the state machine refused the command: {result.error}")
+    return result

@@ -1,0 +1,137 @@
+"""`Client`: the blocking client, an `AsyncClient` on an event loop of its own.
+
+Each call runs the `AsyncClient` coroutine to completion on the client's private loop, in the
+calling thread (no thread hop, so one call costs one round trip and a little). Calls from
+several threads are serialised by a lock; for concurrency in one process use `AsyncClient`
+(whose pool of sessions runs concurrent writes in parallel) or one `Client` per thread. A
+`Client` cannot be used from inside a running event loop: use `AsyncClient` there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from pyxos.client.async_client import (
+    ATTEMPT_TIMEOUT_S,
+    CONNECT_TIMEOUT_S,
+    LIST_LIMIT,
+    SESSIONS_MAX,
+    TIMEOUT_S,
+    AsyncClient,
+    Consistency,
+    Listing,
+    Value,
+)
+
+T = TypeVar("T")
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    # The standard loop, not uvloop: uvloop's `run_until_complete` sets up its signal wake-up
+    # socket pair on every call (two sockets per request), which costs more than it saves.
+    return asyncio.new_event_loop()
+
+
+class Client:
+    """A blocking client of one pyxos cluster; the arguments are `AsyncClient`'s.
+
+    Use it as a context manager, or call `close()`.
+    """
+
+    def __init__(
+        self,
+        endpoints: str | Sequence[str] | None = None,
+        *,
+        config: str | Path | None = None,
+        cluster: str | None = None,
+        timeout_s: float = TIMEOUT_S,
+        attempt_timeout_s: float = ATTEMPT_TIMEOUT_S,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        sessions_max: int = SESSIONS_MAX,
+        pinned: bool = False,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._loop = _new_loop()
+        try:
+            self._async = AsyncClient(
+                endpoints,
+                config=config,
+                cluster=cluster,
+                timeout_s=timeout_s,
+                attempt_timeout_s=attempt_timeout_s,
+                connect_timeout_s=connect_timeout_s,
+                sessions_max=sessions_max,
+                pinned=pinned,
+            )
+        except BaseException:
+            self._loop.close()
+            raise
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        with self._lock:
+            if self._loop.is_closed():
+                coro.close()
+                raise RuntimeError("the client is closed")
+            return self._loop.run_until_complete(coro)
+
+    def get(self, key: str | bytes, consistency: Consistency = "linearizable") -> bytes | None:
+        """See `AsyncClient.get`."""
+        return self._run(self._async.get(key, consistency))
+
+    def put(self, key: str | bytes, value: Value) -> bytes | None:
+        """See `AsyncClient.put`."""
+        return self._run(self._async.put(key, value))
+
+    def delete(self, key: str | bytes) -> bytes | None:
+        """See `AsyncClient.delete`."""
+        return self._run(self._async.delete(key))
+
+    def cas(self, key: str | bytes, expected: Value | None, value: Value) -> None:
+        """See `AsyncClient.cas`: raises `CasMismatch` when the value is not `expected`."""
+        self._run(self._async.cas(key, expected, value))
+
+    def nop(self) -> None:
+        self._run(self._async.nop())
+
+    def scan(
+        self,
+        prefix: str = "",
+        *,
+        limit: int = LIST_LIMIT,
+        consistency: Consistency = "linearizable",
+    ) -> Listing:
+        """See `AsyncClient.scan`."""
+        return self._run(self._async.scan(prefix, limit=limit, consistency=consistency))
+
+    def status(self) -> dict[str, Any]:
+        return self._run(self._async.status())
+
+    @property
+    def node(self) -> int | None:
+        """The id of the node this client is connected to, if it is."""
+        return self._async.node
+
+    def close(self) -> None:
+        with self._lock:
+            if self._loop.is_closed():
+                return
+            self._loop.run_until_complete(self._async.aclose())
+            # Let the transports finish closing before the loop goes.
+            self._loop.run_until_complete(asyncio.sleep(0))
+            self._loop.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

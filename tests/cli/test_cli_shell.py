@@ -1,0 +1,90 @@
+"""`pyxos shell` driven through standard input against real clusters: Paxi's commands, the
+consensus check, and crash with and without fault injection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from cli_cluster import FAILOVER_DEADLINE_S, ClientCluster, poll, run_main, started_cluster
+
+from pyxos.cli import shell_cmd
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientCluster]:
+    with started_cluster(tmp_path_factory) as started:
+        yield started
+
+
+def shell(capsys: pytest.CaptureFixture[str], cluster: ClientCluster, script: str) -> list[str]:
+    code, out, err = run_main(
+        capsys, shell_cmd.main, "--config", str(cluster.config), stdin=script.encode()
+    )
+    assert (code, err) == (0, "")
+    return out.splitlines()
+
+
+def test_get_put_del_and_consensus(
+    cluster: ClientCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = shell(
+        capsys,
+        cluster,
+        "put color deep blue\nget color\n\nget nothing\ndel color\ndel color\nbogus\nget\nput x\n",
+    )
+    assert out == [
+        "OK",
+        "deep blue",
+        "(absent)",
+        "OK",
+        "color: not found",
+        "unknown command 'bogus'; try help",
+        "usage: get KEY",
+        "usage: put KEY VALUE",
+    ]
+    shell(capsys, cluster, "put agreed yes\n")
+
+    def every_node_has_it() -> list[str] | None:
+        out = shell(capsys, cluster, "consensus agreed\n")
+        return out if out[-1] == "consensus: all nodes agree" else None
+
+    out = poll("every node applied the write", every_node_has_it, FAILOVER_DEADLINE_S)
+    assert out[:3] == ["node 1: yes", "node 2: yes", "node 3: yes"]
+
+
+def test_commands_that_need_fault_injection_say_so(
+    cluster: ClientCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = shell(capsys, cluster, "crash 2\ncrash 9\npartition 1 2\nexit\nget never-run\n")
+    assert out == [
+        "crash: fault injection is off on node 2: start the cluster with `pyxos up "
+        "--fault-injection` (or fault_injection = true in its cluster file)",
+        "no node 9 (members: 1, 2, 3)",
+        "partition: not available yet: network partitions need the fault tooling of a later issue",
+    ]
+    assert cluster.procs[2].poll() is None
+    out = shell(capsys, cluster, "help\nstatus\n")
+    assert out[0].strip().startswith("get K")
+    assert out[-4].split() == ["NODE", "ROLE", "LEADER", "APPLIED"]
+
+
+def test_crash_with_fault_injection_and_consensus_without_the_node(
+    tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with started_cluster(tmp_path_factory, fault_injection=True) as cluster:
+        shell(capsys, cluster, "put k v\n")
+        out = shell(capsys, cluster, "crash 3 5\n")
+        assert out == [
+            "node 3 crashed (it does not come back after 5s by itself); start it again with "
+            "`pyxos node --config CLUSTER_FILE --id 3`"
+        ]
+        assert cluster.procs[3].wait(timeout=FAILOVER_DEADLINE_S) != 0
+        assert shell(capsys, cluster, "get k\n") == ["v"]
+
+        def two_agree() -> list[str] | None:
+            out = shell(capsys, cluster, "consensus k\n")
+            return out if out[-1] == "2 of 3 nodes answered; they agree" else None
+
+        out = poll("the two live nodes agree", two_agree, FAILOVER_DEADLINE_S)
+        assert out[2].startswith("node 3: no answer")

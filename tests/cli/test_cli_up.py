@@ -1,0 +1,98 @@
+"""`pyxos up` prints every node's client endpoint, writes them (and fault injection) into the
+cluster file, and the CLI reaches the cluster through them."""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cli_cluster import FAILOVER_DEADLINE_S, run_main
+
+from pyxos.cli import kv_cmd, up_cmd
+from pyxos.runtime.config import load_config
+
+
+def free_base(count: int) -> int:
+    """A port P with P.., P-1000.. and P+1000.. (count each) all free now."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(22000, 54000)
+        ports = [p + k for p in (base - 1000, base, base + 1000) for k in range(count)]
+        sockets = []
+        try:
+            for port in ports:
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+        return base
+    raise AssertionError("no free port range")
+
+
+def test_up_prints_the_client_endpoints_and_kv_uses_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = free_base(3)
+    data = tmp_path / "cluster"
+    command = [sys.executable, "-m", "pyxos.cli.up_cmd", "--data-dir", str(data)]
+    command += ["--base-port", str(base), "--fault-injection"]
+    proc = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    try:
+        assert proc.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + 2 * FAILOVER_DEADLINE_S
+        for line in proc.stdout:
+            seen.append(line)
+            if "Ctrl-C stops the cluster" in line or time.monotonic() > deadline:
+                break
+        text = "".join(seen)
+        for k in range(3):
+            assert f"client 127.0.0.1:{base + 1000 + k}" in text, text
+        assert "fault injection is ON" in text
+        config = load_config(data / "cluster.toml")
+        assert config.fault_injection
+        assert [spec.client.port for spec in config.nodes] == [base + 1000 + k for k in range(3)]
+        endpoint = f"127.0.0.1:{base + 1000}"
+        assert run_main(capsys, kv_cmd.main, "put", "k", "v", "--endpoints", endpoint)[0] == 0
+        assert run_main(capsys, kv_cmd.main, "get", "k", "--config", str(data / "cluster.toml"))[
+            :2
+        ] == (0, "v\n")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 0
+
+
+def test_up_refuses_options_the_existing_cluster_file_contradicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "cluster.toml").write_text(
+        'cluster = "c"\n[[nodes]]\nid = 1\npeer = "127.0.0.1:7000"\nhttp = "127.0.0.1:8000"\n'
+    )
+    code, _, err = run_main(
+        capsys, up_cmd.main, "--data-dir", str(data), "--client-base-port", "9500"
+    )
+    assert code == 2
+    assert "puts node 1's client port on 9000, not 9500" in err
+    code, _, err = run_main(capsys, up_cmd.main, "--data-dir", str(data), "--fault-injection")
+    assert code == 2
+    assert "has fault injection off" in err
