@@ -85,3 +85,37 @@ def test_pure_layer_imports(path: Path) -> None:
 def test_the_walk_sees_forbidden_imports() -> None:
     source = "def f():\n    import time\nfrom random import choice\nfrom pyxos.sim import x\n"
     assert len(_violations_in(source, layer="core")) == 3
+
+
+# The I/O layers point down too: cli > service, client > runtime > storage > the pure layers.
+# (`client` reads cluster files with runtime.config; `service` assembles a node process.)
+IO_ALLOWED = {
+    "storage": {"storage", *PURE},
+    "runtime": {"runtime", "storage", *PURE},
+    "client": {"client", "runtime", *PURE},
+    "service": {"service", "runtime", "storage", "client", *PURE},
+}
+ALL_LAYERS = (*PURE, "storage", "runtime", "client", "service", "cli", "bench", "chaos")
+
+
+def _io_files() -> list[Path]:
+    return [p for layer in IO_ALLOWED for p in sorted((SRC / layer).rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", _io_files(), ids=lambda p: str(p.relative_to(SRC)))
+def test_io_layer_imports_point_down(path: Path) -> None:
+    layer = path.relative_to(SRC).parts[0]
+    tree = ast.parse(path.read_text(), filename=str(path))
+    upward = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for name in names:
+            parts = name.split(".")
+            target = parts[1] if parts[0] == "pyxos" and len(parts) > 1 else ""
+            if target in ALL_LAYERS and target not in IO_ALLOWED[layer]:
+                upward.append(f"line {node.lineno}: {layer} imports pyxos.{target}")
+    assert upward == []

@@ -13,8 +13,8 @@ from pyxos.core.config import ReplicaConfig
 from pyxos.machines.kv import KvMachine
 from pyxos.node.node import Node
 from pyxos.runtime.config import Limits
-from pyxos.runtime.http_api import KEY_BYTES_MAX, VALUE_BYTES_MAX, build_app
 from pyxos.runtime.runner import NodeRunner
+from pyxos.service.app import KEY_BYTES_MAX, VALUE_BYTES_MAX, build_app
 from pyxos.storage import MemoryLogStore
 
 Scenario = Callable[[TestClient], Awaitable[None]]

@@ -15,8 +15,8 @@ from pyxos.core.config import ReplicaConfig
 from pyxos.machines.kv import KvMachine
 from pyxos.node.node import Node
 from pyxos.runtime.config import Limits
-from pyxos.runtime.http_api import build_app
 from pyxos.runtime.runner import NodeRunner
+from pyxos.service.app import build_app
 from pyxos.storage import MemoryLogStore
 
 

@@ -30,7 +30,7 @@ from pyxos.core.config import ReplicaConfig
 from pyxos.machines.kv import KvMachine
 from pyxos.node.node import Node
 from pyxos.runtime.config import HostPort, Limits
-from pyxos.runtime.http_api import build_app, serve
+from pyxos.service.app import build_app, serve
 from pyxos.runtime.runner import NodeRunner
 from pyxos.storage import MemoryLogStore
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyxos.runtime import runner
-from pyxos.runtime.http_api import KEY_BYTES_MAX, VALUE_BYTES_MAX
+from pyxos.service.app import KEY_BYTES_MAX, VALUE_BYTES_MAX
 from pyxos.wire import client
 from pyxos.wire.client import (
     CLIENT_PROTOCOL_VERSION,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pyxos.runtime.config import ConfigError, load_config
-from pyxos.runtime.process import configure_logging, run_node
+from pyxos.service.process import configure_logging, run_node
 from pyxos.storage import StorageError
 
 

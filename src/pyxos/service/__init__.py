@@ -2,6 +2,6 @@
 
 `pyxos.service` holds I/O edges only: the HTTP routes (`kv_routes`, `gopaxos_routes`,
 `paxi_routes`, `admin_routes`), their shared input checks and errors, and the renderings they
-serve (`log_print`, `metrics`, `status_page`, `openapi`). `pyxos.runtime.http_api` assembles
+serve (`log_print`, `metrics`, `status_page`, `openapi`). `pyxos.service.app` assembles
 them into one aiohttp application.
 """

@@ -32,7 +32,7 @@ CLIENT_ID_MIN: Final = 1 << 48
 nodes' own pools (the same value as `pyxos.runtime.runner.CLIENT_ID_MIN`, a test keeps it)."""
 CLIENT_ID_MAX: Final = (1 << 63) - 1
 
-# The limits of the key-value service, the same as the HTTP API's (pyxos.runtime.http_api,
+# The limits of the key-value service, the same as the HTTP API's (pyxos.service.app,
 # a test keeps them equal): checked by the client before sending and by the node on arrival.
 KEY_BYTES_MAX: Final = 1024
 VALUE_BYTES_MAX: Final = 1024 * 1024

@@ -27,9 +27,9 @@ from pyxos.machines.kv import KvMachine
 from pyxos.node.node import Node
 from pyxos.runtime.client_server import ClientServer
 from pyxos.runtime.config import ClusterConfig
-from pyxos.runtime.http_api import build_app, serve
 from pyxos.runtime.runner import NodeRunner
 from pyxos.runtime.transport import PeerTransport
+from pyxos.service.app import build_app, serve
 from pyxos.storage import EXIT_STORAGE_FAILED, StorageFailed, WriteAheadLog
 from pyxos.storage.fsio import fsync_directory
 
