@@ -14,6 +14,7 @@ from pyxos.core.messages import (
     CatchupRequest,
     Commit,
     Forward,
+    HeartbeatAck,
     Prepare,
     Promise,
     ViewChange,
@@ -130,3 +131,14 @@ def test_recovery_never_reuses_a_ballot_the_replica_led_before() -> None:
     r = Replica(ReplicaConfig(node_id=1, members=MEMBERS), Random(0), durable)
     assert r.step(Tick(now_ms=10)) == []
     assert r.leader is None
+
+
+def test_the_leader_knows_how_far_each_peer_is_behind_from_heartbeat_acks() -> None:
+    r = replica(2, election_timeout_ticks_jitter=0)
+    _lead_view_1(r, {1: (), 3: ()})
+    assert r.leader is not None
+    r.learner.learn(1, A)
+    r.learner.learn(2, B)
+    ack = HeartbeatAck(ballot=Ballot(1, 2), read_round=0, decided_upto=1)
+    r.step(Receive(sender=1, message=ack))
+    assert r.leader.lag() == {1: 1, 3: 2}

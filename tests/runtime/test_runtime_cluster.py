@@ -367,3 +367,39 @@ def test_pyxos_up_starts_stops_and_recovers(tmp_path: Path) -> None:
         stop(proc)
     finally:
         end(proc)
+
+
+def raw(cluster: Cluster, k: int, method: str, path: str, body: bytes | None = None) -> bytes:
+    """A request whose answer is not JSON (Paxi's routes); fails on a non-200 answer."""
+    req = urllib.request.Request(f"http://{cluster.http[k]}{path}", data=body, method=method)
+    with urllib.request.urlopen(req, timeout=FAILOVER_DEADLINE_S) as r:
+        assert r.status == 200
+        answer: bytes = r.read()
+        return answer
+
+
+def test_each_route_family_reads_what_another_node_wrote(cluster: Cluster) -> None:
+    cluster.start_all()
+    # /v1 writes through node 1; GoPaxos reads on node 2, Paxi on node 3.
+    cluster.put(1, "fam1", b"one", FAILOVER_DEADLINE_S)
+    assert cluster.request(2, "GET", "/store/get/fam1") == (200, {"key": "fam1", "value": "one"})
+    assert raw(cluster, 3, "GET", "/fam1") == b"one"
+    # GoPaxos writes through node 2; /v1 reads on node 3, Paxi on node 1.
+    body = json.dumps({"key": "fam2", "value": "two"}).encode()
+    assert cluster.request(2, "POST", "/store/set", body)[0] == 200
+    assert cluster.get(3, "fam2") == {"key": "fam2", "value": "two"}
+    assert raw(cluster, 1, "GET", "/fam2") == b"two"
+    # Paxi writes through node 3; /v1 reads on node 1, GoPaxos on node 2.
+    assert raw(cluster, 3, "PUT", "/fam3", b"three") == b""
+    assert cluster.get(1, "fam3") == {"key": "fam3", "value": "three"}
+    assert cluster.request(2, "GET", "/store/get/fam3") == (200, {"key": "fam3", "value": "three"})
+
+    # The leader's /status reports how far each peer is behind (from heartbeat acks).
+    leader = cluster.leader(cluster.ids)
+
+    def caught_up() -> dict[str, int] | None:
+        lag: dict[str, int] = cluster.status(leader)["lag"]
+        peers = {str(k) for k in cluster.ids if k != leader}
+        return lag if set(lag) == peers and all(n == 0 for n in lag.values()) else None
+
+    poll("every peer's lag is 0 on the leader", caught_up, FAILOVER_DEADLINE_S)

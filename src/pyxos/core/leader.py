@@ -75,6 +75,7 @@ class Leader:
         self.read_round = 0
         self.read_round_wanted = False
         self.read_acks: dict[NodeId, int] = {}
+        self.peer_decided: dict[NodeId, Slot] = {}  # from heartbeat acks, for `lag`
         self.reads: list[PendingRead] = []
         self.committed_sent: Slot = 0
 
@@ -218,10 +219,18 @@ class Leader:
         self.read_round_wanted = True
         self.reads.append(PendingRead(asker, request_ids, index, self.read_round + 1))
 
-    def on_heartbeat_ack(self, sender: NodeId, read_round: int) -> list[Effect]:
+    def on_heartbeat_ack(self, sender: NodeId, read_round: int, decided_upto: Slot) -> list[Effect]:
         if read_round > self.read_acks.get(sender, 0):
             self.read_acks[sender] = read_round
+        if decided_upto > self.peer_decided.get(sender, 0):
+            self.peer_decided[sender] = decided_upto
         return self.confirm_reads()
+
+    def lag(self) -> dict[NodeId, int]:
+        """How many slots each peer's decided prefix is behind ours, as of its last heartbeat
+        ack (a peer not heard from yet counts as having decided nothing)."""
+        ours = self.learner.decided_upto
+        return {peer: max(0, ours - self.peer_decided.get(peer, 0)) for peer in self.config.peers}
 
     def confirm_reads(self) -> list[Effect]:
         if not self.reads or not self.prepared:

@@ -238,10 +238,10 @@ class Replica:
                 return effects
             case Heartbeat():
                 return self._on_heartbeat(sender, msg)
-            case HeartbeatAck(ballot=ballot, read_round=read_round):
+            case HeartbeatAck(ballot=ballot, read_round=read_round, decided_upto=decided_upto):
                 leader = self.leader
                 if leader is not None and ballot == leader.ballot:
-                    return leader.on_heartbeat_ack(sender, read_round)
+                    return leader.on_heartbeat_ack(sender, read_round, decided_upto)
                 return []
             case Prepare(ballot=ballot):
                 effects = self._observe(ballot)

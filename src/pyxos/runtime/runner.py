@@ -515,6 +515,12 @@ class NodeRunner:
             "ballot": str(replica.promised),
             "decided_index": replica.decided_upto,
             "applied_index": self.node.applied_upto,
+            # On the leader: slots each peer is behind (from heartbeat acks); elsewhere empty.
+            "lag": (
+                {str(p): n for p, n in replica.leader.lag().items()}
+                if replica.is_leader and replica.leader is not None
+                else {}
+            ),
             "durable_records": self._durable,
             "unsynced_records": self._appended - self._durable,
             "inbox": len(self._inbox),
