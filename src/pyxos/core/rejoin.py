@@ -32,7 +32,22 @@ until it knows its own floor, so each would wait for the other.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pyxos.core.ids import Ballot, NodeId, Slot
+from pyxos.core.io import Effect, Note, Send
+from pyxos.core.messages import (
+    Accept,
+    Heartbeat,
+    Message,
+    Prepare,
+    RejoinInfo,
+    RejoinQuery,
+    ViewChange,
+)
+
+if TYPE_CHECKING:
+    from pyxos.core.replica import Replica
 
 
 class Rejoin:
@@ -65,3 +80,65 @@ class Rejoin:
         """True if voting is safe again: a leader is heard in phase 2 above the floor, and we
         have learned every slot up to the slot floor."""
         return self.floor is not None and ballot > self.floor and decided_upto >= self.slot_floor
+
+
+def while_rejoining(replica: Replica, sender: NodeId, msg: Message) -> list[Effect] | None:
+    """Handle `msg` for a replica that is rejoining (mute); None lets its normal handler take
+    it."""
+    rejoin = replica.rejoin
+    assert rejoin is not None
+    match msg:
+        case RejoinInfo(promised=promised, slot_upto=slot_upto):
+            if not rejoin.on_info(sender, promised, slot_upto, replica.config.peers):
+                return []
+            floor = rejoin.floor
+            assert floor is not None
+            # Learn every slot a forgotten vote could be in (catch-up starts now).
+            learner = replica.learner
+            learner.commit_hint = max(learner.commit_hint, rejoin.slot_floor)
+            # The leader we hear may well lead at `floor` itself and never change: ask for a
+            # new view, whose leader will prepare above the floor and release us.
+            view = max(replica.view, floor.round) + 1
+            return [
+                *replica.acceptor.promise_floor(floor),
+                Note(kind="rejoin_floor", detail=f"floor={floor}"),
+                *(Send(to=p, message=ViewChange(view=view)) for p in replica.config.peers),
+                *replica._enter_view(view),
+            ]
+        case RejoinQuery():
+            if rejoin.floor is None:
+                return []  # our promise means nothing yet
+            return [Send(to=sender, message=rejoin_info(replica))]
+        case Accept(ballot=ballot) | Heartbeat(ballot=ballot) if rejoin.releases(
+            ballot, replica.learner.decided_upto
+        ):
+            replica.rejoin = None
+            effects: list[Effect] = [Note(kind="rejoined", detail=f"ballot={ballot}")]
+            effects.extend(replica._on_message(sender, msg))
+            return effects
+        case Accept(ballot=ballot, commit_upto=upto) | Heartbeat(ballot=ballot, commit_upto=upto):
+            # Follow the leader and learn, but cast no vote.
+            effects = replica._observe(ballot)
+            if ballot.round == replica.view:
+                replica.heard_tick = replica.tick
+            replica.learner.commit_hint = max(replica.learner.commit_hint, upto)
+            return effects
+        case Prepare(ballot=ballot):
+            effects = replica._observe(ballot)
+            replica.heard_tick = replica.tick
+            return effects
+        case _:
+            return None
+
+
+def rejoin_info(replica: Replica) -> RejoinInfo:
+    """Our promise, and the highest slot we accepted, learned or proposed."""
+    slot_upto = max(
+        max(replica.acceptor.accepted, default=0),
+        replica.acceptor.compacted_upto,
+        replica.learner.commit_hint,
+        replica.learner.decided_upto,
+    )
+    if replica.leader is not None:
+        slot_upto = max(slot_upto, replica.leader.next_slot - 1)
+    return RejoinInfo(promised=replica.acceptor.promised, slot_upto=slot_upto)

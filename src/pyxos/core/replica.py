@@ -58,8 +58,8 @@ from pyxos.core.messages import (
     SnapshotTransfer,
     ViewChange,
 )
-from pyxos.core.records import DecidedValue, Record, Snapshot
-from pyxos.core.rejoin import Rejoin
+from pyxos.core.records import Record, Snapshot
+from pyxos.core.rejoin import Rejoin, rejoin_info, while_rejoining
 
 
 class Replica:
@@ -224,7 +224,7 @@ class Replica:
     # ---- messages -----------------------------------------------------------------------------
     def _on_message(self, sender: NodeId, msg: Message) -> list[Effect]:
         if self.rejoin is not None:
-            muted = self._while_rejoining(sender, msg)
+            muted = while_rejoining(self, sender, msg)
             if muted is not None:
                 return muted
         match msg:
@@ -300,7 +300,7 @@ class Replica:
             case ReadIndexReply(request_ids=request_ids, index=index):
                 return [ReadIndexReady(request_ids=request_ids, index=index)]
             case RejoinQuery():
-                return [Send(to=sender, message=self._rejoin_info())]
+                return [Send(to=sender, message=rejoin_info(self))]
             case RejoinInfo():
                 return []  # not rejoining (any more)
             case _:
@@ -340,67 +340,6 @@ class Replica:
         return effects
 
     # ---- rejoining after losing the disk --------------------------------------------------------
-    def _while_rejoining(self, sender: NodeId, msg: Message) -> list[Effect] | None:
-        """Handle `msg` while mute; None lets the normal handler take it."""
-        rejoin = self.rejoin
-        assert rejoin is not None
-        match msg:
-            case RejoinInfo(promised=promised, slot_upto=slot_upto):
-                if not rejoin.on_info(sender, promised, slot_upto, self.config.peers):
-                    return []
-                floor = rejoin.floor
-                assert floor is not None
-                # Learn every slot a forgotten vote could be in (catch-up starts now).
-                learner = self.learner
-                learner.commit_hint = max(learner.commit_hint, rejoin.slot_floor)
-                # The leader we hear may well lead at `floor` itself and never change: ask for a
-                # new view, whose leader will prepare above the floor and release us.
-                view = max(self.view, floor.round) + 1
-                return [
-                    *self.acceptor.promise_floor(floor),
-                    Note(kind="rejoin_floor", detail=f"floor={floor}"),
-                    *(Send(to=p, message=ViewChange(view=view)) for p in self.config.peers),
-                    *self._enter_view(view),
-                ]
-            case RejoinQuery():
-                if rejoin.floor is None:
-                    return []  # our promise means nothing yet
-                return [Send(to=sender, message=self._rejoin_info())]
-            case Accept(ballot=ballot) | Heartbeat(ballot=ballot) if rejoin.releases(
-                ballot, self.learner.decided_upto
-            ):
-                self.rejoin = None
-                effects: list[Effect] = [Note(kind="rejoined", detail=f"ballot={ballot}")]
-                effects.extend(self._on_message(sender, msg))
-                return effects
-            case (
-                Accept(ballot=ballot, commit_upto=upto) | Heartbeat(ballot=ballot, commit_upto=upto)
-            ):
-                # Follow the leader and learn, but cast no vote.
-                effects = self._observe(ballot)
-                if ballot.round == self.view:
-                    self.heard_tick = self.tick
-                self.learner.commit_hint = max(self.learner.commit_hint, upto)
-                return effects
-            case Prepare(ballot=ballot):
-                effects = self._observe(ballot)
-                self.heard_tick = self.tick
-                return effects
-            case _:
-                return None
-
-    def _rejoin_info(self) -> RejoinInfo:
-        """Our promise, and the highest slot we accepted, learned or proposed."""
-        slot_upto = max(
-            max(self.acceptor.accepted, default=0),
-            self.acceptor.compacted_upto,
-            self.learner.commit_hint,
-            self.learner.decided_upto,
-        )
-        if self.leader is not None:
-            slot_upto = max(slot_upto, self.leader.next_slot - 1)
-        return RejoinInfo(promised=self.acceptor.promised, slot_upto=slot_upto)
-
     # ---- client input -------------------------------------------------------------------------
     def _on_propose(self, commands: tuple[Command, ...]) -> list[Effect]:
         leader = self.leader
@@ -516,8 +455,3 @@ class Replica:
             return owner
         peers = self.config.peers
         return peers[self._rng.randrange(len(peers))]
-
-
-def recovered_decisions(records: Sequence[Record]) -> dict[Slot, tuple[Command, ...]]:
-    """The decided values among durable records (used by tools that inspect a log)."""
-    return {r.slot: r.batch for r in records if isinstance(r, DecidedValue)}
