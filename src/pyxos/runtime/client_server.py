@@ -39,6 +39,7 @@ from typing import Any, cast
 import msgspec
 
 from pyxos.machines.kv import Cas, Get, List, Put, decode_op
+from pyxos.runtime.batching import WriteBatcher
 from pyxos.runtime.config import HostPort
 from pyxos.runtime.runner import CLIENT_ID_MIN, NodeRunner, RequestTimeout, Unavailable
 from pyxos.wire.client import (
@@ -214,8 +215,7 @@ class _Connection(asyncio.Protocol):
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._backlog: deque[bytes] = deque()  # requests read but not started: at most one read
-        self._pending: list[bytes] = []
-        self._flush_scheduled = False
+        self._batcher = WriteBatcher(self._write)
         self._full = False  # too many requests in flight: not reading
         self._backed_up = False  # the client does not read its answers: not reading
 
@@ -349,21 +349,15 @@ class _Connection(asyncio.Protocol):
         self._queue(encode_frame(payload, frame_bytes_max=RESPONSE_FRAME_BYTES_MAX))
 
     def _queue(self, frame: bytes) -> None:
-        if self._closing:
-            return
-        self._pending.append(frame)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        if not self._closing:
+            self._batcher.add(frame)
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        pending, self._pending = self._pending, []
+    def _write(self, data: bytes, frames: int) -> None:
         transport = self._transport
-        if transport is None or not pending or transport.is_closing():
+        if transport is None or transport.is_closing():
             return
         self._counters.writes += 1
-        transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        transport.write(data)
 
     # ---- flow control and closing ---------------------------------------------------------
     def _update_reading(self) -> None:
@@ -379,13 +373,13 @@ class _Connection(asyncio.Protocol):
     def _refuse(self, reason: str) -> None:
         """Tell the client why (best effort), then close: the stream cannot be trusted."""
         self._server.bad_stream(self._where, reason)
-        self._pending.append(
+        self._batcher.add(
             encode_frame(
                 encode_message(error_response(0, BAD_REQUEST, reason)),
                 frame_bytes_max=RESPONSE_FRAME_BYTES_MAX,
             )
         )
-        self._flush()
+        self._batcher.flush()
         self._closing = True
         if self._transport is not None:
             self._transport.close()  # after the buffered answers and the error are sent
@@ -396,7 +390,7 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         """Send what is pending, then close (the server is stopping)."""
-        self._flush()
+        self._batcher.flush()
         self._closing = True
         if self._transport is not None:
             self._transport.close()

@@ -32,6 +32,7 @@ from typing import cast
 
 from pyxos.core.ids import NodeId
 from pyxos.core.messages import Message
+from pyxos.runtime.batching import WriteBatcher
 from pyxos.runtime.config import HostPort, Limits
 from pyxos.wire.errors import LocalProtocolError, RemoteProtocolError
 from pyxos.wire.frames import FrameDecoder, encode_frame
@@ -213,8 +214,7 @@ class _Link:
         self.peer = peer
         self.address = address
         self._transport: asyncio.Transport | None = None
-        self._pending: list[bytes] = []
-        self._flush_scheduled = False
+        self._batcher = WriteBatcher(self._write)
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -244,21 +244,16 @@ class _Link:
         if transport.get_write_buffer_size() > self._owner._limits.peer_buffer_bytes_max:
             counters.frames_dropped_backlog += 1
             return
-        self._pending.append(frame)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        self._batcher.add(frame)
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        pending, self._pending = self._pending, []
+    def _write(self, data: bytes, frames: int) -> None:
         transport = self._transport
-        if transport is None or not pending:
+        if transport is None:
             return
         counters = self._owner.counters
-        counters.frames_sent += len(pending)
+        counters.frames_sent += frames
         counters.writes += 1
-        transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        transport.write(data)
 
     async def _dial_loop(self) -> None:
         owner = self._owner
@@ -299,7 +294,7 @@ class _Link:
                 await protocol.lost
             finally:
                 self._transport = None
-                self._pending.clear()
+                self._batcher.clear()
             if owner._closed:
                 return
             log.info("node=%d lost the connection to node %d", owner.node_id, self.peer)
