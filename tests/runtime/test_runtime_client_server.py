@@ -29,7 +29,8 @@ from pyxos.machines.kv import (
 from pyxos.node.node import Node
 from pyxos.runtime.client_server import ClientServer
 from pyxos.runtime.config import HostPort, Limits
-from pyxos.runtime.runner import CLIENT_ID_MIN, NodeRunner
+from pyxos.runtime.requests import CLIENT_ID_MIN
+from pyxos.runtime.runner import NodeRunner
 from pyxos.storage import MemoryLogStore
 from pyxos.wire.client import (
     CLIENT_PROTOCOL_VERSION,

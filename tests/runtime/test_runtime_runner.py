@@ -20,7 +20,8 @@ from pyxos.core.records import DecidedValue, Promised, Record
 from pyxos.machines.kv import Get, KvMachine, Put, decode_result, encode_op
 from pyxos.node.node import Node
 from pyxos.runtime.config import Limits
-from pyxos.runtime.runner import ClientPool, NodeRunner, RequestTimeout, Unavailable
+from pyxos.runtime.requests import ClientPool, RequestTimeout, Unavailable
+from pyxos.runtime.runner import NodeRunner
 from pyxos.storage import MemoryLogStore, StorageFailed
 
 DEADLINE_S = 5.0

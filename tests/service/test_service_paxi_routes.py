@@ -7,7 +7,7 @@ import base64
 
 from service_harness import Harness, run
 
-from pyxos.runtime.runner import CLIENT_ID_MIN
+from pyxos.runtime.requests import CLIENT_ID_MIN
 from pyxos.service.paxi_routes import client_id_of
 
 

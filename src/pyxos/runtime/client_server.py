@@ -41,7 +41,8 @@ import msgspec
 from pyxos.machines.kv import Cas, Get, List, Put, decode_op
 from pyxos.runtime.batching import WriteBatcher
 from pyxos.runtime.config import HostPort
-from pyxos.runtime.runner import CLIENT_ID_MIN, NodeRunner, RequestTimeout, Unavailable
+from pyxos.runtime.requests import CLIENT_ID_MIN, RequestTimeout, Unavailable
+from pyxos.runtime.runner import NodeRunner
 from pyxos.wire.client import (
     BAD_REQUEST,
     CLIENT_PROTOCOL_VERSION,

@@ -72,7 +72,8 @@ from pyxos.node.io import (
 from pyxos.node.node import Node
 from pyxos.runtime.config import Limits
 from pyxos.runtime.gate import EffectGate
-from pyxos.storage.logstore import LogStore
+from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
+from pyxos.storage.logstore import LogStore, write_round
 
 log = logging.getLogger(__name__)
 FLUSH = Flush()
@@ -81,26 +82,8 @@ STEPS_PER_TURN = 64
 """Inputs stepped before the stepper yields to the event loop, so that the log writer, the
 sends to peers and the HTTP server are not held up behind a long run of steps."""
 
-CLIENT_ID_MIN = 1 << 48
-"""Client ids a client chooses itself start here; below are the nodes' pools (`node << 32`)."""
-
 APPLIED_LOG_MAX = 100_000
 """How many applied slots a node keeps in memory for inspection."""
-
-
-class Unavailable(Exception):  # noqa: N818 (a condition, like the HTTP code it maps to)
-    """The node cannot take the request now (stopping, failed, or its queues are full)."""
-
-
-class RequestTimeout(Exception):  # noqa: N818
-    """No answer before the deadline; the outcome is unknown (a write may still be applied).
-
-    `leader_known` says whether this node believed in an established leader at the deadline.
-    """
-
-    def __init__(self, message: str, *, leader_known: bool) -> None:
-        super().__init__(message)
-        self.leader_known = leader_known
 
 
 @dataclass(slots=True)
@@ -113,33 +96,6 @@ class RunnerCounters:
     client_retries: int = 0
     client_timeouts: int = 0
     snapshots_saved: int = 0
-
-
-class ClientPool:
-    """Client ids for the requests of one node: `node_id << 32 | slot`, slots 1..size."""
-
-    __slots__ = ("_free", "_node_id", "_seq")
-
-    def __init__(self, node_id: NodeId, size: int, seq_base: int) -> None:
-        self._node_id = node_id
-        # LIFO: the same few ids serve a light load, so few sessions are ever created.
-        self._free = list(range(size, 0, -1))
-        self._seq = [seq_base] * (size + 1)
-
-    def acquire(self) -> tuple[int, int]:
-        """A free `(client_id, seq)`; raises `Unavailable` when every id is in use."""
-        if not self._free:
-            raise Unavailable("every client id of this node is in use")
-        slot = self._free.pop()
-        self._seq[slot] += 1
-        return self._node_id << 32 | slot, self._seq[slot]
-
-    def release(self, client_id: int) -> None:
-        self._free.append(client_id & 0xFFFFFFFF)
-
-    @property
-    def in_use(self) -> int:
-        return len(self._seq) - 1 - len(self._free)
 
 
 class NodeRunner:
@@ -219,7 +175,7 @@ class NodeRunner:
             if self._unsynced and self.failure is None:
                 items, self._unsynced = self._unsynced, []
                 try:
-                    await asyncio.to_thread(_write_round, self._store, items)
+                    await asyncio.to_thread(write_round, self._store, items)
                 except Exception as exc:
                     log.critical("node=%d final sync failed: %s", self.node_id, exc)
                     self.failure = exc
@@ -376,7 +332,7 @@ class NodeRunner:
             items, self._unsynced = self._unsynced, []
             upto = self._appended
             try:
-                await asyncio.to_thread(_write_round, store, items)
+                await asyncio.to_thread(write_round, store, items)
             except Exception as exc:
                 self._fail(exc, "the log store failed")
                 return
@@ -541,20 +497,3 @@ class NodeRunner:
 def _is_local(inp: NodeInput, node_id: NodeId) -> bool:
     # Messages to oneself are put in the inbox without counting against its bound.
     return type(inp) is Receive and inp.sender == node_id
-
-
-def _write_round(store: LogStore, items: list[Record | Snapshot]) -> None:
-    """One group-commit round, in a worker thread: append in order, install snapshots where
-    they fall, then one sync."""
-    run: list[Record] = []
-    for item in items:
-        if isinstance(item, Snapshot):
-            if run:
-                store.append(run)
-                run = []
-            store.install_snapshot(item)
-        else:
-            run.append(item)
-    if run:
-        store.append(run)
-    store.sync()

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from pyxos.runtime.runner import RequestTimeout, Unavailable
+from pyxos.runtime.requests import RequestTimeout, Unavailable
 
 log = logging.getLogger(__name__)
 

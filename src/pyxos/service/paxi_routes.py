@@ -33,7 +33,7 @@ import re
 import msgspec
 from aiohttp import web
 
-from pyxos.runtime.runner import CLIENT_ID_MIN
+from pyxos.runtime.requests import CLIENT_ID_MIN
 from pyxos.service.errors import ApiError, Routes
 from pyxos.service.inputs import (
     VALUE_BYTES_MAX,

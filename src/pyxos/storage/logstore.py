@@ -35,7 +35,7 @@ class LoadedLog:
 
 
 # `Snapshot` and `covers` are the core's; re-exported because the store speaks in them.
-__all__ = ["LoadedLog", "LogStore", "MemoryLogStore", "Snapshot", "covers"]
+__all__ = ["LoadedLog", "LogStore", "MemoryLogStore", "Snapshot", "covers", "write_round"]
 
 
 class LogStore(Protocol):
@@ -149,3 +149,20 @@ class MemoryLogStore:
             raise StorageFailed(f"{call}() on a failed store (fail-stop)")
         if self._state is not _State.OPEN:
             raise StoreStateError(f"{call}() on a store that is {self._state.value}")
+
+
+def write_round(store: LogStore, items: list[Record | Snapshot]) -> None:
+    """One group-commit round: append `items` in order, installing snapshots where they fall,
+    then one sync. Raises what the store raises (`StorageFailed`: the node must stop)."""
+    run: list[Record] = []
+    for item in items:
+        if isinstance(item, Snapshot):
+            if run:
+                store.append(run)
+                run = []
+            store.install_snapshot(item)
+        else:
+            run.append(item)
+    if run:
+        store.append(run)
+    store.sync()

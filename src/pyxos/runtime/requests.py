@@ -1,0 +1,56 @@
+"""The identities and outcomes of client requests a node runs for its clients.
+
+Each request runs under a `(client_id, seq)` session: from the node's own pool (`ClientPool`,
+ids `node << 32 | slot`), or one a client keeps itself (ids from `CLIENT_ID_MIN` on). A request
+ends with an answer, `Unavailable` (nothing was submitted) or `RequestTimeout` (the outcome is
+unknown).
+"""
+
+from __future__ import annotations
+
+from pyxos.core.ids import NodeId
+
+CLIENT_ID_MIN = 1 << 48
+"""Client ids a client chooses itself start here; below are the nodes' pools (`node << 32`)."""
+
+
+class Unavailable(Exception):  # noqa: N818 (a condition, like the HTTP code it maps to)
+    """The node cannot take the request now (stopping, failed, or its queues are full)."""
+
+
+class RequestTimeout(Exception):  # noqa: N818
+    """No answer before the deadline; the outcome is unknown (a write may still be applied).
+
+    `leader_known` says whether this node believed in an established leader at the deadline.
+    """
+
+    def __init__(self, message: str, *, leader_known: bool) -> None:
+        super().__init__(message)
+        self.leader_known = leader_known
+
+
+class ClientPool:
+    """Client ids for the requests of one node: `node_id << 32 | slot`, slots 1..size."""
+
+    __slots__ = ("_free", "_node_id", "_seq")
+
+    def __init__(self, node_id: NodeId, size: int, seq_base: int) -> None:
+        self._node_id = node_id
+        # LIFO: the same few ids serve a light load, so few sessions are ever created.
+        self._free = list(range(size, 0, -1))
+        self._seq = [seq_base] * (size + 1)
+
+    def acquire(self) -> tuple[int, int]:
+        """A free `(client_id, seq)`; raises `Unavailable` when every id is in use."""
+        if not self._free:
+            raise Unavailable("every client id of this node is in use")
+        slot = self._free.pop()
+        self._seq[slot] += 1
+        return self._node_id << 32 | slot, self._seq[slot]
+
+    def release(self, client_id: int) -> None:
+        self._free.append(client_id & 0xFFFFFFFF)
+
+    @property
+    def in_use(self) -> int:
+        return len(self._seq) - 1 - len(self._free)
