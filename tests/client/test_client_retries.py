@@ -20,7 +20,7 @@ from pyxos.client import (
     TooLarge,
     Unavailable,
 )
-from pyxos.client.async_client import parse_endpoints
+from pyxos.client.endpoints import parse_endpoints
 from pyxos.client.errors import error_for
 from pyxos.machines.kv import KvResult, encode_result
 from pyxos.runtime.config import HostPort

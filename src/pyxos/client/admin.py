@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pyxos.client.async_client import DEFAULT_ENDPOINT, reachable
+from pyxos.client.async_client import DEFAULT_ENDPOINT
+from pyxos.client.endpoints import reachable
 from pyxos.client.errors import PyxosError
 from pyxos.client.sync_client import Client
 from pyxos.runtime.config import HostPort, load_config, parse_host_port

@@ -48,7 +48,9 @@ from typing import Any, Literal
 
 import msgspec
 
+from pyxos.client.arguments import Value, check_key, check_value, decode_answer
 from pyxos.client.connection import ConnectionLost, NodeConnection
+from pyxos.client.endpoints import WILDCARDS, parse_endpoints, reachable
 from pyxos.client.errors import (
     BadRequest,
     CasMismatch,
@@ -56,7 +58,6 @@ from pyxos.client.errors import (
     ProtocolError,
     PyxosError,
     Timeout,
-    TooLarge,
     Unavailable,
     error_for,
 )
@@ -65,23 +66,19 @@ from pyxos.machines.kv import (
     Delete,
     Get,
     KvOp,
-    KvResult,
     List,
     Noop,
     Put,
     decode_list,
-    decode_result,
     encode_op,
 )
 from pyxos.runtime.config import HostPort, load_config, parse_host_port
 from pyxos.wire.client import (
     CLIENT_ID_MAX,
     CLIENT_ID_MIN,
-    KEY_BYTES_MAX,
     NO_QUORUM,
     TIMEOUT,
     UNAVAILABLE,
-    VALUE_BYTES_MAX,
     RequestKind,
     Response,
 )
@@ -101,10 +98,8 @@ LEADER_RECHECK_S = 1.0
 """A client not connected to the leader asks again at most this often (in the background)."""
 
 Consistency = Literal["linearizable", "stale"]
-Value = bytes | bytearray | memoryview | str
 
 _STATUS_DECODER = msgspec.msgpack.Decoder(dict[str, Any])
-_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,32 +189,36 @@ class AsyncClient:
         connected node's state at once (fast, possibly behind)."""
         if consistency not in ("linearizable", "stale"):
             raise BadRequest(f"consistency must be linearizable or stale, not {consistency!r}")
-        op = encode_op(Get(key=_key(key)))
+        op = encode_op(Get(key=check_key(key)))
         answer = await self._call("read", op, linearizable=consistency == "linearizable")
-        return _result(answer).value
+        return decode_answer(answer).value
 
     async def put(self, key: str | bytes, value: Value) -> bytes | None:
         """Set `key` to `value` (str is encoded UTF-8); the previous value (None: absent)."""
-        return _result(await self._write(Put(key=_key(key), value=_value(value)))).value
+        return decode_answer(
+            await self._write(Put(key=check_key(key), value=check_value(value)))
+        ).value
 
     async def delete(self, key: str | bytes) -> bytes | None:
         """Remove `key`; its previous value (None: it was absent, and nothing changed)."""
-        return _result(await self._write(Delete(key=_key(key)))).value
+        return decode_answer(await self._write(Delete(key=check_key(key)))).value
 
     async def cas(self, key: str | bytes, expected: Value | None, value: Value) -> None:
         """Set `key` to `value` if its value is `expected` (None: if it is absent).
 
         Raises `CasMismatch` (with `.current`, the value found) and writes nothing otherwise.
         """
-        k = _key(key)
-        old = None if expected is None else _value(expected)
-        result = _result(await self._write(Cas(key=k, expected=old, value=_value(value))))
+        k = check_key(key)
+        old = None if expected is None else check_value(expected)
+        result = decode_answer(
+            await self._write(Cas(key=k, expected=old, value=check_value(value)))
+        )
         if not result.ok:
             raise CasMismatch(k, result.value)
 
     async def nop(self) -> None:
         """A no-op through the log (it helps a lagging node notice what it missed)."""
-        _result(await self._write(Noop()))
+        decode_answer(await self._write(Noop()))
 
     async def scan(
         self,
@@ -233,12 +232,12 @@ class AsyncClient:
             raise BadRequest(f"limit must not be negative, not {limit}")
         if consistency not in ("linearizable", "stale"):
             raise BadRequest(f"consistency must be linearizable or stale, not {consistency!r}")
-        op = encode_op(List(prefix=_key(prefix, empty_ok=True), limit=limit))
+        op = encode_op(List(prefix=check_key(prefix, empty_ok=True), limit=limit))
         answer = await self._call("read", op, linearizable=consistency == "linearizable")
         try:
             listing = decode_list(answer)
         except ValueError:
-            _result(answer)  # an error answer raises here
+            decode_answer(answer)  # an error answer raises here
             raise PyxosError("the node's answer to a listing does not decode") from None
         return Listing(items=listing.items, truncated=listing.truncated)
 
@@ -441,7 +440,7 @@ class AsyncClient:
             except ValueError:
                 continue
             # A wildcard address names no host this client could reach the member on.
-            if address.host not in _WILDCARDS:
+            if address.host not in WILDCARDS:
                 self._members[node] = address
 
     async def _move_to_leader(self, conn: NodeConnection, deadline: float) -> NodeConnection:
@@ -494,72 +493,7 @@ class AsyncClient:
             self._conn = await self._move_to_leader(conn, deadline)
 
 
-def parse_endpoints(endpoints: str | Sequence[str]) -> list[HostPort]:
-    """`"h:p,h:p"` or `["h:p", ...]` as addresses; raises `ValueError` naming a bad one."""
-    items = endpoints.split(",") if isinstance(endpoints, str) else list(endpoints)
-    addresses = []
-    for item in items:
-        if not item.strip():
-            continue
-        try:
-            addresses.append(reachable(parse_host_port(item)))
-        except ValueError as exc:
-            raise ValueError(f"bad endpoint: {exc}") from None
-    if not addresses:
-        raise ValueError("no endpoint given")
-    return addresses
-
-
-def reachable(address: HostPort) -> HostPort:
-    """`address`, with a wildcard host (a node listening on every interface) replaced by this
-    host's loopback."""
-    host = _WILDCARDS.get(address.host)
-    return address if host is None else HostPort(host=host, port=address.port)
-
-
 def _describe(exc: BaseException) -> str:
     # asyncio and uvloop word a refused connection differently; the errno's text is the same.
     errno = getattr(exc, "errno", None)
     return os.strerror(errno) if isinstance(exc, OSError) and errno else str(exc)
-
-
-def _key(key: str | bytes, *, empty_ok: bool = False) -> str:
-    if isinstance(key, bytes):
-        try:
-            key = key.decode()
-        except UnicodeDecodeError:
-            raise BadRequest("a key must be UTF-8 text") from None
-    if not isinstance(key, str):
-        raise TypeError(f"a key is str or bytes, not {type(key).__name__}")
-    try:
-        size = len(key.encode())
-    except UnicodeEncodeError:
-        raise BadRequest("a key must be UTF-8 text") from None
-    if not size and not empty_ok:
-        raise BadRequest("the key is empty")
-    if size > KEY_BYTES_MAX:
-        raise TooLarge(f"key of {size} bytes; the limit is {KEY_BYTES_MAX}")
-    return key
-
-
-def _value(value: Value) -> bytes:
-    if isinstance(value, str):
-        data = value.encode()
-    elif isinstance(value, bytes | bytearray | memoryview):
-        data = bytes(value)
-    else:
-        raise TypeError(f"a value is bytes or str, not {type(value).__name__}")
-    if len(data) > VALUE_BYTES_MAX:
-        raise TooLarge(f"value of {len(data)} bytes; the limit is {VALUE_BYTES_MAX}")
-    return data
-
-
-def _result(answer: bytes) -> KvResult:
-    try:
-        result = decode_result(answer)
-    except ValueError:
-        raise PyxosError("the node's answer does not decode") from None
-    if result.error is not None:
-        # Only a bug makes a command the state machine refuses: the client checked it.
-        raise PyxosError(f"the state machine refused the command: {result.error}")
-    return result

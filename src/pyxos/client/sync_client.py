@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from pyxos.client.arguments import Value
 from pyxos.client.async_client import (
     ATTEMPT_TIMEOUT_S,
     CONNECT_TIMEOUT_S,
@@ -25,7 +26,6 @@ from pyxos.client.async_client import (
     AsyncClient,
     Consistency,
     Listing,
-    Value,
 )
 
 T = TypeVar("T")
