@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from pyxos.machines import kv
-from pyxos.machines.base import StateMachine
+from pyxos.machines.base import ApplyContext, StateMachine
 from pyxos.machines.kv import (
     ERROR_BAD_COMMAND,
     ERROR_NOT_A_QUERY,
@@ -48,9 +48,11 @@ OPS: st.SearchStrategy[KvOp] = st.one_of(
     st.builds(List, prefix=st.sampled_from(["", "a", "к"]), limit=st.integers(0, 4)),
 )
 
+CTX = ApplyContext(slot=1, time_ms=0)
+
 
 def _run(machine: StateMachine, op: KvOp) -> KvResult:
-    return decode_result(machine.apply(encode_op(op)))
+    return decode_result(machine.apply(encode_op(op), CTX))
 
 
 def _machine(**data: bytes) -> KvMachine:
@@ -116,7 +118,7 @@ def test_noop_changes_nothing() -> None:
 def test_bad_bytes_answer_bad_command_and_change_nothing(data: bytes) -> None:
     machine = _machine(k=b"1")
     before = machine.snapshot()
-    assert decode_result(machine.apply(data)) == KvResult(ok=False, error=ERROR_BAD_COMMAND)
+    assert decode_result(machine.apply(data, CTX)) == KvResult(ok=False, error=ERROR_BAD_COMMAND)
     assert decode_result(machine.query(data)) == KvResult(ok=False, error=ERROR_BAD_COMMAND)
     assert machine.snapshot() == before
     with pytest.raises(ValueError):
@@ -163,7 +165,7 @@ def test_list_is_a_query_only_and_a_negative_limit_is_a_bad_command() -> None:
     machine = _machine(a=b"1")
     before = machine.snapshot()
     op = encode_op(List(prefix="", limit=5))
-    assert decode_result(machine.apply(op)) == KvResult(ok=False, error=ERROR_QUERY_ONLY)
+    assert decode_result(machine.apply(op, CTX)) == KvResult(ok=False, error=ERROR_QUERY_ONLY)
     bad = machine.query(encode_op(List(prefix="", limit=-1)))
     assert decode_result(bad) == KvResult(ok=False, error=ERROR_BAD_COMMAND)
     with pytest.raises(ValueError):
@@ -220,12 +222,12 @@ def test_equal_states_built_in_any_order_have_equal_snapshots(
 def test_a_restored_machine_behaves_identically(before: list[KvOp], after: list[KvOp]) -> None:
     original = KvMachine()
     for op in before:
-        original.apply(encode_op(op))
+        original.apply(encode_op(op), CTX)
     restored = KvMachine()
     restored.restore(original.snapshot())
     assert restored.snapshot() == original.snapshot()
     for op in after:
-        assert restored.apply(encode_op(op)) == original.apply(encode_op(op))
+        assert restored.apply(encode_op(op), CTX) == original.apply(encode_op(op), CTX)
     assert restored.data == original.data
 
 
@@ -254,7 +256,7 @@ class KvAgainstDict(RuleBasedStateMachine):
     @rule(key=KEYS, through_log=st.booleans())
     def get(self, key: str, through_log: bool) -> None:
         data = encode_op(Get(key=key))
-        answer = self.machine.apply(data) if through_log else self.machine.query(data)
+        answer = self.machine.apply(data, CTX) if through_log else self.machine.query(data)
         assert decode_result(answer) == KvResult(value=self.model.get(key))
 
     @rule(key=KEYS, value=VALUES)
@@ -298,7 +300,7 @@ class KvAgainstDict(RuleBasedStateMachine):
             pass
         else:
             assume(False)  # random bytes that happen to be a valid op: not this rule's concern
-        assert decode_result(self.machine.apply(data)).error == ERROR_BAD_COMMAND
+        assert decode_result(self.machine.apply(data, CTX)).error == ERROR_BAD_COMMAND
 
     @rule()
     def restart_from_snapshot(self) -> None:

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pyxos.machines.base import ApplyContext, StateMachine
 from pyxos.machines.kv import KvMachine, KvResult, Put, decode_result, encode_op
 from pyxos.machines.sessions import (
     FRESH,
@@ -27,7 +28,7 @@ class Recorder:
     def __init__(self) -> None:
         self.applied: list[bytes] = []
 
-    def apply(self, op: bytes) -> bytes:
+    def apply(self, op: bytes, ctx: ApplyContext) -> bytes:
         self.applied.append(op)
         return b"result#%d" % len(self.applied)
 
@@ -46,6 +47,12 @@ def _table(*entries: tuple[int, int, bytes]) -> SessionTable:
     for client_id, seq, result in entries:
         table.record(client_id, seq, result)
     return table
+
+
+def _apply(
+    machine: StateMachine, table: SessionTable, client_id: int, seq: int, op: bytes
+) -> bytes | None:
+    return apply_command(machine, table, op, ApplyContext(1, 0, client_id, seq))
 
 
 def test_check_classifies_against_the_last_applied_seq() -> None:
@@ -89,25 +96,25 @@ def test_record_refuses_misuse_and_changes_nothing() -> None:
 
 def test_a_retried_command_is_applied_once_and_answered_from_the_table() -> None:
     machine, table = Recorder(), SessionTable()
-    first = apply_command(machine, table, 7, 1, b"op1")
-    retry = apply_command(machine, table, 7, 1, b"op1")
+    first = _apply(machine, table, 7, 1, b"op1")
+    retry = _apply(machine, table, 7, 1, b"op1")
     assert first == retry == b"result#1"
     assert machine.applied == [b"op1"]
 
 
 def test_a_stale_command_is_ignored() -> None:
     machine, table = Recorder(), SessionTable()
-    apply_command(machine, table, 7, 1, b"op1")
-    apply_command(machine, table, 7, 2, b"op2")
-    assert apply_command(machine, table, 7, 1, b"op1") is None
+    _apply(machine, table, 7, 1, b"op1")
+    _apply(machine, table, 7, 2, b"op2")
+    assert _apply(machine, table, 7, 1, b"op1") is None
     assert machine.applied == [b"op1", b"op2"]
     assert table.last_seq(7) == 2
 
 
 def test_client_zero_always_applies_and_is_never_recorded() -> None:
     machine, table = Recorder(), SessionTable()
-    assert apply_command(machine, table, NO_SESSION, 1, b"noop") == b"result#1"
-    assert apply_command(machine, table, NO_SESSION, 1, b"noop") == b"result#2"
+    assert _apply(machine, table, NO_SESSION, 1, b"noop") == b"result#1"
+    assert _apply(machine, table, NO_SESSION, 1, b"noop") == b"result#2"
     assert len(table) == 0
 
 
@@ -115,9 +122,9 @@ def test_a_retried_put_answers_the_value_it_overwrote_not_its_own() -> None:
     # Without sessions the retry would answer b"mine" as the previous value.
     machine, table = KvMachine(), SessionTable()
     put = encode_op(Put(key="k", value=b"mine"))
-    apply_command(machine, table, 1, 1, encode_op(Put(key="k", value=b"theirs")))
-    first = apply_command(machine, table, 2, 1, put)
-    retry = apply_command(machine, table, 2, 1, put)
+    _apply(machine, table, 1, 1, encode_op(Put(key="k", value=b"theirs")))
+    first = _apply(machine, table, 2, 1, put)
+    retry = _apply(machine, table, 2, 1, put)
     assert first == retry
     assert first is not None and decode_result(first) == KvResult(value=b"theirs")
 
@@ -184,7 +191,7 @@ def test_every_command_is_applied_exactly_once_whatever_the_retries(
     answers: dict[tuple[int, int], bytes] = {}
     for client_id, seq in deliveries:
         op = b"%d:%d" % (client_id, seq)
-        answer = apply_command(machine, table, client_id, seq, op)
+        answer = _apply(machine, table, client_id, seq, op)
         if (client_id, seq) not in answers:
             assert answer is not None
             answers[client_id, seq] = answer

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sim_fakes import FakeNode, factory, mute_factory
 
+from pyxos.machines.base import ApplyContext
 from pyxos.machines.kv import KvResult, encode_result
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
 from pyxos.node.io import FromClient, NodeEffect, NodeInput, Reply
@@ -31,7 +32,7 @@ class _Liar(FakeNode):
             return []
         msg = inp.message
         if isinstance(msg, ClientRequest):
-            result = self.machine.apply(msg.op)
+            result = self.machine.apply(msg.op, ApplyContext(1, 0))
             reply = ClientReply(client_id=msg.client_id, seq=msg.seq, result=result)
             return [Reply(to=inp.sender, message=reply)]
         assert isinstance(msg, ClientRead)

@@ -2,6 +2,11 @@
 
 The core never looks inside `Command.op`: it is bytes that the state machine decodes. A slot's
 value is a `Batch`, a tuple of commands; the empty batch is the NOOP that fills holes.
+
+Time. A leader stamps every command of a batch with the same `time_ms`, read from its leader
+clock (`core/clock.py`) when it opens the slot. State machines that need time (lease expiry) take
+it from the stamps of the commands they apply, never from a clock of their own, so every replica
+expires the same lease at the same slot.
 """
 
 from __future__ import annotations
@@ -15,7 +20,15 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     client_id: int
     seq: int
     op: bytes
+    time_ms: int = 0
+    """The leader's clock when it proposed the command (0 until a leader stamps it)."""
 
 
 Batch = tuple[Command, ...]
 NOOP: Batch = ()
+
+
+def batch_time(batch: Batch) -> int:
+    """The leader time stamped on `batch` (0 for NOOP). A leader stamps a whole batch at once,
+    so the last command carries the batch's time."""
+    return batch[-1].time_ms if batch else 0

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from pyxos.core.commands import NOOP, Batch, Command
+from pyxos.core.clock import LeaderClock
+from pyxos.core.commands import NOOP, Batch, Command, batch_time
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import Effect, Note, ReadIndexReady, Send
@@ -36,6 +37,16 @@ def choose_value(entries: list[AcceptedEntry]) -> Batch:
     if not entries:
         return NOOP
     return max(entries, key=lambda e: e.ballot).batch
+
+
+def _stamped(commands: tuple[Command, ...], time_ms: int) -> Batch:
+    """`commands` with the leader's time on every one (the batch's time, see `batch_time`)."""
+    return tuple(
+        c
+        if c.time_ms == time_ms
+        else Command(client_id=c.client_id, seq=c.seq, op=c.op, time_ms=time_ms)
+        for c in commands
+    )
 
 
 class Proposal:
@@ -60,8 +71,16 @@ class PendingRead:
 class Leader:
     """Phase-1 and phase-2 state of this replica while it owns a view."""
 
-    def __init__(self, config: ReplicaConfig, learner: Learner, ballot: Ballot, tick: int) -> None:
+    def __init__(
+        self,
+        config: ReplicaConfig,
+        learner: Learner,
+        ballot: Ballot,
+        tick: int,
+        clock: LeaderClock,
+    ) -> None:
         self.config = config
+        self.clock = clock
         self.learner = learner
         self.ballot = ballot
         self.from_slot = learner.decided_upto + 1
@@ -105,9 +124,13 @@ class Leader:
             floor = max(floor, promise.compacted_upto)
             for entry in promise.accepted:
                 by_slot.setdefault(entry.slot, []).append(entry)
+                self.clock.see(batch_time(entry.batch))
             for decided in promise.decided:
                 chosen[decided.slot] = decided.batch
+                self.clock.see(batch_time(decided.batch))
         top = max(max(by_slot, default=0), max(chosen, default=0), floor)
+        # Every stamp that could still be chosen is now seen: continue the log's time from it.
+        self.clock.start_term()
         self.learner.commit_hint = max(self.learner.commit_hint, floor)
         effects: list[Effect] = [Note(kind="leader", detail=f"ballot={self.ballot}")]
         for slot in range(floor + 1, top + 1):
@@ -149,10 +172,11 @@ class Leader:
         limit = self.config.batch_commands_max
         while pending and len(self.proposals) < self.config.pipeline_slots_max:
             if len(pending) <= limit:
-                batch = tuple(pending)
+                commands = tuple(pending)
                 pending.clear()
             else:
-                batch = tuple(pending.popleft() for _ in range(limit))
+                commands = tuple(pending.popleft() for _ in range(limit))
+            batch = _stamped(commands, self.clock.stamp())
             slot = self.next_slot
             self.next_slot += 1
             effects.extend(self._propose(slot, batch, tick))

@@ -19,7 +19,8 @@ from random import Random
 from typing import assert_never
 
 from pyxos.core.acceptor import Acceptor
-from pyxos.core.commands import Command
+from pyxos.core.clock import LeaderClock
+from pyxos.core.commands import Command, batch_time
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import (
@@ -58,7 +59,7 @@ from pyxos.core.messages import (
     SnapshotTransfer,
     ViewChange,
 )
-from pyxos.core.records import Record, Snapshot
+from pyxos.core.records import AcceptedValue, DecidedValue, Record, Snapshot
 from pyxos.core.rejoin import Rejoin, rejoin_info, while_rejoining
 
 
@@ -82,6 +83,10 @@ class Replica:
         records = list(durable)
         self.acceptor.recover(records, snapshot)
         self.learner.recover(records, snapshot.slot if snapshot is not None else 0)
+        self.clock = LeaderClock()
+        for record in records:
+            if isinstance(record, AcceptedValue | DecidedValue):
+                self.clock.see(batch_time(record.batch))
         # The latest snapshot, served to peers that ask for slots compacted away.
         self.snapshot = snapshot
         self.view = self.acceptor.promised.round
@@ -123,7 +128,7 @@ class Replica:
         flush = False
         match inp:
             case Tick(now_ms=now_ms):
-                self.now_ms = now_ms
+                self.now_ms = self.clock.now_ms = now_ms
                 effects = self._on_tick()
                 flush = True
             case Receive(sender=sender, message=message):
@@ -173,7 +178,7 @@ class Replica:
         ballot = self.config.ballot(view)
         if ballot <= self.acceptor.promised:
             return []  # we led this ballot before a restart: never reuse it
-        self.leader = Leader(self.config, self.learner, ballot, self.tick)
+        self.leader = Leader(self.config, self.learner, ballot, self.tick, self.clock)
         return [
             self.acceptor.promise_own(ballot),
             *self.leader.prepare_messages(self.config.members),
@@ -418,6 +423,7 @@ class Replica:
         record = self.learner.learn(slot, batch)
         if record is None:
             return False
+        self.clock.see(batch_time(batch))
         self._decided_records.append(record)
         return True
 

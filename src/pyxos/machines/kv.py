@@ -22,6 +22,8 @@ from typing import assert_never
 
 import msgspec
 
+from pyxos.machines.base import ApplyContext
+
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `KvOp`."""
 ERROR_NOT_A_QUERY = "not_a_query"
@@ -160,7 +162,7 @@ class KvMachine:
     def __init__(self) -> None:
         self._data: dict[str, bytes] = {}
 
-    def apply(self, op: bytes) -> bytes:
+    def apply(self, op: bytes, ctx: ApplyContext) -> bytes:
         try:
             decoded = _OP_DECODER.decode(op)
         except msgspec.DecodeError:

@@ -29,7 +29,7 @@ from typing import assert_never
 
 import msgspec
 
-from pyxos.machines.base import StateMachine
+from pyxos.machines.base import ApplyContext, StateMachine
 
 NO_SESSION = 0
 """The client id of commands that bypass the session table."""
@@ -140,18 +140,19 @@ def _check_loaded(sessions: list[_Session]) -> None:
 
 
 def apply_command(
-    machine: StateMachine, sessions: SessionTable, client_id: int, seq: int, op: bytes
+    machine: StateMachine, sessions: SessionTable, op: bytes, ctx: ApplyContext
 ) -> bytes | None:
-    """Apply `op` at most once per `(client_id, seq)` and return the result to answer with.
+    """Apply `op` at most once per `(ctx.client_id, ctx.seq)` and return the result to answer.
 
     A fresh command is applied and recorded; a duplicate is answered from the table without
     applying; a stale one returns None (nobody waits for it). `NO_SESSION` always applies.
     """
+    client_id, seq = ctx.client_id, ctx.seq
     if client_id == NO_SESSION:
-        return machine.apply(op)
+        return machine.apply(op, ctx)
     match sessions.check(client_id, seq):
         case Fresh():
-            result = machine.apply(op)
+            result = machine.apply(op, ctx)
             sessions.record(client_id, seq, result)
             return result
         case Duplicate(result=cached):

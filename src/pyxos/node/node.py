@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from random import Random
 from typing import assert_never
 
-from pyxos.core.commands import Batch, Command
+from pyxos.core.commands import Batch, Command, batch_time
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import (
@@ -36,8 +36,15 @@ from pyxos.core.io import (
 )
 from pyxos.core.records import Record, Snapshot
 from pyxos.core.replica import Replica
-from pyxos.machines.base import StateMachine
-from pyxos.machines.sessions import Duplicate, SessionTable, Stale, apply_command
+from pyxos.machines.base import ApplyContext, StateMachine, TimedMachine
+from pyxos.machines.router import CLOCK_OP
+from pyxos.machines.sessions import (
+    NO_SESSION,
+    Duplicate,
+    SessionTable,
+    Stale,
+    apply_command,
+)
 from pyxos.node import state
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
 from pyxos.node.io import (
@@ -50,6 +57,10 @@ from pyxos.node.io import (
     Restored,
     SaveSnapshot,
 )
+
+# A clock command proposed for a deadline is proposed again after this many ticks if log time
+# has still not passed the deadline (the first was lost in a view change).
+CLOCK_RETRY_TICKS = 20
 
 # A read whose read index has not arrived after this many ticks is forgotten: the leader that
 # was asked is gone or the answer was lost, and the client retries.
@@ -86,14 +97,19 @@ class Node:
         self.machine = machine
         self.sessions = SessionTable()
         self.applied_upto: Slot = 0
+        self.time_ms = 0  # log time: the highest leader stamp applied
         self._snapshot_slot: Slot = 0
         # Observations owed to the driver before the first step's effects.
         self._pending: list[NodeEffect] = []
         if snapshot is not None:
-            state.restore(snapshot.state, machine, self.sessions)
+            self.time_ms = state.restore(snapshot.state, machine, self.sessions)
             self.applied_upto = self._snapshot_slot = snapshot.slot
             self._pending.append(Restored(slot=snapshot.slot))
         self.replica = Replica(config, rng, durable, snapshot, rejoining)
+        self.replica.clock.see(self.time_ms)
+        self._timed = machine if isinstance(machine, TimedMachine) else None
+        self._clock_proposed: tuple[int, int] | None = None  # (deadline, tick)
+        self._clock_seq = 0
         self._ticks = 0
         # client id -> (seq, address) of the one command that client is waiting for.
         self._writers: dict[int, tuple[int, Address]] = {}
@@ -115,7 +131,10 @@ class Node:
                 self._ticks += 1
                 if self._reads and self._ticks % READ_INDEX_WAIT_TICKS == 0:
                     self._forget_old_reads()
-                return self._run(self.replica.step(inp))
+                effects = self._run(self.replica.step(inp))
+                if self._timed is not None and self.replica.is_leader:
+                    effects.extend(self._propose_clock())
+                return effects
             case Receive() | Flush():
                 return self._run(self.replica.step(inp))
             case FromClient(sender=sender, message=message):
@@ -171,7 +190,8 @@ class Node:
                             self._ready_reads.append(read)
                     self._serve_reads(out)
                 case RestoreSnapshot(snapshot=snapshot):
-                    state.restore(snapshot.state, self.machine, self.sessions)
+                    self.time_ms = state.restore(snapshot.state, self.machine, self.sessions)
+                    self.replica.clock.see(self.time_ms)
                     self.applied_upto = self._snapshot_slot = snapshot.slot
                     out.append(Restored(slot=snapshot.slot))
                     out.append(SaveSnapshot(snapshot=snapshot))
@@ -184,8 +204,12 @@ class Node:
         if slot != self.applied_upto + 1:
             raise AssertionError(f"node {self.node_id}: slot {slot} after {self.applied_upto}")
         machine, sessions, writers = self.machine, self.sessions, self._writers
+        stamped = batch_time(batch)
+        self.time_ms = max(self.time_ms, stamped)
+        time_ms = self.time_ms
         for command in batch:
-            result = apply_command(machine, sessions, command.client_id, command.seq, command.op)
+            ctx = ApplyContext(slot, time_ms, command.client_id, command.seq)
+            result = apply_command(machine, sessions, command.op, ctx)
             waiting = writers.get(command.client_id)
             if waiting is not None and waiting[0] == command.seq and result is not None:
                 del writers[command.client_id]
@@ -200,11 +224,28 @@ class Node:
             self._take_snapshot(slot, out)
 
     def _take_snapshot(self, slot: Slot, out: list[NodeEffect]) -> None:
-        data = state.capture(self.machine, self.sessions)
+        data = state.capture(self.machine, self.sessions, self.time_ms)
         snapshot = Snapshot(slot=slot, promised=self.replica.promised, state=data)
         self._snapshot_slot = slot
         self.replica.compact(snapshot)
         out.append(SaveSnapshot(snapshot=snapshot))
+
+    def _propose_clock(self) -> list[NodeEffect]:
+        """On the leader: propose a clock command once log time should pass the machine's next
+        deadline, so that a lease expires (and its waiters wake) with no other command coming."""
+        assert self._timed is not None
+        deadline = self._timed.next_deadline_ms()
+        if deadline is None or deadline <= self.time_ms:
+            return []
+        if self.replica.clock.peek() < deadline:
+            return []
+        sent = self._clock_proposed
+        if sent is not None and sent[0] == deadline and self._ticks - sent[1] < CLOCK_RETRY_TICKS:
+            return []
+        self._clock_proposed = (deadline, self._ticks)
+        self._clock_seq += 1
+        command = Command(client_id=NO_SESSION, seq=self._clock_seq, op=CLOCK_OP)
+        return self._run(self.replica.step(Propose(commands=(command,))))
 
     def _forget_old_reads(self) -> None:
         oldest = self._ticks - READ_INDEX_WAIT_TICKS

@@ -15,21 +15,25 @@ from pyxos.machines.sessions import SessionTable
 class NodeState(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag="node1"):
     machine: bytes
     sessions: bytes
+    time_ms: int = 0  # log time (see `core/clock.py`)
 
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(NodeState)
 
 
-def capture(machine: StateMachine, sessions: SessionTable) -> bytes:
-    return _encoder.encode(NodeState(machine=machine.snapshot(), sessions=sessions.snapshot()))
+def capture(machine: StateMachine, sessions: SessionTable, time_ms: int) -> bytes:
+    state = NodeState(machine=machine.snapshot(), sessions=sessions.snapshot(), time_ms=time_ms)
+    return _encoder.encode(state)
 
 
-def restore(data: bytes, machine: StateMachine, sessions: SessionTable) -> None:
-    """Replace `machine` and `sessions` with the snapshot `data`; ValueError if it is damaged."""
+def restore(data: bytes, machine: StateMachine, sessions: SessionTable) -> int:
+    """Replace `machine` and `sessions` with the snapshot `data` and return its log time;
+    ValueError if it is damaged."""
     try:
         state = _decoder.decode(data)
     except msgspec.DecodeError as exc:
         raise ValueError(f"bad node snapshot: {exc}") from exc
     machine.restore(state.machine)
     sessions.restore(state.sessions)
+    return state.time_ms

@@ -1,0 +1,126 @@
+"""Several state machines on one replicated log, each under a name.
+
+A command for a named machine is a `Routed` envelope, a msgpack array tagged "@":
+`["@", name, op]`. Any other bytes go to the default machine, so the key-value store's own
+commands (`["put", key, value]`, whose tags never are "@") need no envelope and cost nothing
+extra. The clock command (`CLOCK_OP`, an envelope with the empty name) applies to no machine: it
+only moves log time forward, so that leases expire and their waiters are woken when no other
+command comes (see `TimedMachine`).
+
+Before each command, every timed machine whose deadline has come is advanced to the command's
+time, so expiry happens at the same slot on every replica, before the command that observes it.
+A snapshot is every machine's snapshot, by name; restoring needs the same names registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+from pyxos.machines.base import ApplyContext, StateMachine, TimedMachine
+
+
+class Routed(msgspec.Struct, frozen=True, array_like=True, tag="@"):
+    """`op` for the machine registered as `machine` ("" is the clock command)."""
+
+    machine: str
+    op: bytes
+
+
+class RouterError(msgspec.Struct, frozen=True, array_like=True, tag="router_error"):
+    """The answer to a command the router could not deliver."""
+
+    error: str
+
+
+class _Snapshot(msgspec.Struct, frozen=True, array_like=True, tag="router1"):
+    machines: dict[str, bytes]
+
+
+_ENCODER = msgspec.msgpack.Encoder(order="sorted")
+_ROUTED = msgspec.msgpack.Decoder(Routed)
+_SNAPSHOT = msgspec.msgpack.Decoder(_Snapshot)
+# The first bytes of every encoded `Routed`: a 3-element array whose first element is "@".
+_PREFIX = b"\x93\xa1@"
+
+CLOCK_OP = _ENCODER.encode(Routed(machine="", op=b""))
+_BAD_ENVELOPE = _ENCODER.encode(RouterError(error="bad_envelope"))
+_NO_SUCH_MACHINE = _ENCODER.encode(RouterError(error="unknown_machine"))
+
+
+def route(machine: str, op: bytes) -> bytes:
+    """`op` addressed to the machine registered as `machine`."""
+    if not machine:
+        raise ValueError("a machine name is not empty")
+    return _ENCODER.encode(Routed(machine=machine, op=op))
+
+
+class Router:
+    """A `StateMachine` made of named machines; one of them takes unaddressed commands."""
+
+    def __init__(self, machines: Mapping[str, StateMachine], default: str) -> None:
+        if default not in machines:
+            raise ValueError(f"default machine {default!r} is not among {sorted(machines)}")
+        if "" in machines:
+            raise ValueError("a machine name is not empty")
+        self.machines = dict(machines)
+        self.default = machines[default]
+        self._timed = [m for m in machines.values() if isinstance(m, TimedMachine)]
+
+    def _split(self, op: bytes) -> tuple[StateMachine | None, bytes] | bytes:
+        """The machine and its op, or an error answer."""
+        if op[:3] != _PREFIX:
+            return self.default, op
+        try:
+            routed = _ROUTED.decode(op)
+        except msgspec.DecodeError:
+            return _BAD_ENVELOPE
+        if not routed.machine:
+            return None, b""
+        machine = self.machines.get(routed.machine)
+        if machine is None:
+            return _NO_SUCH_MACHINE
+        return machine, routed.op
+
+    def apply(self, op: bytes, ctx: ApplyContext) -> bytes:
+        for timed in self._timed:
+            deadline = timed.next_deadline_ms()
+            if deadline is not None and deadline <= ctx.time_ms:
+                timed.advance(ctx)
+        split = self._split(op)
+        if isinstance(split, bytes):
+            return split
+        machine, inner = split
+        if machine is None:
+            return b""  # the clock command: time moved, nothing else to do
+        return machine.apply(inner, ctx)
+
+    def query(self, query: bytes) -> bytes:
+        split = self._split(query)
+        if isinstance(split, bytes):
+            return split
+        machine, inner = split
+        return b"" if machine is None else machine.query(inner)
+
+    def next_deadline_ms(self) -> int | None:
+        deadlines = [d for m in self._timed if (d := m.next_deadline_ms()) is not None]
+        return min(deadlines, default=None)
+
+    def snapshot(self) -> bytes:
+        return _ENCODER.encode(
+            _Snapshot(machines={name: m.snapshot() for name, m in self.machines.items()})
+        )
+
+    def restore(self, data: bytes) -> None:
+        try:
+            snapshot = _SNAPSHOT.decode(data)
+        except msgspec.DecodeError as exc:
+            raise ValueError(f"bad router snapshot: {exc}") from exc
+        if set(snapshot.machines) != set(self.machines):
+            raise ValueError(
+                f"snapshot has machines {sorted(snapshot.machines)}, "
+                f"this node runs {sorted(self.machines)}"
+            )
+        for name, data_ in snapshot.machines.items():
+            self.machines[name].restore(data_)
