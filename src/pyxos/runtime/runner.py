@@ -71,6 +71,7 @@ from pyxos.node.io import (
 )
 from pyxos.node.node import Node
 from pyxos.runtime.config import Limits
+from pyxos.runtime.faults import FaultTable
 from pyxos.runtime.gate import EffectGate
 from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
 from pyxos.storage.logstore import LogStore, write_round
@@ -111,8 +112,12 @@ class NodeRunner:
         on_failure: Callable[[BaseException], None],
         tick_ms: int | None = None,
         on_note: Callable[[str, str], None] | None = None,
+        faults: FaultTable | None = None,
     ) -> None:
         self.node = node
+        # Injected faults (pyxos.runtime.faults): consulted on every peer message and client
+        # request, at the cost of one attribute read while none is active.
+        self.faults = faults if faults is not None else FaultTable()
         self._on_note = on_note
         self.node_id = node.node_id
         self._store = store
@@ -212,6 +217,9 @@ class NodeRunner:
         if not self._running or self._bounded >= self._limits.inbox_max:
             self.counters.peer_messages_dropped += 1
             return False
+        faults = self.faults
+        if faults.active and not faults.inbound(sender, asyncio.get_running_loop().time()):
+            return False
         self._bounded += 1
         self._put(Receive(sender=sender, message=message))
         return True
@@ -307,7 +315,10 @@ class NodeRunner:
                 self._put(Receive(sender=self.node_id, message=effect.message))
             else:
                 assert self._send is not None
-                self._send(effect.to, effect.message)
+                if self.faults.active:
+                    self._send_through_faults(effect.to, effect.message)
+                else:
+                    self._send(effect.to, effect.message)
             return
         message = effect.message
         if type(message) is ClientReply:
@@ -317,6 +328,22 @@ class NodeRunner:
             future = self._reads.get(message.read_id)
         if future is not None and not future.done():
             future.set_result(message.result)
+
+    def _send_through_faults(self, to: NodeId, message: Message) -> None:
+        assert self._send is not None
+        loop = asyncio.get_running_loop()
+        delay_s = self.faults.outbound(to, loop.time())
+        if delay_s is None:
+            return
+        if delay_s:
+            loop.call_later(delay_s, self._send, to, message)
+        else:
+            self._send(to, message)
+
+    def _refuse_if_crashed(self) -> None:
+        faults = self.faults
+        if faults.active and faults.refuses_clients(asyncio.get_running_loop().time()):
+            raise Unavailable("the node is crashed (fault injection)")
 
     # ---- the log writer (group commit) ----------------------------------------------------
     def _kick_writer(self) -> None:
@@ -369,6 +396,7 @@ class NodeRunner:
         """
         if not self._running:
             raise Unavailable("the node is not running")
+        self._refuse_if_crashed()
         if session is not None:
             if session[0] < CLIENT_ID_MIN or session[1] < 1:
                 raise ValueError(
@@ -396,6 +424,7 @@ class NodeRunner:
         `linearizable`, else from local state at once. Raises like `write`."""
         if not self._running:
             raise Unavailable("the node is not running")
+        self._refuse_if_crashed()
         self._next_read += 1
         read_id = self._next_read
         request = ClientRead(

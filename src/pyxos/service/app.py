@@ -8,7 +8,9 @@ The route families (reference: docs/api.md, and `GET /openapi.json` on any node)
   routes (`service.gopaxos_routes`); `/crash` only with `fault_injection=True`;
 - `/<key>` and `POST /`: Paxi's routes with `Id`/`Cid` sessions (`service.paxi_routes`);
 - `/status`, `/healthz`, `/metrics`, `/openapi.json` and the status page `GET /`
-  (`service.admin_routes`).
+  (`service.admin_routes`);
+- with `fault_injection=True`, injected faults: `/v1/admin/faults` (`service.admin_routes`),
+  Paxi's `/drop`, `/slow`, `/flaky` and `/crash?t=` (`pyxos.runtime.faults`).
 
 Every error is JSON, `{"code": ..., "message": ...}`, with a code from `service.errors.ERRORS`.
 Every node serves every route: writes are forwarded to the leader by the node itself, and
@@ -62,7 +64,7 @@ def build_app(
 ) -> web.Application:
     """The application serving `runner`'s node; `status()` is the body of `/status`.
 
-    `fault_injection=True` enables `GET /crash`, which ends the process.
+    `fault_injection=True` enables `GET /crash`, which ends the process, and the fault routes.
     """
     store = KvStore(runner)
     http = HttpCounters()
@@ -72,10 +74,10 @@ def build_app(
     )
     routes = _merge(
         [
-            AdminRoutes(runner, status, http).routes(),
+            AdminRoutes(runner, status, http, fault_injection=fault_injection).routes(),
             KvRoutes(store).routes(),
             GoPaxosRoutes(store, fault_injection=fault_injection).routes(),
-            PaxiRoutes(store).routes(),
+            PaxiRoutes(store, fault_injection=fault_injection).routes(),
         ]
     )
     catch_all = routes.pop(PAXI_KEY_PATH)

@@ -8,7 +8,9 @@
 - `GET /crash` ends the process at once with status `EXIT_CRASH` (75) after answering, only
   when the app was built with `fault_injection=True`; otherwise 404 `fault_injection_disabled`.
   Like a power cut, nothing unsynced is flushed: a supervisor restarts the node and it recovers
-  from its log.
+  from its log. Paxi's `GET /crash?t=SECONDS` instead crashes the node in place for that long
+  (it stops talking to its peers and refuses clients, then comes back by itself; see
+  `pyxos.runtime.faults`) -> `{"ok": true, "node", "fault"}`.
 - `GET /log/print/<file>?from=A&to=B` answers the committed log as text (`log_print`), slots
   `A` (default 1) to `B` (default: this node's applied index). GoPaxos wrote it to `<file>`;
   we only check that the name is one safe path segment, and answer the text.
@@ -23,6 +25,7 @@ import os
 import msgspec
 from aiohttp import web
 
+from pyxos.service.admin_routes import add_fault, query_number, require_fault_injection
 from pyxos.service.errors import ApiError, Routes, json_response
 from pyxos.service.inputs import (
     Encoding,
@@ -110,11 +113,11 @@ class GoPaxosRoutes:
         return json_response({"ok": True, "applied_index": self._store.applied_index})
 
     async def crash(self, request: web.Request) -> web.StreamResponse:
-        if not self._fault_injection:
-            raise ApiError(
-                "fault_injection_disabled", "/crash is served only with fault injection enabled"
-            )
+        require_fault_injection(self._fault_injection, "/crash")
         node = self._store.runner.node_id
+        if "t" in request.query:
+            view = add_fault(self._store.runner, "crash", duration_s=query_number(request, "t"))
+            return json_response({"ok": True, "node": node, "fault": view})
         log.critical("node=%d /crash: the process exits now with status %d", node, EXIT_CRASH)
         response = json_response({"ok": True, "node": node, "exit_status": EXIT_CRASH})
         await response.prepare(request)

@@ -55,6 +55,10 @@ _ID = _param("Id", "header", "Paxi client id (printable ASCII); goes with `Cid`.
 _CID = _param(
     "Cid", "header", "Paxi command id, >= 1 and increasing per `Id`; goes with `Id`.", STR
 )
+NUM: Json = {"type": "number", "exclusiveMinimum": 0}
+_FAULT = ("fault_injection_disabled", "bad_request")
+_NODE_ID = _param("id", "query", "The peer: a node id, or Paxi's `zone.node`.", STR, True)
+_SECONDS = _param("t", "query", "How long the fault lasts, in seconds.", NUM, True)
 _PAXI_HEADERS = {
     "Id": {"description": "The request's `Id`, echoed.", "schema": STR},
     "Cid": {"description": "The request's `Cid`, echoed.", "schema": STR},
@@ -186,10 +190,54 @@ def _paths() -> Json:
         },
         "/crash": {
             "get": _op(
-                f"Exit the process at once with status {EXIT_CRASH} (fault injection only)",
-                _json(ref("CrashAnswer")),
-                ("fault_injection_disabled",),
+                f"Exit the process at once with status {EXIT_CRASH}; with `t`, Paxi's crash: "
+                "stop talking and serving for `t` seconds (fault injection only)",
+                _json({"oneOf": [ref("CrashAnswer"), ref("FaultAnswer")]}),
+                ("fault_injection_disabled", "bad_request"),
+                params=[_param("t", "query", "Paxi: crash in place for this many seconds.", NUM)],
             )
+        },
+        "/drop": {
+            "get": _op(
+                "Paxi: drop this node's messages to node `id` for `t` seconds",
+                _json(ref("FaultAnswer")),
+                _FAULT,
+                params=[_NODE_ID, _SECONDS],
+            )
+        },
+        "/slow": {
+            "get": _op(
+                "Paxi: delay this node's messages to node `id` by `delay` ms for `t` seconds",
+                _json(ref("FaultAnswer")),
+                _FAULT,
+                params=[_NODE_ID, _param("delay", "query", "Milliseconds.", NUM, True), _SECONDS],
+            )
+        },
+        "/flaky": {
+            "get": _op(
+                "Paxi: drop each message to node `id` with probability `p` for `t` seconds",
+                _json(ref("FaultAnswer")),
+                _FAULT,
+                params=[_NODE_ID, _param("p", "query", "0 < p <= 1.", NUM, True), _SECONDS],
+            )
+        },
+        "/v1/admin/faults": {
+            "get": _op(
+                "The active injected faults (fault injection only)",
+                _json(ref("FaultList")),
+                ("fault_injection_disabled",),
+            ),
+            "post": _op(
+                "Inject a fault (fault injection only)",
+                _json(ref("FaultAnswer")),
+                ("fault_injection_disabled", "malformed_json", "invalid_body", "too_large"),
+                body={"application/json": {"schema": ref("FaultRequest")}},
+            ),
+            "delete": _op(
+                "Heal every injected fault now (fault injection only)",
+                _json(ref("HealAnswer")),
+                ("fault_injection_disabled",),
+            ),
         },
         "/log/print/{file}": {
             "get": _op(
@@ -245,7 +293,8 @@ def openapi_document() -> Json:
             f"Keys are at most {KEY_BYTES_MAX} bytes, values {VALUE_BYTES_MAX} bytes, JSON "
             f"bodies {BODY_BYTES_MAX} bytes. Errors are JSON `{{code, message}}`. A key whose "
             "first path segment is a route name (v1, store, log, status, metrics, healthz, "
-            "openapi.json, crash) is reached through /v1/kv only. See docs/api.md.",
+            "openapi.json, crash, drop, slow, flaky) is reached through /v1/kv only. "
+            "See docs/api.md.",
         },
         "paths": _paths(),
         "components": {"schemas": schemas()},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from pyxos.runtime.faults import FAULT_KINDS
 from pyxos.service.errors import ERRORS
 
 Json = dict[str, Any]
@@ -76,6 +77,33 @@ def schemas() -> Json:
         "CrashAnswer": obj(
             ["ok", "node", "exit_status"], ok={"const": True}, node=INT, exit_status=INT
         ),
+        "Fault": obj(
+            ["kind", "peers", "remaining_s"],
+            kind={"type": "string", "enum": list(FAULT_KINDS)},
+            peers={"type": "array", "items": INT},
+            remaining_s={"type": "number"},
+            delay_ms=INT,
+            p={"type": "number"},
+        ),
+        "FaultRequest": obj(
+            ["kind", "duration_s"],
+            closed=True,
+            kind={"type": "string", "enum": list(FAULT_KINDS)},
+            duration_s={"type": "number", "exclusiveMinimum": 0},
+            peers={"type": "array", "items": INT},
+            delay_ms=INT,
+            p={"type": "number"},
+        ),
+        "FaultAnswer": obj(
+            ["ok", "node", "fault"], ok={"const": True}, node=INT, fault=ref("Fault")
+        ),
+        "FaultList": obj(
+            ["node", "faults", "counters"],
+            node=INT,
+            faults={"type": "array", "items": ref("Fault")},
+            counters=ANY,
+        ),
+        "HealAnswer": obj(["ok", "node", "healed"], ok={"const": True}, node=INT, healed=INT),
         "PaxiCommand": obj(
             ["Key"],
             closed=True,

@@ -20,6 +20,12 @@ Reply headers: `Id` and `Cid` echoed when given; `Ballot` (the node's promised b
 this node's applied index once the command was answered: at least the slot that holds the
 write, and exactly it on an idle node (the runner does not report a write's slot yet).
 
+Faults (Paxi's admin routes, only with fault injection on; else 404 `fault_injection_disabled`):
+`GET /drop?id=NODE&t=SECONDS` drops this node's messages to NODE, `GET /slow?id=NODE&delay=MS
+&t=SECONDS` delays them, `GET /flaky?id=NODE&p=PROB&t=SECONDS` drops each with probability
+PROB; `/crash?t=SECONDS` is with GoPaxos' `/crash`. NODE is a node id, or Paxi's `zone.node`.
+Each answers `{"ok": true, "node", "fault"}`.
+
 Precedence: the specific routes own their paths. A key whose first path segment is one of
 `RESERVED` (e.g. `status`, `v1`, `store`) is not served here (404 `not_found`); such keys are
 read and written through `/v1/kv/<key>`.
@@ -34,7 +40,8 @@ import msgspec
 from aiohttp import web
 
 from pyxos.runtime.requests import CLIENT_ID_MIN
-from pyxos.service.errors import ApiError, Routes
+from pyxos.service.admin_routes import add_fault, query_number, require_fault_injection
+from pyxos.service.errors import ApiError, Routes, json_response
 from pyxos.service.inputs import (
     VALUE_BYTES_MAX,
     Encoding,
@@ -48,13 +55,26 @@ from pyxos.service.inputs import (
 from pyxos.service.kv_ops import KvStore
 
 RESERVED = frozenset(
-    {"v1", "store", "log", "status", "metrics", "healthz", "openapi.json", "crash"}
+    {
+        "v1",
+        "store",
+        "log",
+        "status",
+        "metrics",
+        "healthz",
+        "openapi.json",
+        "crash",
+        "drop",
+        "slow",
+        "flaky",
+    }
 )
 """First path segments that belong to other routes, never to a Paxi key."""
 CLIENT_ID_SPAN = (1 << 63) - CLIENT_ID_MIN
 ID_BYTES_MAX = 256
 CID_MAX = (1 << 63) - 1
 _CID = re.compile(r"[0-9]{1,19}")
+_NODE = re.compile(r"(?:[0-9]{1,9}\.)?([0-9]{1,9})")
 _ID = re.compile(rf"[\x21-\x7e]{{1,{ID_BYTES_MAX}}}")
 _OCTETS = "application/octet-stream"
 
@@ -95,16 +115,48 @@ def _session(
 class PaxiRoutes:
     """The Paxi handlers, bound to one node's store."""
 
-    def __init__(self, store: KvStore) -> None:
+    def __init__(self, store: KvStore, *, fault_injection: bool = False) -> None:
         self._store = store
+        self._fault_injection = fault_injection
 
     def routes(self) -> Routes:
-        """`POST /` (which shares `/` with the status page) and the catch-all `/{key}`, which
-        must be registered after every other route."""
+        """`POST /` (which shares `/` with the status page), the fault routes, and the
+        catch-all `/{key}`, which must be registered after every other route."""
         return {
             "/": {"POST": self.command},
+            "/drop": {"GET": self.drop},
+            "/slow": {"GET": self.slow},
+            "/flaky": {"GET": self.flaky},
             "/{key:.+}": {"GET": self.get, "PUT": self.put, "POST": self.put},
         }
+
+    async def drop(self, request: web.Request) -> web.Response:
+        return self._fault(request, "drop")
+
+    async def slow(self, request: web.Request) -> web.Response:
+        return self._fault(request, "slow")
+
+    async def flaky(self, request: web.Request) -> web.Response:
+        return self._fault(request, "flaky")
+
+    def _fault(self, request: web.Request, kind: str) -> web.Response:
+        require_fault_injection(self._fault_injection, f"/{kind}")
+        text = request.query.get("id", "")
+        match = _NODE.fullmatch(text)
+        if match is None:
+            raise ApiError("bad_request", f"id must be a node id (or zone.node), not {text!r}")
+        delay_ms = round(query_number(request, "delay")) if kind == "slow" else 0
+        p = query_number(request, "p") if kind == "flaky" else 0.0
+        runner = self._store.runner
+        view = add_fault(
+            runner,
+            kind,
+            duration_s=query_number(request, "t"),
+            peers=(int(match.group(1)),),
+            delay_ms=delay_ms,
+            p=p,
+        )
+        return json_response({"ok": True, "node": runner.node_id, "fault": view})
 
     async def get(self, request: web.Request) -> web.Response:
         key = self._key(request)
