@@ -83,7 +83,7 @@ def test_defaults_for_everything_optional() -> None:
         ('cluster = "c"\nnodes = []', "nodes: at least one"),
         (
             'cluster = "c"\n[[nodes]]\nid = "one"\npeer = "h:1"\nhttp = "h:2"',
-            "nodes[0].id: Expected `int`",
+            "nodes[0].id: 'one' is neither a positive integer nor a zone.node id",
         ),
         (
             'cluster = "c"\n[[nodes]]\nid = 0\npeer = "h:1"\nhttp = "h:2"',
@@ -153,7 +153,7 @@ def test_every_bad_field_has_a_clear_error(text: str, message: str) -> None:
 
 def test_an_unknown_node_id_is_an_error() -> None:
     config = parse_toml(f'cluster = "c"\n{NODE}', source="f.toml")
-    with pytest.raises(ConfigError, match=r"f.toml: no node with id 9 \(members: \(1,\)\)"):
+    with pytest.raises(ConfigError, match=r"f.toml: no node with id 9 \(members: 1\)"):
         config.node(9)
 
 
@@ -272,3 +272,56 @@ def test_fault_injection_is_off_unless_the_file_says_so(tmp_path: Path) -> None:
     config = load_config(path)
     assert not config.fault_injection
     assert config.node(1).client == HostPort(host="127.0.0.1", port=9001)
+
+
+ZONED = """
+cluster = "wan"
+[[nodes]]
+id = "1.1"
+peer = "h:7001"
+http = "h:8001"
+[[nodes]]
+id = "1.2"
+peer = "h:7002"
+http = "h:8002"
+[[nodes]]
+id = "2.1"
+peer = "h:7003"
+http = "h:8003"
+"""
+
+
+def test_paxi_zone_node_ids_name_the_nodes_and_their_zones() -> None:
+    config = parse_toml(ZONED, source="wan.toml")
+    assert config.zoned
+    assert config.members == (1001, 1002, 2001)
+    assert config.zones == {1: (1001, 1002), 2: (2001,)}
+    assert config.resolve("2.1") == 2001
+    assert config.name(2001) == "2.1"
+    assert config.node(1002).data_dir.name == "node-1.2"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1.0", "node from 1 to 999"),
+        ("0.1", "zone must be 1 or more"),
+        ("a.b", "neither a positive integer nor a zone.node id"),
+        ("3.1", "no node with id 3.1 (members: 1.1, 1.2, 2.1)"),
+        ("2", "this cluster uses zone.node ids"),
+    ],
+)
+def test_bad_zone_node_ids_are_named(text: str, message: str) -> None:
+    config = parse_toml(ZONED, source="wan.toml")
+    with pytest.raises(ConfigError) as info:
+        config.resolve(text)
+    assert message in str(info.value)
+
+
+def test_a_cluster_file_uses_one_kind_of_node_id() -> None:
+    mixed = ZONED.replace('id = "2.1"', "id = 3")
+    with pytest.raises(ConfigError, match=r"nodes\[2\].id: 3: use zone.node ids"):
+        parse_toml(mixed, source="wan.toml")
+    plain = parse_toml(f'cluster = "c"\n{NODE}')
+    with pytest.raises(ConfigError, match="plain integer ids"):
+        plain.resolve("1.1")

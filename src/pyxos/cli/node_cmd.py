@@ -22,7 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="the cluster file (TOML, or a host file: host[:port] a line)",
     )
-    parser.add_argument("--id", type=int, required=True, help="this node's id in the cluster file")
+    parser.add_argument(
+        "--id",
+        required=True,
+        help="this node's id in the cluster file (an integer, or zone.node such as 1.2)",
+    )
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
@@ -47,15 +51,15 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    configure_logging(args.id, args.log_level)
     try:
         config = load_config(args.config)
-        config.node(args.id)
+        node_id = config.resolve(args.id)
     except ConfigError as exc:
         print(f"pyxos node: error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(node_id, args.log_level)
     try:
-        return run_node(config, args.id, rebuild=args.rebuild)
+        return run_node(config, node_id, rebuild=args.rebuild)
     except StorageError as exc:  # a damaged log or a data directory in use: never start
         print(f"pyxos node {args.id}: storage error: {exc}", file=sys.stderr)
         print(

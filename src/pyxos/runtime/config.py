@@ -8,7 +8,7 @@ fields refused so that a typo is an error rather than a silently ignored setting
     fault_injection = false            # true enables /crash and the like (tests, demos only)
 
     [[nodes]]
-    id = 1
+    id = 1                             # or Paxi-style "zone.node": id = "1.2"
     peer = "10.0.0.1:7000"             # peer protocol (binary frames over TCP)
     http = "0.0.0.0:8000"              # HTTP API
     client = "0.0.0.0:9000"            # optional: the fast client protocol (default: HTTP + 1000)
@@ -26,12 +26,18 @@ line k (counting non-blank lines) is node k, its peer port defaults to 7000, its
 the peer port + 1000 and its client port the peer port + 2000. Relative data directories are
 resolved against the cluster file's folder.
 
+Node ids are positive integers, or, as in Paxi and WPaxos, `"zone.node"` strings (`"2.1"` is
+node 1 of zone 2). A cluster uses one kind or the other. Inside, every node id is an integer (it
+orders ballots and travels in every frame): `"z.n"` is `z * 1000 + n`, so zone 2's node 1 is
+node 2001, and `format_node_id` writes it back as `"2.1"`.
+
 Every error is a `ConfigError` whose message names the file and the field at fault.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +56,47 @@ CLIENT_PORT_OFFSET = 1000
 HTTP port plus this (so 7000 / 8000 / 9000 for peers / HTTP / clients by default)."""
 
 
+ZONE_NODES_MAX = 999
+"""Nodes per zone in a `"zone.node"` id: the integer id is `zone * (ZONE_NODES_MAX + 1) + node`."""
+
+_ZONE_NODE = re.compile(r"(\d+)\.(\d+)")
+
+
 class ConfigError(ValueError):
     """The cluster file is wrong; the message names the file and the field."""
+
+
+def parse_node_id(text: str | int) -> NodeId:
+    """A node id as written (`3`, `"3"` or `"2.1"`) as the integer the protocol uses.
+
+    Raises `ValueError` with a message that says what is wrong.
+    """
+    if isinstance(text, int):
+        if text <= 0:
+            raise ValueError(f"must be a positive integer, not {text}")
+        return text
+    match = _ZONE_NODE.fullmatch(text.strip())
+    if match is None:
+        if text.strip().isdigit():
+            return parse_node_id(int(text))
+        raise ValueError(f"{text!r} is neither a positive integer nor a zone.node id like 2.1")
+    zone, node = int(match[1]), int(match[2])
+    if zone < 1 or not 1 <= node <= ZONE_NODES_MAX:
+        raise ValueError(f"{text!r}: zone must be 1 or more and node from 1 to {ZONE_NODES_MAX}")
+    return zone * (ZONE_NODES_MAX + 1) + node
+
+
+def zone_of(node_id: NodeId) -> int:
+    """The zone of a node whose id came from a `"zone.node"` id (0 for a plain id below 1000)."""
+    return node_id // (ZONE_NODES_MAX + 1)
+
+
+def format_node_id(node_id: NodeId, *, zoned: bool) -> str:
+    """The node id as a person writes it: `"2.1"` in a zoned cluster, `"2001"` otherwise."""
+    if not zoned:
+        return str(node_id)
+    zone, node = divmod(node_id, ZONE_NODES_MAX + 1)
+    return f"{zone}.{node}"
 
 
 # ---- the file as written ------------------------------------------------------------------
@@ -109,7 +154,7 @@ class Limits(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=Tr
 
 
 class NodeFile(_Strict):
-    id: int
+    id: int | str
     peer: str
     http: str
     client: str | None = None
@@ -153,17 +198,45 @@ class ClusterConfig:
     source: str = "<config>"
     # Routes that hurt the node on purpose (`/crash`) answer only when this is on.
     fault_injection: bool = False
+    # Node ids were written as "zone.node" (Paxi, WPaxos).
+    zoned: bool = False
 
     @property
     def members(self) -> tuple[NodeId, ...]:
         return tuple(spec.node_id for spec in self.nodes)
+
+    @property
+    def zones(self) -> dict[int, tuple[NodeId, ...]]:
+        """The members of each zone (one zone, 0, when the ids are plain integers)."""
+        zones: dict[int, list[NodeId]] = {}
+        for node_id in self.members:
+            zones.setdefault(zone_of(node_id) if self.zoned else 0, []).append(node_id)
+        return {zone: tuple(ids) for zone, ids in sorted(zones.items())}
+
+    def name(self, node_id: NodeId) -> str:
+        """`node_id` as the cluster file writes it."""
+        return format_node_id(node_id, zoned=self.zoned)
 
     def node(self, node_id: NodeId) -> NodeSpec:
         """The node `node_id`; raises `ConfigError` if it is not a member."""
         for spec in self.nodes:
             if spec.node_id == node_id:
                 return spec
-        raise ConfigError(f"{self.source}: no node with id {node_id} (members: {self.members})")
+        names = ", ".join(self.name(m) for m in self.members)
+        raise ConfigError(f"{self.source}: no node with id {self.name(node_id)} (members: {names})")
+
+    def resolve(self, text: str | int) -> NodeId:
+        """The member named `text` (`"2"`, or `"1.2"` in a zoned cluster); `ConfigError` if
+        there is none."""
+        try:
+            node_id = parse_node_id(text)
+        except ValueError as exc:
+            raise ConfigError(f"node id {exc}") from None
+        if self.zoned != (isinstance(text, str) and "." in text):
+            written = "zone.node ids like 1.2" if self.zoned else "plain integer ids"
+            raise ConfigError(f"{self.source}: node id {text!r}: this cluster uses {written}")
+        self.node(node_id)
+        return node_id
 
     def replica_config(self, node_id: NodeId) -> ReplicaConfig:
         timers: dict[str, Any] = dict(self.timers)
@@ -290,13 +363,18 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
     seen_ids: set[int] = set()
     seen_addresses: dict[tuple[str, int], str] = {}
     root = base_dir / raw.data_dir
+    zoned = isinstance(raw.nodes[0].id, str) and "." in raw.nodes[0].id
     for index, node in enumerate(raw.nodes):
         where = f"nodes[{index}]"
-        if node.id <= 0:
-            raise fail(f"{where}.id", f"must be a positive integer, not {node.id}")
-        if node.id in seen_ids:
+        try:
+            node_id = parse_node_id(node.id)
+        except ValueError as exc:
+            raise fail(f"{where}.id", str(exc)) from None
+        if zoned != (isinstance(node.id, str) and "." in node.id):
+            raise fail(f"{where}.id", f"{node.id!r}: use zone.node ids for every node or none")
+        if node_id in seen_ids:
             raise fail(f"{where}.id", f"duplicate node id {node.id}")
-        seen_ids.add(node.id)
+        seen_ids.add(node_id)
         addresses: dict[str, HostPort] = {}
         for name in ("peer", "http", "client"):
             text = getattr(node, name)
@@ -316,7 +394,7 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
         data_dir = base_dir / node.data_dir if node.data_dir else root / f"node-{node.id}"
         specs.append(
             NodeSpec(
-                node_id=node.id,
+                node_id=node_id,
                 peer=addresses["peer"],
                 http=addresses["http"],
                 client=addresses["client"],
@@ -335,6 +413,7 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
         limits=raw.limits,
         source=source,
         fault_injection=raw.fault_injection,
+        zoned=zoned,
     )
     try:
         config.replica_config(config.nodes[0].node_id)
