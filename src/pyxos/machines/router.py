@@ -84,10 +84,7 @@ class Router:
         return machine, routed.op
 
     def apply(self, op: bytes, ctx: ApplyContext) -> bytes:
-        for timed in self._timed:
-            deadline = timed.next_deadline_ms()
-            if deadline is not None and deadline <= ctx.time_ms:
-                timed.advance(ctx)
+        self.advance(ctx)
         split = self._split(op)
         if isinstance(split, bytes):
             return split
@@ -106,6 +103,17 @@ class Router:
     def next_deadline_ms(self) -> int | None:
         deadlines = [d for m in self._timed if (d := m.next_deadline_ms()) is not None]
         return min(deadlines, default=None)
+
+    def advance(self, ctx: ApplyContext) -> None:
+        """Advance every timed machine whose deadline has come to `ctx.time_ms`.
+
+        With `next_deadline_ms`, this makes the router itself a `TimedMachine`, which is how the
+        node knows to propose clock commands for the machines inside it.
+        """
+        for timed in self._timed:
+            deadline = timed.next_deadline_ms()
+            if deadline is not None and deadline <= ctx.time_ms:
+                timed.advance(ctx)
 
     def snapshot(self) -> bytes:
         return _ENCODER.encode(

@@ -1,0 +1,108 @@
+"""Write-once values by key: one consensus decision per key (gen_paxos's `ask`).
+
+The first `Ask` with a value decides the key for ever; every later `Ask`, with a value or
+without, learns the decided value. `decided_now` tells the one asker whose value won. Keys are
+never forgotten: this is a register per key, not a cache.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from pyxos.machines.base import ApplyContext
+
+ERROR_BAD_COMMAND = "bad_command"
+"""The bytes are not an encoded `Ask`."""
+ERROR_NOT_A_QUERY = "not_a_query"
+"""`query` got an `Ask` with a value: proposing a value goes through the log."""
+
+
+class Ask(msgspec.Struct, frozen=True, array_like=True, tag="ask"):
+    """Propose `value` for `key` (None: only learn) and learn the decided value."""
+
+    key: str
+    value: bytes | None
+
+
+AskOp = Ask
+
+
+class AskResult(msgspec.Struct, frozen=True, array_like=True):
+    """`value` is the key's decided value (None: nothing decided yet); `decided_now` is True
+    for the `Ask` that decided it."""
+
+    ok: bool = True
+    error: str | None = None
+    key: str = ""
+    value: bytes | None = None
+    decided_now: bool = False
+
+
+class _Snapshot(msgspec.Struct, frozen=True, array_like=True, tag="ask1"):
+    decided: dict[str, bytes]
+
+
+_OP_DECODER = msgspec.msgpack.Decoder(Ask)
+_RESULT_DECODER = msgspec.msgpack.Decoder(AskResult)
+_SNAPSHOT_DECODER = msgspec.msgpack.Decoder(_Snapshot)
+_ENCODER = msgspec.msgpack.Encoder()
+# Sorted keys make the snapshot a function of the state alone, not of the insertion order.
+_SNAPSHOT_ENCODER = msgspec.msgpack.Encoder(order="sorted")
+_BAD_COMMAND = _ENCODER.encode(AskResult(ok=False, error=ERROR_BAD_COMMAND))
+
+
+def encode_op(op: AskOp) -> bytes:
+    return _ENCODER.encode(op)
+
+
+def decode_op(data: bytes) -> AskOp:
+    """Decode an operation; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
+    return _OP_DECODER.decode(data)
+
+
+def encode_result(result: AskResult) -> bytes:
+    return _ENCODER.encode(result)
+
+
+def decode_result(data: bytes) -> AskResult:
+    """Decode a result; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
+    return _RESULT_DECODER.decode(data)
+
+
+class AskMachine:
+    """The decided values; implements `pyxos.machines.base.StateMachine`."""
+
+    __slots__ = ("_decided",)
+
+    def __init__(self) -> None:
+        self._decided: dict[str, bytes] = {}
+
+    def apply(self, op: bytes, ctx: ApplyContext) -> bytes:
+        try:
+            ask = _OP_DECODER.decode(op)
+        except msgspec.DecodeError:
+            return _BAD_COMMAND
+        decided = self._decided.get(ask.key)
+        if decided is None and ask.value is not None:
+            self._decided[ask.key] = ask.value
+            return _ENCODER.encode(AskResult(key=ask.key, value=ask.value, decided_now=True))
+        return _ENCODER.encode(AskResult(key=ask.key, value=decided))
+
+    def query(self, query: bytes) -> bytes:
+        try:
+            ask = _OP_DECODER.decode(query)
+        except msgspec.DecodeError:
+            return _BAD_COMMAND
+        if ask.value is not None:
+            return _ENCODER.encode(AskResult(ok=False, error=ERROR_NOT_A_QUERY, key=ask.key))
+        return _ENCODER.encode(AskResult(key=ask.key, value=self._decided.get(ask.key)))
+
+    def snapshot(self) -> bytes:
+        return _SNAPSHOT_ENCODER.encode(_Snapshot(decided=self._decided))
+
+    def restore(self, data: bytes) -> None:
+        """Replace the state; raises `ValueError` on bad bytes and then changes nothing."""
+        self._decided = dict(_SNAPSHOT_DECODER.decode(data).decided)
+
+    def __len__(self) -> int:
+        return len(self._decided)
