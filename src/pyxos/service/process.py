@@ -23,7 +23,7 @@ from random import Random
 from typing import Any
 
 from pyxos.core.records import AcceptedValue, DecidedValue, Promised, Record, covers
-from pyxos.machines.kv import KvMachine
+from pyxos.machines.catalog import build_machines
 from pyxos.node.node import Node
 from pyxos.runtime.client_server import ClientServer
 from pyxos.runtime.config import ClusterConfig
@@ -160,7 +160,7 @@ async def _main(config: ClusterConfig, node_id: int) -> int:
     rejoining = (spec.data_dir / REJOINING_FILE).exists()
     node = Node(
         config=config.replica_config(node_id),
-        machine=KvMachine(),
+        machine=build_machines(),
         rng=Random(),
         durable=records,
         snapshot=snapshot,

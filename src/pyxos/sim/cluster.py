@@ -20,7 +20,7 @@ from typing import assert_never
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.io import Flush
 from pyxos.faults import Rebuild
-from pyxos.machines.kv import KvMachine
+from pyxos.machines.catalog import build_machines
 from pyxos.node.io import (
     Applied,
     NodeInput,
@@ -156,10 +156,10 @@ class Cluster:
         rng = Random(self._node_rng.getrandbits(64))
         if host.rejoining:
             node = self._factory(
-                host.config, KvMachine(), rng, disk.synced, disk.snapshot, rejoining=True
+                host.config, build_machines(), rng, disk.synced, disk.snapshot, rejoining=True
             )
         else:
-            node = self._factory(host.config, KvMachine(), rng, disk.synced, disk.snapshot)
+            node = self._factory(host.config, build_machines(), rng, disk.synced, disk.snapshot)
         host.node = node
         self.applied.on_start(host.node_id)
         if host.incarnation > 1:
