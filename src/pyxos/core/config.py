@@ -34,10 +34,15 @@ class ReplicaConfig:
     pipeline_slots_max: int = 32
     # At most this many commands in one slot (a batch).
     batch_commands_max: int = 256
+    # A batch stops growing once its commands hold this many bytes of ops (a single larger
+    # command still goes alone), so an `Accept` stays far below the peer frame limit.
+    batch_bytes_max: int = 1 << 20
     # Commands waiting for the pipeline to open; more are refused (the client retries).
     pending_commands_max: int = 10_000
-    # A catch-up reply carries at most this many decided slots.
+    # A catch-up reply carries at most this many decided slots, and stops adding slots once
+    # it holds this many bytes of ops (it always carries at least one).
     catchup_slots_max: int = 64
+    catchup_bytes_max: int = 8 << 20
     # The node snapshots its state machine every this many applied slots and the log below the
     # snapshot is compacted away (0: never, the log grows without bound).
     snapshot_every_slots: int = 10_000
@@ -58,7 +63,9 @@ class ReplicaConfig:
             "retransmit_ticks",
             "pipeline_slots_max",
             "batch_commands_max",
+            "batch_bytes_max",
             "catchup_slots_max",
+            "catchup_bytes_max",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

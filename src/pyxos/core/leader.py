@@ -169,18 +169,27 @@ class Leader:
             return []
         effects: list[Effect] = []
         pending = self.pending
-        limit = self.config.batch_commands_max
         while pending and len(self.proposals) < self.config.pipeline_slots_max:
-            if len(pending) <= limit:
-                commands = tuple(pending)
-                pending.clear()
-            else:
-                commands = tuple(pending.popleft() for _ in range(limit))
-            batch = _stamped(commands, self.clock.stamp())
+            batch = _stamped(self._take_batch(), self.clock.stamp())
             slot = self.next_slot
             self.next_slot += 1
             effects.extend(self._propose(slot, batch, tick))
         return effects
+
+    def _take_batch(self) -> tuple[Command, ...]:
+        """The next batch from the queue: up to `batch_commands_max` commands and
+        `batch_bytes_max` bytes of ops (the first command always, whatever its size)."""
+        pending = self.pending
+        limit = self.config.batch_commands_max
+        bytes_max = self.config.batch_bytes_max
+        taken: list[Command] = []
+        size = 0
+        while pending and len(taken) < limit:
+            size += len(pending[0].op)
+            if taken and size > bytes_max:
+                break
+            taken.append(pending.popleft())
+        return tuple(taken)
 
     def on_accepted(self, sender: NodeId, slot: Slot) -> Batch | None:
         """Count an acceptance; returns the batch if the slot just became decided."""

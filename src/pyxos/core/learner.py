@@ -81,14 +81,21 @@ class Learner:
         """True if a leader decided slots that we have not learned."""
         return self.commit_hint > self.decided_upto
 
-    def entries(self, from_slot: Slot, upto: Slot, limit: int) -> tuple[DecidedEntry, ...]:
-        """Decided values in `from_slot..upto`, at most `limit`, in slot order."""
-        out = []
+    def entries(
+        self, from_slot: Slot, upto: Slot, limit: int, bytes_max: int
+    ) -> tuple[DecidedEntry, ...]:
+        """Decided values in `from_slot..upto`, in slot order: at most `limit` of them, and no
+        more once they hold `bytes_max` bytes of ops (but always the first)."""
+        out: list[DecidedEntry] = []
         decided = self.decided
+        size = 0
         for slot in range(max(from_slot, 1), upto + 1):
             batch = decided.get(slot)
             if batch is None:
                 continue
+            size += sum(len(c.op) for c in batch)
+            if out and size > bytes_max:
+                break
             out.append(DecidedEntry(slot=slot, batch=batch))
             if len(out) >= limit:
                 break

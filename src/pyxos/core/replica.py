@@ -283,7 +283,9 @@ class Replica:
                 if snapshot is not None and from_slot <= snapshot.slot:
                     transfer = SnapshotTransfer(slot=snapshot.slot, state=snapshot.state)
                     return [Send(to=sender, message=transfer)]
-                entries = self.learner.entries(from_slot, upto, self.config.catchup_slots_max)
+                entries = self.learner.entries(
+                    from_slot, upto, self.config.catchup_slots_max, self.config.catchup_bytes_max
+                )
                 if not entries:
                     return []
                 return [Send(to=sender, message=CatchupReply(entries=entries))]

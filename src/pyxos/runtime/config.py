@@ -115,8 +115,10 @@ class TimersFile(_Strict):
     retransmit_ticks: int | None = None
     pipeline_slots_max: int | None = None
     batch_commands_max: int | None = None
+    batch_bytes_max: int | None = None
     pending_commands_max: int | None = None
     catchup_slots_max: int | None = None
+    catchup_bytes_max: int | None = None
     snapshot_every_slots: int | None = None
 
 
