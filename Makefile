@@ -39,6 +39,7 @@ sim: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pyxos bench sim
 	$(BIN)/pyxos bench storage
+	$(BIN)/pyxos bench matrix --cluster --no-progress
 
 # Re-pin the lock file after editing pyproject.toml (needs network access to the package index).
 lock:

@@ -1,7 +1,16 @@
 """`pyxos bench`: measurements, the figures docs/BENCHMARKS.md quotes.
 
+    pyxos bench run [-T S] [-N OPS] [-K KEYS] [-W RATIO] [--concurrency C] [--protocol fast|http]
+                    [--distribution D ...] [--load] [--cluster | --endpoints ... | --config F]
+    pyxos bench matrix [--cluster] [-T S]
     pyxos bench sim [--seeds 1..100]
     pyxos bench storage [--dir DIR] [--restart-records N]
+
+`run` drives a real cluster with Paxi's workload knobs, prints the latency figures, errors and
+the linearizability verdict of its history, and leaves report.json, history.jsonl and
+latency.png in `--out`. `matrix` runs the `make bench` grid ({fast, http} x {writes,
+linearizable reads} x {1, 16, 64} clients) and prints it as a markdown table. `--cluster` starts
+a temporary 3-node cluster (fsync on, as always) for the run and stops it afterwards.
 
 `sim` prints simulated client operations and messages per CPU-second (`time.process_time`) over
 a sweep of seeds with their default options. `storage` measures the disk's raw fsync rate, the
@@ -11,17 +20,59 @@ write-ahead log's group-commit throughput beside it, and restart time (`pyxos.st
 from __future__ import annotations
 
 import argparse
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pyxos.cli.sim_cmd import parse_seed_range, sweep
+from pyxos.cli import up_cmd
+from pyxos.cli.sim_cmd import parse_seed_range
+from pyxos.runtime.config import ClusterConfig, ConfigError, HostPort, load_config
+
+LEADER_DEADLINE_S = 30.0
+DEFAULT_HTTP = "127.0.0.1:8000,127.0.0.1:8001,127.0.0.1:8002"
+DEFAULT_FAST = "127.0.0.1:9000,127.0.0.1:9001,127.0.0.1:9002"
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
-        "bench", help="benchmarks: simulator speed (`sim`), write-ahead log (`storage`)"
+        "bench",
+        help="benchmarks: a real cluster (`run`, `matrix`), the simulator, the write-ahead log",
     )
     kinds = parser.add_subparsers(dest="bench", metavar="BENCHMARK", required=True)
+    run = kinds.add_parser(
+        "run",
+        help="drive a cluster with a workload; latency, throughput and a linearizability check",
+        description=(
+            "Drive a pyxos cluster with Paxi's workload knobs: closed loop (each of --concurrency "
+            "clients sends its next operation when the previous one answers) or open loop "
+            "(--open-loop: operations at --throttle per second). Prints mean, median, min, max, "
+            "p95, p99 and p99.9 latency, throughput and errors by type; records the history and "
+            "checks it for linearizability; writes report.json, history.jsonl and latency.png "
+            "to --out."
+        ),
+    )
+    _add_workload_arguments(run)
+    _add_target_arguments(run)
+    run.set_defaults(func=run_run)
+    matrix = kinds.add_parser(
+        "matrix",
+        help="the `make bench` grid: {fast, http} x {writes, reads} x {1, 16, 64} clients",
+        description=(
+            "Writes and linearizable reads at 1, 16 and 64 closed-loop clients through the fast "
+            "protocol and HTTP, 1,000 keys, 100-byte values; prints a markdown table of "
+            "throughput and p50 / p99 latency."
+        ),
+    )
+    _add_matrix_arguments(matrix)
+    _add_target_arguments(matrix)
+    matrix.set_defaults(func=run_matrix)
     sim = kinds.add_parser("sim", help="the deterministic simulator's speed")
     sim.add_argument(
         "--seeds",
@@ -48,7 +99,250 @@ def register(sub: Any) -> None:
     storage.set_defaults(func=run_storage)
 
 
+# ---- arguments ----------------------------------------------------------------------------
+def _add_workload_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("workload (Paxi's knobs)")
+    g.add_argument("-T", "--duration", type=float, default=10.0, help="seconds to run (10)")
+    g.add_argument("-N", "--operations", type=int, default=0, help="stop after N ops (no limit)")
+    g.add_argument("-K", "--keys", type=int, default=1000, help="key space: keys 0..K-1 (1000)")
+    g.add_argument("-W", "--write-ratio", type=float, default=0.5, help="fraction of writes (0.5)")
+    g.add_argument(
+        "--concurrency",
+        "--clients",
+        type=int,
+        default=1,
+        help="closed-loop clients; with --open-loop, the most operations in flight (1)",
+    )
+    g.add_argument("--throttle", type=float, default=0.0, help="operations/s in all (0: no limit)")
+    g.add_argument(
+        "--open-loop",
+        action="store_true",
+        help="send at --throttle per second whatever the answers; latency from each due time",
+    )
+    g.add_argument(
+        "--distribution",
+        choices=["uniform", "order", "conflict", "normal", "zipfian", "exponential"],
+        default="uniform",
+        help="which keys are touched (uniform)",
+    )
+    g.add_argument(
+        "-c",
+        "--conflicts",
+        type=int,
+        default=100,
+        help="conflict: percent of operations on the shared key 0 (100)",
+    )
+    g.add_argument("--mu", type=float, default=0.0, help="normal: mean key (0)")
+    g.add_argument("--sigma", type=float, default=60.0, help="normal: standard deviation (60)")
+    g.add_argument("--move", action="store_true", help="normal: the mean moves up one key...")
+    g.add_argument("--speed", type=int, default=500, help="... every SPEED milliseconds (500)")
+    g.add_argument("--zipf-s", type=float, default=2.0, help="zipfian: exponent s > 1 (2)")
+    g.add_argument("--zipf-v", type=float, default=1.0, help="zipfian: offset v >= 1 (1)")
+    g.add_argument(
+        "--lambda", dest="lambda_", type=float, default=0.01, help="exponential: rate (0.01)"
+    )
+    g.add_argument("--load", action="store_true", help="write every key once before the run")
+    g.add_argument("--value-size", type=int, default=100, help="bytes per value (100)")
+    g.add_argument(
+        "--protocol",
+        choices=["fast", "http"],
+        default="fast",
+        help="the fast client protocol, or HTTP /v1/kv spread over every node (fast)",
+    )
+    g.add_argument(
+        "--consistency",
+        choices=["linearizable", "stale"],
+        default="linearizable",
+        help="reads (linearizable; stale reads will usually fail the check)",
+    )
+    g.add_argument("--warmup", type=float, default=0.0, help="seconds left out of the figures (0)")
+    g.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds before an op's outcome is unknown"
+    )
+    g.add_argument("--seed", type=int, default=1, help="seeds the key and operation choices")
+    _add_check_arguments(p)
+
+
+def _add_matrix_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("grid")
+    g.add_argument("-T", "--duration", type=float, default=3.0, help="seconds per point (3)")
+    g.add_argument(
+        "--warmup", type=float, default=1.0, help="seconds before each point's figures (1)"
+    )
+    g.add_argument("-K", "--keys", type=int, default=1000, help="key space (1000)")
+    g.add_argument("--value-size", type=int, default=100, help="bytes per value (100)")
+    g.add_argument("--protocols", default="fast,http", help="comma-separated: fast, http (both)")
+    g.add_argument(
+        "--workloads", default="writes,reads", help="comma-separated: writes, reads (both)"
+    )
+    g.add_argument(
+        "--client-counts", default="1,16,64", help="comma-separated client counts (1,16,64)"
+    )
+    g.add_argument("--timeout", type=float, default=5.0, help="seconds per operation (5)")
+    _add_check_arguments(p)
+
+
+def _add_check_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("history and report")
+    g.add_argument(
+        "--no-check",
+        dest="check",
+        action="store_false",
+        help="do not check the history for linearizability",
+    )
+    g.add_argument(
+        "--max-states",
+        type=int,
+        default=2_000_000,
+        help="the checker's search budget per key (2000000)",
+    )
+    g.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="directory for report.json, history.jsonl, latency.png "
+        "(default: a new directory in the temp dir, printed at the end)",
+    )
+    g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def _add_target_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("cluster")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument(
+        "--cluster",
+        action="store_true",
+        help="start a temporary 3-node cluster (fsync on) in a temp dir; stop it afterwards",
+    )
+    where.add_argument("--config", type=Path, default=None, help="the cluster file to drive")
+    g.add_argument(
+        "--endpoints",
+        default=None,
+        help=f"fast protocol addresses (default {DEFAULT_FAST}, `pyxos up`'s)",
+    )
+    g.add_argument(
+        "--http-endpoints",
+        default=None,
+        help=f"HTTP addresses; clients are spread over them (default {DEFAULT_HTTP})",
+    )
+    g.add_argument(
+        "--connections",
+        type=int,
+        default=1,
+        help="fast protocol: client connections the workers share (1)",
+    )
+
+
+# ---- handlers -----------------------------------------------------------------------------
+def run_run(args: argparse.Namespace) -> int:
+    from pyxos.bench.options import BenchOptions, OptionsError
+    from pyxos.bench.report import render
+    from pyxos.bench.run import run_bench, run_sync
+
+    try:
+        options = BenchOptions(
+            duration_s=args.duration,
+            operations=args.operations,
+            keys=args.keys,
+            write_ratio=args.write_ratio,
+            concurrency=args.concurrency,
+            throttle=args.throttle,
+            open_loop=args.open_loop,
+            distribution=args.distribution,
+            conflicts=args.conflicts,
+            mu=args.mu,
+            sigma=args.sigma,
+            move=args.move,
+            speed_ms=args.speed,
+            zipf_s=args.zipf_s,
+            zipf_v=args.zipf_v,
+            lambda_=args.lambda_,
+            load=args.load,
+            value_bytes=args.value_size,
+            protocol=args.protocol,
+            consistency=args.consistency,
+            warmup_s=args.warmup,
+            timeout_s=args.timeout,
+            check=args.check,
+            max_states=args.max_states,
+            seed=args.seed,
+        ).validate()
+    except OptionsError as exc:
+        print(f"pyxos bench run: error: {exc}", file=sys.stderr)
+        return 2
+    out = args.out or _default_out()
+    try:
+        with _target(args) as (http, fast):
+            endpoints = http if options.protocol == "http" else fast
+            print(f"pyxos bench run: {options.protocol} to {','.join(endpoints)}")
+            report = run_sync(
+                run_bench(
+                    options,
+                    endpoints,
+                    connections=args.connections,
+                    out_dir=out,
+                    progress=args.progress,
+                    say=print,
+                )
+            )
+    except (ConfigError, RuntimeError, TimeoutError, ValueError) as exc:
+        print(f"pyxos bench run: error: {exc}", file=sys.stderr)
+        return 1
+    print(render(report))
+    print(f"files      {out}/report.json, history.jsonl, latency.png")
+    return 0 if report.passed else 1
+
+
+def run_matrix(args: argparse.Namespace) -> int:
+    from pyxos.bench.matrix import markdown_table, matrix_points
+    from pyxos.bench.matrix import run_matrix as run_grid
+    from pyxos.bench.options import BenchOptions, OptionsError
+    from pyxos.bench.run import run_sync
+
+    try:
+        points = matrix_points(
+            _choices(args.protocols, ("fast", "http"), "--protocols"),
+            _choices(args.workloads, ("writes", "reads"), "--workloads"),
+            [int(c) for c in args.client_counts.split(",") if c.strip()],
+        )
+        base = BenchOptions(
+            duration_s=args.duration,
+            keys=args.keys,
+            value_bytes=args.value_size,
+            warmup_s=args.warmup,
+            timeout_s=args.timeout,
+            check=args.check,
+            max_states=args.max_states,
+        ).validate()
+    except (OptionsError, ValueError) as exc:
+        print(f"pyxos bench matrix: error: {exc}", file=sys.stderr)
+        return 2
+    out = args.out or _default_out()
+    try:
+        with _target(args) as (http, fast):
+            rows = run_sync(
+                run_grid(
+                    base,
+                    {"http": http, "fast": fast},
+                    points,
+                    connections=args.connections,
+                    out_dir=out,
+                    progress=args.progress,
+                    say=print,
+                )
+            )
+    except (ConfigError, RuntimeError, TimeoutError, ValueError) as exc:
+        print(f"pyxos bench matrix: error: {exc}", file=sys.stderr)
+        return 1
+    print()
+    print(markdown_table(rows))
+    print(f"\nreports in {out}/<protocol>-<workload>-<clients>/")
+    return 0 if all(row.linearizable is not False for row in rows) else 1
+
+
 def run_sim(args: argparse.Namespace) -> int:
+    from pyxos.cli.sim_cmd import sweep
+
     seeds: range = args.seeds
     totals = sweep(seeds, {}, report=False)
     print(f"pyxos bench sim --seeds {seeds.start}..{seeds.stop - 1}")
@@ -69,3 +363,83 @@ def run_storage(args: argparse.Namespace) -> int:
     print(f"pyxos bench storage --restart-records {args.restart_records}")
     print(format_storage_bench(result))
     return 0
+
+
+# ---- where the cluster is -----------------------------------------------------------------
+def _choices(text: str, allowed: Sequence[str], flag: str) -> list[Any]:
+    chosen = [item.strip() for item in text.split(",") if item.strip()]
+    bad = [item for item in chosen if item not in allowed]
+    if bad or not chosen:
+        raise ValueError(f"{flag}: choose from {', '.join(allowed)}")
+    return chosen
+
+
+def _default_out() -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.mkdtemp(prefix=f"pyxos-bench-{stamp}-"))
+
+
+def _addresses(config: ClusterConfig) -> tuple[list[str], list[str]]:
+    def dial(address: HostPort) -> str:
+        host = _WILDCARDS.get(address.host, address.host)
+        return str(HostPort(host=host, port=address.port))
+
+    return [dial(s.http) for s in config.nodes], [dial(s.client) for s in config.nodes]
+
+
+@contextmanager
+def _target(args: argparse.Namespace) -> Iterator[tuple[list[str], list[str]]]:
+    """`(HTTP addresses, fast protocol addresses)` of the cluster to drive."""
+    if args.cluster:
+        with temporary_cluster() as config:
+            yield _addresses(config)
+        return
+    http, fast = (
+        _addresses(load_config(args.config))
+        if args.config is not None
+        else (DEFAULT_HTTP.split(","), DEFAULT_FAST.split(","))
+    )
+    if args.http_endpoints:
+        http = [e.strip() for e in args.http_endpoints.split(",") if e.strip()]
+    if args.endpoints:
+        fast = [e.strip() for e in args.endpoints.split(",") if e.strip()]
+    yield http, fast
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@contextmanager
+def temporary_cluster(nodes: int = 3, log_level: str = "warning") -> Iterator[ClusterConfig]:
+    """A new local cluster on free ports in a temporary directory, started as `pyxos up`
+    starts one, until every node knows the leader; stopped and deleted afterwards. Raises
+    `RuntimeError` if it does not come up."""
+    from pyxos.bench.ready import wait_for_leader
+
+    with tempfile.TemporaryDirectory(prefix="pyxos-bench-") as tmp:
+        ports = _free_ports(3 * nodes)
+        path = up_cmd.write_cluster_file(
+            Path(tmp),
+            http_ports=ports[:nodes],
+            peer_ports=ports[nodes : 2 * nodes],
+            client_ports=ports[2 * nodes :],
+        )
+        config = load_config(path)
+        procs: dict[int, subprocess.Popen[bytes]] = {}
+        try:
+            procs, logs = up_cmd.spawn_nodes(path, config, log_level, procs)
+            if up_cmd.wait_healthy(config, procs, logs) != 0:
+                raise RuntimeError("the temporary cluster did not start")
+            wait_for_leader(_addresses(config)[0], LEADER_DEADLINE_S)
+            print(f"temporary cluster {config.cluster}: {nodes} nodes in {tmp}")
+            yield config
+        finally:
+            up_cmd.stop_all(procs)

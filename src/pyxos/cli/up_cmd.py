@@ -116,33 +116,56 @@ def _cluster_file(args: argparse.Namespace) -> tuple[Path, ClusterConfig, bool]:
     client_base = base + 1000 if args.client_base_port is None else args.client_base_port
     if nodes < 1:
         raise ConfigError("--nodes must be at least 1")
-    ports = [
-        *range(base, base + nodes),
-        *range(peer_base, peer_base + nodes),
-        *range(client_base, client_base + nodes),
-    ]
+    path = write_cluster_file(
+        data_dir,
+        http_ports=range(base, base + nodes),
+        peer_ports=range(peer_base, peer_base + nodes),
+        client_ports=range(client_base, client_base + nodes),
+        host=args.host,
+        fault_injection=args.fault_injection,
+    )
+    return path, load_config(path), True
+
+
+def write_cluster_file(
+    data_dir: Path,
+    *,
+    http_ports: Sequence[int],
+    peer_ports: Sequence[int],
+    client_ports: Sequence[int],
+    host: str = "127.0.0.1",
+    fault_injection: bool = False,
+) -> Path:
+    """Write `<data_dir>/cluster.toml` for a new local cluster with a fresh cluster id: node k
+    (1-based) listens on the k-th port of each list. Raises `ConfigError` if the ports overlap
+    or are out of range."""
+    nodes = len(http_ports)
+    if not nodes or len(peer_ports) != nodes or len(client_ports) != nodes:
+        raise ConfigError("every node needs an HTTP, a peer and a client port")
+    ports = [*http_ports, *peer_ports, *client_ports]
     if min(ports) < 1 or max(ports) > 65535 or len(set(ports)) != len(ports):
         raise ConfigError(
-            f"ports {base}.., {peer_base}.. and {client_base}.. for {nodes} nodes overlap or "
-            "are out of range"
+            f"ports {http_ports[0]}.., {peer_ports[0]}.. and {client_ports[0]}.. for {nodes} "
+            "nodes overlap or are out of range"
         )
     text = cluster_toml(
         cluster=f"local-{secrets.token_hex(4)}",
         nodes=[
             (
                 k,
-                HostPort(host=args.host, port=peer_base + k - 1),
-                HostPort(host=args.host, port=base + k - 1),
-                HostPort(host=args.host, port=client_base + k - 1),
+                HostPort(host=host, port=peer_ports[k - 1]),
+                HostPort(host=host, port=http_ports[k - 1]),
+                HostPort(host=host, port=client_ports[k - 1]),
             )
             for k in range(1, nodes + 1)
         ],
         data_dir=".",
-        fault_injection=args.fault_injection,
+        fault_injection=fault_injection,
     )
     data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "cluster.toml"
     path.write_text(text)
-    return path, load_config(path), True
+    return path
 
 
 def _healthy(address: HostPort, cluster: str) -> bool:
@@ -165,7 +188,43 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _stop_all(procs: dict[int, subprocess.Popen[bytes]]) -> None:
+def spawn_nodes(
+    path: Path,
+    config: ClusterConfig,
+    log_level: str,
+    procs: dict[int, subprocess.Popen[bytes]] | None = None,
+) -> tuple[dict[int, subprocess.Popen[bytes]], dict[int, Path]]:
+    """Start a `pyxos node` process for every member of the cluster file at `path`, each
+    logging to `node-<k>.log` beside it: `(processes, log files)` by node id. The processes are
+    added to `procs` as they start, so that a caller can stop those already started if this
+    raises."""
+    procs = {} if procs is None else procs
+    logs = {spec.node_id: path.parent / f"node-{spec.node_id}.log" for spec in config.nodes}
+    for spec in config.nodes:
+        with open(logs[spec.node_id], "ab") as log_file:
+            procs[spec.node_id] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "pyxos.cli.node_cmd",
+                    "--config",
+                    str(path),
+                    "--id",
+                    str(spec.node_id),
+                    "--log-level",
+                    log_level,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                # Its own session: Ctrl-C reaches `up` only, which stops the nodes in order.
+                start_new_session=True,
+            )
+    return procs, logs
+
+
+def stop_all(procs: dict[int, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every node still running, then wait for each (killing it past a deadline)."""
     for proc in procs.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -194,31 +253,12 @@ def run(args: argparse.Namespace) -> int:
     for signum in previous:
         signal.signal(signum, _on_signal)
     procs: dict[int, subprocess.Popen[bytes]] = {}
-    logs = {spec.node_id: data_dir / f"node-{spec.node_id}.log" for spec in config.nodes}
+    logs: dict[int, Path] = {}
     try:
-        for spec in config.nodes:
-            with open(logs[spec.node_id], "ab") as log_file:
-                procs[spec.node_id] = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "pyxos.cli.node_cmd",
-                        "--config",
-                        str(path),
-                        "--id",
-                        str(spec.node_id),
-                        "--log-level",
-                        args.log_level,
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    # Its own session: Ctrl-C reaches `up` only, which stops the nodes in order.
-                    start_new_session=True,
-                )
-        status = _wait_healthy(config, procs, logs)
+        procs, logs = spawn_nodes(path, config, args.log_level, procs)
+        status = wait_healthy(config, procs, logs)
         if status != 0:
-            _stop_all(procs)
+            stop_all(procs)
             return status
         _print_endpoints(config, data_dir)
         while procs:
@@ -232,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except _StopRequestedError:
         print("\nstopping...")
-        _stop_all(procs)
+        stop_all(procs)
         print(f"stopped. The data is kept in {data_dir}; run the same command to recover it.")
         return 0
     finally:
@@ -240,9 +280,11 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signum, handler)
 
 
-def _wait_healthy(
+def wait_healthy(
     config: ClusterConfig, procs: dict[int, subprocess.Popen[bytes]], logs: dict[int, Path]
 ) -> int:
+    """0 once every node answers /healthz; 1 (with the reason on stderr) if one exits or the
+    deadline passes first."""
     deadline = time.monotonic() + HEALTH_DEADLINE_S
     waiting = {spec.node_id: spec.http for spec in config.nodes}
     while waiting:
