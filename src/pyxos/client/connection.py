@@ -84,6 +84,7 @@ class NodeConnection(asyncio.Protocol):
         client_id: int = 0,
         seq: int = 0,
         linearizable: bool = True,
+        wait_ms: int = 0,
     ) -> asyncio.Future[Response]:
         """Send one request; its answer resolves the future (or `ConnectionLost` fails it)."""
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
@@ -92,7 +93,13 @@ class NodeConnection(asyncio.Protocol):
             return future
         request_id = next(self._ids)
         request = Request(
-            id=request_id, kind=kind, op=op, client_id=client_id, seq=seq, linearizable=linearizable
+            id=request_id,
+            kind=kind,
+            op=op,
+            client_id=client_id,
+            seq=seq,
+            linearizable=linearizable,
+            wait_ms=wait_ms,
         )
         try:
             self._send(request)

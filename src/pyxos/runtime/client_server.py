@@ -38,16 +38,17 @@ from typing import Any, cast
 
 import msgspec
 
-from pyxos.machines.kv import Cas, Get, List, Put, decode_op
+from pyxos.machines.locks import encode_result as encode_lock_result
 from pyxos.runtime.batching import WriteBatcher
 from pyxos.runtime.config import HostPort
+from pyxos.runtime.lease_waits import acquire, waited_acquire
+from pyxos.runtime.op_checks import service_op_error
 from pyxos.runtime.requests import CLIENT_ID_MIN, RequestTimeout, Unavailable
 from pyxos.runtime.runner import NodeRunner
 from pyxos.wire.client import (
     BAD_REQUEST,
     CLIENT_PROTOCOL_VERSION,
     INTERNAL,
-    KEY_BYTES_MAX,
     NO_QUORUM,
     OK,
     REQUEST_FRAME_BYTES_MAX,
@@ -55,7 +56,6 @@ from pyxos.wire.client import (
     TIMEOUT,
     TOO_LARGE,
     UNAVAILABLE,
-    VALUE_BYTES_MAX,
     Hello,
     Request,
     RequestKind,
@@ -78,34 +78,6 @@ OpCheck = Callable[[RequestKind, bytes], tuple[str, str] | None]
 """Why an operation is refused, as `(error code, message)`, or None if it may run."""
 
 _STATUS_ENCODER = msgspec.msgpack.Encoder()
-
-
-def kv_op_error(kind: RequestKind, op: bytes) -> tuple[str, str] | None:
-    """The key-value service's check of an operation, the same limits as the HTTP API's: a
-    key of at most 1 KiB, values of at most 1 MiB, `get` and `list` as reads only. A command the
-    machine cannot decode would stay in the log forever (answered `bad_command`), so it is
-    refused here, before it gets there."""
-    try:
-        decoded = decode_op(op)
-    except ValueError as exc:
-        return BAD_REQUEST, f"the operation is not a key-value operation: {exc}"
-    if kind == "read" and not isinstance(decoded, Get | List):
-        return BAD_REQUEST, f"a read must be a get or a list, not {type(decoded).__name__}"
-    if kind == "write" and isinstance(decoded, List):
-        return BAD_REQUEST, "a list is a read, not a write"
-    key: str = decoded.prefix if isinstance(decoded, List) else getattr(decoded, "key", "")
-    size = len(key.encode())
-    if size > KEY_BYTES_MAX:
-        return TOO_LARGE, f"key of {size} bytes; the limit is {KEY_BYTES_MAX}"
-    values: tuple[bytes | None, ...] = ()
-    if isinstance(decoded, Put):
-        values = (decoded.value,)
-    elif isinstance(decoded, Cas):
-        values = (decoded.expected, decoded.value)
-    for value in values:
-        if value is not None and len(value) > VALUE_BYTES_MAX:
-            return TOO_LARGE, f"value of {len(value)} bytes; the limit is {VALUE_BYTES_MAX}"
-    return None
 
 
 @dataclass(slots=True)
@@ -132,7 +104,7 @@ class ClientServer:
         listen: HostPort,
         members: Mapping[int, HostPort],
         status: Callable[[], dict[str, Any]],
-        check_op: OpCheck = kv_op_error,
+        check_op: OpCheck = service_op_error,
         in_flight_max: int = IN_FLIGHT_MAX,
     ) -> None:
         self.runner = runner
@@ -298,7 +270,9 @@ class _Connection(asyncio.Protocol):
             self._update_reading()
 
     def _check(self, request: Request) -> tuple[str, str] | None:
-        if request.kind == "write" and (request.client_id < CLIENT_ID_MIN or request.seq < 1):
+        if request.kind in ("write", "wait") and (
+            request.client_id < CLIENT_ID_MIN or request.seq < 1
+        ):
             return BAD_REQUEST, f"a write needs client_id >= {CLIENT_ID_MIN} and seq >= 1"
         if request.kind == "status":
             return None
@@ -310,6 +284,14 @@ class _Connection(asyncio.Protocol):
             if request.kind == "write":
                 session = (request.client_id, request.seq)
                 result = await runner.write(request.op, session=session)
+            elif request.kind == "wait":
+                lease = waited_acquire(request.op)
+                assert lease is not None  # checked on arrival
+                session = (request.client_id, request.seq)
+                granted = await acquire(
+                    runner, lease, wait_ms=max(0, request.wait_ms), session=session
+                )
+                result = encode_lock_result(granted)
             else:
                 result = await runner.read(request.op, linearizable=request.linearizable)
             response = Response(id=request.id, status=OK, result=result)

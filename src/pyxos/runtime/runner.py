@@ -15,7 +15,9 @@ list order:
 - `Persist(barrier=False)` and `SaveSnapshot` are queued to the log writer in order too, but
   start no sync of their own: the next sync covers them (at the latest the one the ticker
   starts every `tick_ms` when something is unsynced).
-- `Applied`, `Restored` and `Note` are observations (counters and log lines).
+- `Applied`, `Restored` and `Note` are observations (counters and log lines). `Applied` also
+  calls the hooks registered with `on_applied` (a lease waiter checks whether the slot just
+  applied granted it the lock); with none registered it costs one truth test.
 
 Group commit. The log writer runs at most one round at a time in a worker thread
 (`asyncio.to_thread`): append every record handed over since the previous round, sync once,
@@ -113,8 +115,13 @@ class NodeRunner:
         tick_ms: int | None = None,
         on_note: Callable[[str, str], None] | None = None,
         faults: FaultTable | None = None,
+        on_role: Callable[[bool], None] | None = None,
     ) -> None:
         self.node = node
+        # Called with `is_leader` when the node becomes or stops being the leader (checked once
+        # per turn of the stepper, and only when set).
+        self._on_role = on_role
+        self._was_leader = False
         # Injected faults (pyxos.runtime.faults): consulted on every peer message and client
         # request, at the cost of one attribute read while none is active.
         self.faults = faults if faults is not None else FaultTable()
@@ -146,6 +153,7 @@ class NodeRunner:
         # The most recent applied slots, for `/log/print` and `pyxos log dump`: what this
         # process applied (replayed from its log at start, or after its latest snapshot).
         self.applied_log: deque[tuple[Slot, Batch]] = deque(maxlen=APPLIED_LOG_MAX)
+        self._applied_hooks: list[Callable[[], None]] = []
         self.failure: BaseException | None = None
         self.stopped = asyncio.Event()
         self.counters = RunnerCounters()
@@ -272,6 +280,9 @@ class NodeRunner:
                     self._execute(node.step(inp))
                 # The turn ends: what it gathered is proposed, announced and forwarded together.
                 self._execute(node.step(FLUSH))
+                if self._on_role is not None and node.is_leader != self._was_leader:
+                    self._was_leader = not self._was_leader
+                    self._on_role(self._was_leader)
             except Exception as exc:  # a broken invariant in the node: crash, never go on
                 self._fail(exc, "step raised")
                 return
@@ -297,6 +308,9 @@ class NodeRunner:
                     self._unsynced.append(snapshot)
                 case Applied(slot=slot, batch=batch):
                     self.applied_log.append((slot, batch))
+                    if self._applied_hooks:
+                        for hook in tuple(self._applied_hooks):
+                            hook()
                 case Restored(slot=slot):
                     log.info(
                         "node=%d state restored from a snapshot at slot %d", self.node_id, slot
@@ -476,6 +490,25 @@ class NodeRunner:
         finally:
             if handle is not None:
                 handle.cancel()
+
+    # ---- watching the applied state -------------------------------------------------------
+    def on_applied(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook()` each time this node has applied a slot, until the returned function is
+        called. The hook runs on the stepper, between two steps: it must be quick, must not
+        raise, and may look at the state with `query_now` (never step the node)."""
+        self._applied_hooks.append(hook)
+
+        def remove() -> None:
+            if hook in self._applied_hooks:
+                self._applied_hooks.remove(hook)
+
+        return remove
+
+    def query_now(self, query: bytes) -> bytes:
+        """Answer `query` from this node's state at this instant: a stale read without a trip
+        through the inbox, for code that already knows the state is new enough (an
+        `on_applied` hook, or its waiter)."""
+        return self.node.machine.query(query)
 
     # ---- observation ----------------------------------------------------------------------
     @property

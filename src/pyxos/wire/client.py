@@ -9,9 +9,14 @@ cluster, an error `Response(id=0, ...)` before it closes the connection. Then th
 
 `Request.kind` is `write` (`op` goes through the log exactly once under the client's own
 session `(client_id, seq)`), `read` (`op` is a read-only query, linearizable unless
-`linearizable` is false) or `status` (`op` is ignored; the result is the node's status as a
-msgpack map). `Response.status` is `ok`, or one of the stable error codes below, the same as
-the HTTP API's; `result` is the state machine's answer on success, `message` says what went
+`linearizable` is false), `status` (`op` is ignored; the result is the node's status as a
+msgpack map) or `wait`: a write of a lease request that may queue (`op` is a lock machine's
+`Acquire` with `wait=True`, routed to "locks"), answered only once the lock is granted to its
+owner or `wait_ms` has passed (the wait is then cancelled through the log, and the answer says
+the lock was not granted). `wait_ms` is ignored by the other kinds.
+
+`Response.status` is `ok`, or one of the stable error codes below, the same as the HTTP
+API's; `result` is the state machine's answer on success, `message` says what went
 wrong otherwise.
 
 A pure layer like the rest of `pyxos.wire`: a payload that does not decode, or decodes to a
@@ -54,7 +59,7 @@ TIMEOUT: Final = "timeout"
 INTERNAL: Final = "internal"
 ERROR_CODES: Final = frozenset({BAD_REQUEST, TOO_LARGE, UNAVAILABLE, NO_QUORUM, TIMEOUT, INTERNAL})
 
-RequestKind = Literal["write", "read", "status"]
+RequestKind = Literal["write", "read", "status", "wait"]
 
 
 class _ClientMessage(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True):
@@ -88,6 +93,7 @@ class Request(_ClientMessage, frozen=True, tag="req"):
     client_id: int = 0
     seq: int = 0
     linearizable: bool = True
+    wait_ms: int = 0
 
 
 class Response(_ClientMessage, frozen=True, tag="resp"):
