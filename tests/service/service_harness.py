@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from pyxos.core.config import ReplicaConfig
-from pyxos.machines.kv import KvMachine
+from pyxos.machines.catalog import build_machines
 from pyxos.node.node import Node
 from pyxos.runtime.config import Limits
 from pyxos.runtime.runner import NodeRunner
@@ -54,7 +54,7 @@ def run(
         store = MemoryLogStore()
         store.load()
         config = ReplicaConfig(node_id=1, members=members)
-        node = Node(config=config, machine=KvMachine(), rng=Random(1))
+        node = Node(config=config, machine=build_machines(), rng=Random(1))
         failures: list[BaseException] = []
         runner = NodeRunner(
             node, store, limits=Limits(**limits), seq_base=0, on_failure=failures.append

@@ -3,7 +3,10 @@
 The route families (reference: docs/api.md, and `GET /openapi.json` on any node):
 
 - `/v1/kv/{key}`, `/v1/cas/{key}`, `/v1/kv?prefix=`: the versioned key-value API
-  (`service.kv_routes`);
+  (`service.kv_routes`), with writes fenced by a lock's token;
+- `/v1/locks/{name}`: leases with fencing tokens (`service.lock_routes`);
+- `/v1/ask/{key}`, `/v1/queues/{name}`, `/v1/map/{key}`: per-key consensus, FIFO queues and a
+  versioned map (`service.coordination_routes`);
 - `/store/set`, `/store/get/<key>`, `/store/nop`, `/crash`, `/log/print/<file>`: GoPaxos'
   routes (`service.gopaxos_routes`); `/crash` only with `fault_injection=True`;
 - `/<key>` and `POST /`: Paxi's routes with `Id`/`Cid` sessions (`service.paxi_routes`);
@@ -31,11 +34,13 @@ from aiohttp import web
 from pyxos.runtime.config import HostPort
 from pyxos.runtime.runner import NodeRunner
 from pyxos.service.admin_routes import AdminRoutes
+from pyxos.service.coordination_routes import CoordinationRoutes
 from pyxos.service.errors import Handler, Routes, add_resource, errors_middleware
 from pyxos.service.gopaxos_routes import GoPaxosRoutes
 from pyxos.service.inputs import BODY_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX
 from pyxos.service.kv_ops import KvStore
 from pyxos.service.kv_routes import KvRoutes
+from pyxos.service.lock_routes import LockRoutes
 from pyxos.service.metrics import HttpCounters
 from pyxos.service.paxi_routes import PaxiRoutes
 
@@ -76,6 +81,8 @@ def build_app(
         [
             AdminRoutes(runner, status, http, fault_injection=fault_injection).routes(),
             KvRoutes(store).routes(),
+            LockRoutes(runner).routes(),
+            CoordinationRoutes(runner).routes(),
             GoPaxosRoutes(store, fault_injection=fault_injection).routes(),
             PaxiRoutes(store, fault_injection=fault_injection).routes(),
         ]

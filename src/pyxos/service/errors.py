@@ -39,12 +39,28 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "not_found": (404, "no such route"),
     "key_not_found": (404, "the key is absent"),
     "fault_injection_disabled": (404, "`/crash` is served only with fault injection enabled"),
+    "queue_empty": (404, "the queue holds no item"),
+    "not_decided": (404, "no value has been proposed for this key yet"),
     "method_not_allowed": (405, "the route exists with other methods (see the `Allow` header)"),
     "cas_mismatch": (409, "compare-and-set: the current value is not the expected one"),
     "stale_command": (
         409,
         "this `Id` already applied a later `Cid`; the command is not applied",
     ),
+    "lock_held": (
+        409,
+        "another owner holds the lock (still, at the end of the wait if the request waited)",
+    ),
+    "held_by_you": (409, "the owner already holds the lock; refresh it instead"),
+    "not_holder": (
+        409,
+        "the owner and token are not the lock's current grant (released, expired or never held)",
+    ),
+    "stale_token": (
+        409,
+        "a fenced write's token is not the lock's current unexpired grant; nothing was written",
+    ),
+    "version_conflict": (409, "the entry's version is not the one given; nothing was written"),
     "too_large": (413, "a key over 1 KiB, a value over 1 MiB or a body over its limit"),
     "internal": (500, "a bug in the node; the outcome of a write is unknown"),
     "unavailable": (503, "the node is stopping or its queues are full; nothing was done"),

@@ -7,11 +7,13 @@ route families (`/v1`, GoPaxos, Paxi) cannot disagree on what a put or a read me
 from __future__ import annotations
 
 from pyxos.core.ids import Slot
+from pyxos.machines import locks
 from pyxos.machines.kv import (
     Cas,
     Delete,
     Get,
     KvList,
+    KvOp,
     KvResult,
     List,
     Noop,
@@ -20,6 +22,7 @@ from pyxos.machines.kv import (
     decode_result,
     encode_op,
 )
+from pyxos.runtime.lease_waits import lock_op
 from pyxos.runtime.runner import NodeRunner
 from pyxos.service.errors import ApiError
 
@@ -51,6 +54,23 @@ class KvStore:
         """`ok` says whether it matched; `value` is the value before, matched or not."""
         op = Cas(key=key, expected=expected, value=value)
         return _check(decode_result(await self.runner.write(encode_op(op))), cas=True)
+
+    async def guarded(self, fence: tuple[str, int], op: KvOp) -> KvResult:
+        """Apply the write `op` only if `fence = (lock, token)` is the lock's current unexpired
+        grant; else `ApiError("stale_token")` and nothing is written."""
+        lock, token = fence
+        guarded = locks.Guarded(lock=lock, token=token, op=encode_op(op))
+        result = locks.decode_result(await self.runner.write(lock_op(guarded)))
+        if result.error == locks.ERROR_STALE_TOKEN:
+            current = result.token if result.holder is not None else None
+            raise ApiError(
+                "stale_token",
+                f"token {token} is not the current grant of lock {lock!r}; nothing was written",
+                extra={"lock": lock, "token": token, "current_token": current},
+            )
+        if not result.ok or result.protected is None:
+            raise ApiError("internal", f"the lock machine refused the command: {result.error}")
+        return _check(decode_result(result.protected))
 
     async def noop(self) -> None:
         _check(decode_result(await self.runner.write(encode_op(Noop()))))

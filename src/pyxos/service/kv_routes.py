@@ -7,6 +7,9 @@
 - `POST /v1/cas/{key}` with `{"expected": str | null, "value": str, "encoding"?}` -> 200
   `{"key", "ok": true, "previous"}`, or 409 `cas_mismatch` with the `current` value.
 - `GET /v1/kv?prefix=P&limit=N` -> `{"items": [{"key", "value"}...], "truncated"}`.
+- A `PUT` or `DELETE` with `?lock=NAME&token=T` is fenced: it is applied only if `T` is the
+  current unexpired grant of lock `NAME` when the write reaches the log, else 409
+  `stale_token` and nothing is written (see `service.lock_routes`).
 
 A value that is not UTF-8 comes back base64-encoded, flagged by an `encoding` field beside it
 (`previous_encoding`, `current_encoding`).
@@ -19,11 +22,13 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from pyxos.machines.kv import Delete, Put
 from pyxos.service.errors import ApiError, Routes, json_response
 from pyxos.service.inputs import (
     KEY_BYTES_MAX,
     VALUE_BYTES_MAX,
     Encoding,
+    check_key,
     decode_value,
     linearizable,
     path_key,
@@ -36,6 +41,18 @@ from pyxos.service.kv_ops import KvStore
 
 LIST_LIMIT_DEFAULT = 1000
 LIST_LIMIT_MAX = 10_000
+TOKEN_MAX = (1 << 63) - 1
+
+
+def fence(request: web.Request) -> tuple[str, int] | None:
+    """`(lock, token)` from `?lock=NAME&token=T`, None without either; both or neither."""
+    lock = request.query.get("lock")
+    if lock is None and "token" not in request.query:
+        return None
+    if lock is None or "token" not in request.query:
+        raise ApiError("bad_request", "a fenced write needs both lock and token")
+    token = query_int(request, "token", default=0, low=0, high=TOKEN_MAX)
+    return check_key(lock), token
 
 
 class CasBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -68,15 +85,23 @@ class KvRoutes:
 
     async def put(self, request: web.Request) -> web.Response:
         key = path_key(request)
+        fenced = fence(request)
         value = await read_body(request, VALUE_BYTES_MAX)
-        previous = await self._store.put(key, value)
+        if fenced is not None:
+            previous = (await self._store.guarded(fenced, Put(key=key, value=value))).value
+        else:
+            previous = await self._store.put(key, value)
         return json_response(
             {"key": key, **value_fields("previous", "previous_encoding", previous)}
         )
 
     async def delete(self, request: web.Request) -> web.Response:
         key = path_key(request)
-        previous = await self._store.delete(key)
+        fenced = fence(request)
+        if fenced is not None:
+            previous = (await self._store.guarded(fenced, Delete(key=key))).value
+        else:
+            previous = await self._store.delete(key)
         return json_response(
             {
                 "key": key,

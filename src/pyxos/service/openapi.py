@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pyxos.service import openapi_coordination
 from pyxos.service.errors import ERRORS
 from pyxos.service.gopaxos_routes import EXIT_CRASH
 from pyxos.service.inputs import BODY_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX
@@ -51,6 +52,16 @@ _CONSISTENCY = _param(
     "`linearizable` (a read index confirmed by a quorum) or `stale` (this node's state now).",
     {"type": "string", "enum": ["linearizable", "stale"], "default": "linearizable"},
 )
+_FENCE = [
+    _param("lock", "query", "Fence the write with this lock's grant (with `token`).", STR),
+    _param(
+        "token",
+        "query",
+        "The fencing token of the lock's grant: the write is refused (`stale_token`) unless it "
+        "is the current unexpired grant when the write is applied.",
+        INT,
+    ),
+]
 _ID = _param("Id", "header", "Paxi client id (printable ASCII); goes with `Cid`.", STR)
 _CID = _param(
     "Cid", "header", "Paxi command id, >= 1 and increasing per `Id`; goes with `Id`.", STR
@@ -153,17 +164,18 @@ def _paths() -> Json:
                 params=[_KEY, _CONSISTENCY],
             ),
             "put": _op(
-                f"Write a key; the raw body (at most {VALUE_BYTES_MAX} bytes) is the value",
+                f"Write a key; the raw body (at most {VALUE_BYTES_MAX} bytes) is the value; "
+                "fenced by `lock` and `token` if given",
                 _json(ref("PutAnswer")),
-                ("bad_request", "too_large", *_CLUSTER),
-                params=[_KEY],
+                ("bad_request", "too_large", "stale_token", *_CLUSTER),
+                params=[_KEY, *_FENCE],
                 body=raw_value,
             ),
             "delete": _op(
-                "Delete a key",
+                "Delete a key; fenced by `lock` and `token` if given",
                 _json(ref("DeleteAnswer")),
-                ("bad_request", "too_large", *_CLUSTER),
-                params=[_KEY],
+                ("bad_request", "too_large", "stale_token", *_CLUSTER),
+                params=[_KEY, *_FENCE],
             ),
         },
         "/v1/cas/{key}": {
@@ -296,6 +308,6 @@ def openapi_document() -> Json:
             "openapi.json, crash, drop, slow, flaky) is reached through /v1/kv only. "
             "See docs/api.md.",
         },
-        "paths": _paths(),
-        "components": {"schemas": schemas()},
+        "paths": {**_paths(), **openapi_coordination.paths()},
+        "components": {"schemas": {**schemas(), **openapi_coordination.schemas()}},
     }
