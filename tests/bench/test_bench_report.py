@@ -54,8 +54,10 @@ def test_histograms_add_up_and_an_empty_one_summarises_to_zeros() -> None:
     a.record_us(100)
     b.record_us(300)
     a.add(b)
+    a.add(Histogram())  # an empty one changes nothing, the minimum included
     assert a.summary().count == 2
     assert a.summary().mean_ms == pytest.approx(0.2, rel=1e-3)
+    assert a.summary().min_ms == pytest.approx(0.1, rel=1e-3)
     assert Histogram().summary().count == 0
     assert Histogram().summary().p99_ms == 0.0
 

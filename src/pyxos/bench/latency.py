@@ -49,7 +49,9 @@ class Histogram:
         self._h.record_value(min(max(latency_us, LATENCY_US_MIN), LATENCY_US_MAX))
 
     def add(self, other: Histogram) -> None:
-        self._h.add(other._h)
+        # hdrh takes an empty histogram's minimum as 0: adding one would corrupt ours.
+        if other.count:
+            self._h.add(other._h)
 
     @property
     def count(self) -> int:

@@ -91,6 +91,10 @@ class BenchOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             (self.value_bytes < VALUE_BYTES_MIN, f"--value-size must be >= {VALUE_BYTES_MIN}"),
             (self.protocol not in PROTOCOLS, f"--protocol: one of {PROTOCOLS}"),
             (self.warmup_s < 0, "--warmup must not be negative"),
+            (
+                0 < self.duration_s <= self.warmup_s,
+                "--warmup must be shorter than -T (the duration includes it)",
+            ),
             (self.timeout_s <= 0, "--timeout must be positive"),
             (self.max_states < 1, "--max-states must be positive"),
         ]

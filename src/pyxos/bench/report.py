@@ -36,6 +36,8 @@ class BenchReport(msgspec.Struct, frozen=True, kw_only=True):
     """Failed operations of the run (warm-up included) by error type; their outcome is unknown."""
     issued: int
     """Operations started, warm-up included."""
+    client_cpu_s: float = 0.0
+    """CPU time the benchmark process itself used during the run (it shares the machine)."""
     load_ops: int = 0
     load_s: float = 0.0
     load_errors: dict[str, int] = msgspec.field(default_factory=dict)
@@ -89,7 +91,7 @@ def render(report: BenchReport) -> str:
     lines.append(
         f"measured   {report.operations:,} ops in {report.measured_s:.2f} s = "
         f"{report.throughput_ops_s:,.0f} ops/s (reads {report.reads.count:,}, "
-        f"writes {report.writes.count:,})"
+        f"writes {report.writes.count:,}); the client used {report.client_cpu_s:.2f} CPU-s"
     )
     header = f"{'latency ms':<10} {'count':>9} {'mean':>8} {'median':>8} {'min':>8} {'max':>8}"
     header += f" {'p95':>8} {'p99':>8} {'p99.9':>8}"

@@ -87,8 +87,10 @@ async def run_bench(
             say(f"loading {options.keys:,} keys ...")
             await workload.load()
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        cpu_before = time.process_time()
         async with progress_bar(workload, label, enabled=progress):
             await workload.run()
+        client_cpu_s = time.process_time() - cpu_before
     finally:
         await transport.aclose()
     ops = workload.history.operations()
@@ -123,6 +125,7 @@ async def run_bench(
         writes=workload.latency["put"].summary(),
         errors=dict(sorted(workload.errors.items())),
         issued=workload.issued,
+        client_cpu_s=round(client_cpu_s, 3),
         load_ops=workload.load_ops,
         load_s=round(workload.load_s, 6),
         load_errors=dict(sorted(workload.load_errors.items())),

@@ -102,18 +102,38 @@ def register(sub: Any) -> None:
 # ---- arguments ----------------------------------------------------------------------------
 def _add_workload_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("workload (Paxi's knobs)")
-    g.add_argument("-T", "--duration", type=float, default=10.0, help="seconds to run (10)")
-    g.add_argument("-N", "--operations", type=int, default=0, help="stop after N ops (no limit)")
-    g.add_argument("-K", "--keys", type=int, default=1000, help="key space: keys 0..K-1 (1000)")
-    g.add_argument("-W", "--write-ratio", type=float, default=0.5, help="fraction of writes (0.5)")
+    g.add_argument(
+        "-T", "--duration", type=float, default=10.0, metavar="S", help="seconds to run (10)"
+    )
+    g.add_argument(
+        "-N", "--operations", type=int, default=0, metavar="OPS", help="stop after N ops (no limit)"
+    )
+    g.add_argument(
+        "-K", "--keys", type=int, default=1000, metavar="K", help="key space: keys 0..K-1 (1000)"
+    )
+    g.add_argument(
+        "-W",
+        "--write-ratio",
+        type=float,
+        default=0.5,
+        metavar="RATIO",
+        help="fraction of writes (0.5)",
+    )
     g.add_argument(
         "--concurrency",
         "--clients",
         type=int,
         default=1,
+        metavar="C",
         help="closed-loop clients; with --open-loop, the most operations in flight (1)",
     )
-    g.add_argument("--throttle", type=float, default=0.0, help="operations/s in all (0: no limit)")
+    g.add_argument(
+        "--throttle",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="operations/s in all (0: no limit)",
+    )
     g.add_argument(
         "--open-loop",
         action="store_true",
@@ -130,19 +150,29 @@ def _add_workload_arguments(p: argparse.ArgumentParser) -> None:
         "--conflicts",
         type=int,
         default=100,
+        metavar="PERCENT",
         help="conflict: percent of operations on the shared key 0 (100)",
     )
     g.add_argument("--mu", type=float, default=0.0, help="normal: mean key (0)")
     g.add_argument("--sigma", type=float, default=60.0, help="normal: standard deviation (60)")
     g.add_argument("--move", action="store_true", help="normal: the mean moves up one key...")
-    g.add_argument("--speed", type=int, default=500, help="... every SPEED milliseconds (500)")
+    g.add_argument(
+        "--speed", type=int, default=500, metavar="MS", help="... every MS milliseconds (500)"
+    )
     g.add_argument("--zipf-s", type=float, default=2.0, help="zipfian: exponent s > 1 (2)")
     g.add_argument("--zipf-v", type=float, default=1.0, help="zipfian: offset v >= 1 (1)")
     g.add_argument(
-        "--lambda", dest="lambda_", type=float, default=0.01, help="exponential: rate (0.01)"
+        "--lambda",
+        dest="lambda_",
+        type=float,
+        default=0.01,
+        metavar="L",
+        help="exponential: rate (0.01)",
     )
     g.add_argument("--load", action="store_true", help="write every key once before the run")
-    g.add_argument("--value-size", type=int, default=100, help="bytes per value (100)")
+    g.add_argument(
+        "--value-size", type=int, default=100, metavar="BYTES", help="bytes per value (100)"
+    )
     g.add_argument(
         "--protocol",
         choices=["fast", "http"],
@@ -153,11 +183,17 @@ def _add_workload_arguments(p: argparse.ArgumentParser) -> None:
         "--consistency",
         choices=["linearizable", "stale"],
         default="linearizable",
-        help="reads (linearizable; stale reads will usually fail the check)",
+        help="reads (linearizable; stale reads may fail the check: they are allowed to be stale)",
     )
-    g.add_argument("--warmup", type=float, default=0.0, help="seconds left out of the figures (0)")
     g.add_argument(
-        "--timeout", type=float, default=5.0, help="seconds before an op's outcome is unknown"
+        "--warmup", type=float, default=0.0, metavar="S", help="seconds left out of the figures (0)"
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds before an op's outcome is unknown (5)",
     )
     g.add_argument("--seed", type=int, default=1, help="seeds the key and operation choices")
     _add_check_arguments(p)
@@ -165,12 +201,20 @@ def _add_workload_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_matrix_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("grid")
-    g.add_argument("-T", "--duration", type=float, default=3.0, help="seconds per point (3)")
+    g.add_argument(
+        "-T",
+        "--duration",
+        type=float,
+        default=3.0,
+        help="seconds per point, the warm-up included (3)",
+    )
     g.add_argument(
         "--warmup", type=float, default=1.0, help="seconds before each point's figures (1)"
     )
     g.add_argument("-K", "--keys", type=int, default=1000, help="key space (1000)")
-    g.add_argument("--value-size", type=int, default=100, help="bytes per value (100)")
+    g.add_argument(
+        "--value-size", type=int, default=100, metavar="BYTES", help="bytes per value (100)"
+    )
     g.add_argument("--protocols", default="fast,http", help="comma-separated: fast, http (both)")
     g.add_argument(
         "--workloads", default="writes,reads", help="comma-separated: writes, reads (both)"
@@ -229,6 +273,7 @@ def _add_target_arguments(p: argparse.ArgumentParser) -> None:
         "--connections",
         type=int,
         default=1,
+        metavar="N",
         help="fast protocol: client connections the workers share (1)",
     )
 
