@@ -44,12 +44,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
 from pyxos.client.arguments import Value, check_key, check_value, decode_answer
 from pyxos.client.connection import ConnectionLost, NodeConnection
+from pyxos.client.coordination import Consistency, Coordination
 from pyxos.client.endpoints import WILDCARDS, parse_endpoints, reachable
 from pyxos.client.errors import (
     BadRequest,
@@ -94,10 +95,10 @@ SESSIONS_MAX = 64
 BACKOFF_S_MIN = 0.02
 BACKOFF_S_MAX = 0.5
 LIST_LIMIT = 1000
+__all__ = ["AsyncClient", "Consistency", "Listing"]
+
 LEADER_RECHECK_S = 1.0
 """A client not connected to the leader asks again at most this often (in the background)."""
-
-Consistency = Literal["linearizable", "stale"]
 
 _STATUS_DECODER = msgspec.msgpack.Decoder(dict[str, Any])
 
@@ -127,7 +128,7 @@ class _NoNode(Exception):  # noqa: N818
         self.refused = refused
 
 
-class AsyncClient:
+class AsyncClient(Coordination):
     """A client of one pyxos cluster, for asyncio code. Safe to use from many tasks at once.
 
     `endpoints` are client addresses (`"host:port"`, a list or a comma-separated string);
@@ -273,7 +274,13 @@ class AsyncClient:
 
     # ---- writes and sessions --------------------------------------------------------------
     async def _write(self, op: KvOp) -> bytes:
-        encoded = encode_op(op)
+        return await self._write_bytes(encode_op(op))
+
+    async def _write_bytes(
+        self, encoded: bytes, *, kind: RequestKind = "write", wait_ms: int = 0
+    ) -> bytes:
+        """Run the encoded operation under a session of its own: a `write`, or a lease `wait`
+        that the node may hold for up to `wait_ms` more."""
         async with self._session_slots:
             # LIFO: a light load keeps reusing the same few sessions.
             if self._sessions:
@@ -282,7 +289,7 @@ class AsyncClient:
                 session = _Session(self._ids.randint(CLIENT_ID_MIN, CLIENT_ID_MAX))
             session.seq += 1
             try:
-                return await self._call("write", encoded, session=session)
+                return await self._call(kind, encoded, session=session, wait_ms=wait_ms)
             finally:
                 self._sessions.append(session)
 
@@ -292,13 +299,15 @@ class AsyncClient:
         kind: RequestKind,
         op: bytes,
         *,
-        session: _Session | None = None,
+        session: Any = None,
         linearizable: bool = True,
+        wait_ms: int = 0,
     ) -> bytes:
         if self._closed:
             raise RuntimeError("the client is closed")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
+        wait_s = wait_ms / 1000  # a lease wait: the node may hold the answer this much longer
+        deadline = loop.time() + self.timeout_s + wait_s
         reached = False  # some attempt may have reached a node: the outcome is unknown
         last = "no attempt finished"
         last_code = TIMEOUT
@@ -321,9 +330,11 @@ class AsyncClient:
                 await asyncio.sleep(min(backoff_s, max(0.0, deadline - loop.time())))
                 backoff_s = min(backoff_s * 2, BACKOFF_S_MAX)
                 continue
-            future = conn.request(kind, op, client_id=client_id, seq=seq, linearizable=linearizable)
+            future = conn.request(
+                kind, op, client_id=client_id, seq=seq, linearizable=linearizable, wait_ms=wait_ms
+            )
             try:
-                async with asyncio.timeout(min(self.attempt_timeout_s, remaining)):
+                async with asyncio.timeout(min(self.attempt_timeout_s + wait_s, remaining)):
                     response: Response = await future
             except TimeoutError:
                 reached = True

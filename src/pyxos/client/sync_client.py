@@ -24,9 +24,9 @@ from pyxos.client.async_client import (
     SESSIONS_MAX,
     TIMEOUT_S,
     AsyncClient,
-    Consistency,
     Listing,
 )
+from pyxos.client.coordination import Consistency, LeaseInfo
 
 T = TypeVar("T")
 
@@ -110,6 +110,56 @@ class Client:
 
     def status(self) -> dict[str, Any]:
         return self._run(self._async.status())
+
+    # ---- coordination: see `pyxos.client.coordination` ------------------------------------
+    # The background-refreshed `lock()` context and `campaign()` need a running event loop
+    # between calls: they are `AsyncClient`'s only.
+    def lock_get(self, name: str, owner: str, ttl_s: float) -> LeaseInfo:
+        return self._run(self._async.lock_get(name, owner, ttl_s))
+
+    def lock_wait(self, name: str, owner: str, ttl_s: float, *, timeout_s: float) -> LeaseInfo:
+        return self._run(self._async.lock_wait(name, owner, ttl_s, timeout_s=timeout_s))
+
+    def lock_whose(self, name: str, consistency: Consistency = "linearizable") -> LeaseInfo:
+        return self._run(self._async.lock_whose(name, consistency))
+
+    def lock_refresh(self, name: str, owner: str, token: int, ttl_s: float) -> LeaseInfo:
+        return self._run(self._async.lock_refresh(name, owner, token, ttl_s))
+
+    def lock_release(self, name: str, owner: str, token: int) -> LeaseInfo:
+        return self._run(self._async.lock_release(name, owner, token))
+
+    def leader(self, role: str) -> str | None:
+        return self._run(self._async.leader(role))
+
+    def put_fenced(self, key: str | bytes, value: Value, *, lock: str, token: int) -> bytes | None:
+        return self._run(self._async.put_fenced(key, value, lock=lock, token=token))
+
+    def delete_fenced(self, key: str | bytes, *, lock: str, token: int) -> bytes | None:
+        return self._run(self._async.delete_fenced(key, lock=lock, token=token))
+
+    def ask(self, key: str | bytes, value: Value | None = None) -> bytes | None:
+        return self._run(self._async.ask(key, value))
+
+    def queue_push(self, name: str, item: Value) -> int:
+        return self._run(self._async.queue_push(name, item))
+
+    def queue_peek(self, name: str, consistency: Consistency = "linearizable") -> bytes | None:
+        return self._run(self._async.queue_peek(name, consistency))
+
+    def queue_pop(self, name: str) -> bytes:
+        return self._run(self._async.queue_pop(name))
+
+    def map_get(
+        self, key: str | bytes, consistency: Consistency = "linearizable"
+    ) -> tuple[bytes, int] | None:
+        return self._run(self._async.map_get(key, consistency))
+
+    def map_put(self, key: str | bytes, value: Value, *, version: int | None = None) -> int:
+        return self._run(self._async.map_put(key, value, version=version))
+
+    def map_delete(self, key: str | bytes, *, version: int | None = None) -> bool:
+        return self._run(self._async.map_delete(key, version=version))
 
     @property
     def node(self) -> int | None:
