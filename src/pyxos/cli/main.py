@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from pyxos import __version__
 from pyxos.cli import (
     bench_cmd,
+    chaos_cmd,
     check_cmd,
     demo_cmd,
+    fault_cmd,
     kv_cmd,
     log_cmd,
     node_cmd,
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         sim_cmd,
         check_cmd,
         bench_cmd,
+        fault_cmd,
+        chaos_cmd,
         wal_cmd,
     ):
         module.register(sub)

@@ -1,0 +1,155 @@
+"""`pyxos chaos`: run a workload under a schedule of faults on a local cluster, then check it.
+
+Prints progress, then the checks and one verdict line (`VERDICT: PASS` or `VERDICT: FAIL: ...`);
+the artifacts stay in `--out` (docs/chaos.md). Exit status 0 on PASS, 1 on FAIL, 2 for bad
+options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pyxos.chaos.planted_bug import PLANTED_BUGS
+from pyxos.chaos.run import ChaosOptions, run_chaos
+from pyxos.chaos.schedule import STEP_KINDS
+from pyxos.cli.check_cmd import compare_logs, parse_log, render_comparison
+
+EXIT_PASS = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--duration", type=float, default=300.0, metavar="SECONDS", help="run length (300)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the schedule's seed (1)")
+    parser.add_argument(
+        "--out", default=None, metavar="DIR", help="artifacts folder (default: a new temp dir)"
+    )
+    parser.add_argument(
+        "--faults",
+        default=",".join(STEP_KINDS),
+        metavar="KIND,...",
+        help=f"fault kinds to schedule, each at least once (default: all: {','.join(STEP_KINDS)})",
+    )
+    parser.add_argument("--workers", type=int, default=4, help="client workers (4)")
+    parser.add_argument(
+        "--rate", type=float, default=100.0, help="operations per second in all (100)"
+    )
+    parser.add_argument(
+        "--serve-deadline",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="the cluster must commit a write this soon after each heal (5)",
+    )
+    parser.add_argument("--fault-min", type=float, default=3.0, help="shortest fault, s (3)")
+    parser.add_argument("--fault-max", type=float, default=6.0, help="longest fault, s (6)")
+    parser.add_argument(
+        "--settle", type=float, default=4.0, help="quiet time before each fault, s (4)"
+    )
+    parser.add_argument(
+        "--planted-bug",
+        choices=PLANTED_BUGS,
+        default=None,
+        help="run a TEST BUILD of the nodes with this bug: the verdict must be FAIL",
+    )
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "chaos",
+        help="run a workload under faults on a local cluster and check it",
+        description=(
+            "Start a temporary 3-node cluster, run a recorded workload under a seeded schedule "
+            "of faults (crash, kill -9, drop, slow, flaky, partition, pause, crash loop), heal, "
+            "and check linearizability, log agreement and that no acknowledged write is lost."
+        ),
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def check_logs(texts: Mapping[int, str], members: int) -> tuple[bool, str]:
+    """`pyxos check logs` over the nodes' log prints, from the first slot every node holds (a
+    restarted node's log starts at its latest snapshot)."""
+    try:
+        logs = {node: parse_log(text) for node, text in texts.items()}
+    except ValueError as exc:
+        return False, f"a node's log print does not parse: {exc}\n"
+    if len(logs) < members:
+        missing = sorted(set(range(1, members + 1)) - set(logs))
+        return False, f"nodes {missing} did not print their log\n"
+    first = max((min(log, default=1) for log in logs.values()), default=1)
+    result = compare_logs(logs, members=members, first=first)
+    return result.ok, render_comparison(result)
+
+
+def replay_command(args: argparse.Namespace) -> str:
+    """The command that plays the same schedule again (the timing of a real cluster varies, so
+    a replay reproduces the faults, not every interleaving)."""
+    parts = [
+        f"pyxos chaos --seed {args.seed} --duration {args.duration:g} --faults {args.faults}",
+        f"--fault-min {args.fault_min:g} --fault-max {args.fault_max:g} --settle {args.settle:g}",
+        f"--workers {args.workers} --rate {args.rate:g}",
+    ]
+    if args.planted_bug:
+        parts.append(f"--planted-bug {args.planted_bug}")
+    return " ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    kinds = tuple(k.strip() for k in args.faults.split(",") if k.strip())
+    bad = [k for k in kinds if k not in STEP_KINDS]
+    if bad or not kinds:
+        print(
+            f"pyxos chaos: error: unknown fault kinds {bad}; choose from {', '.join(STEP_KINDS)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.duration <= 0 or args.workers < 1 or args.rate <= 0:
+        print("pyxos chaos: error: duration, workers and rate must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    if not 0 < args.fault_min <= args.fault_max:
+        print("pyxos chaos: error: need 0 < --fault-min <= --fault-max", file=sys.stderr)
+        return EXIT_USAGE
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="pyxos-chaos-"))
+    options = ChaosOptions(
+        out=out,
+        duration_s=args.duration,
+        seed=args.seed,
+        kinds=kinds,
+        workers=args.workers,
+        rate_per_s=args.rate,
+        serve_deadline_s=args.serve_deadline,
+        fault_s_min=args.fault_min,
+        fault_s_max=args.fault_max,
+        settle_s=args.settle,
+        planted_bug=args.planted_bug,
+    )
+    print(f"pyxos chaos: seed {args.seed}, {args.duration:g} s, artifacts in {out}", flush=True)
+    verdict = asyncio.run(
+        run_chaos(options, check_logs=check_logs, echo=lambda line: print(line, flush=True))
+    )
+    print(verdict.render(), end="")
+    print(f"artifacts: {out} (history.jsonl, timeline.jsonl, verdict.txt, cluster/)")
+    if not verdict.ok:
+        print(f"replay: {replay_command(args)}")
+    return EXIT_PASS if verdict.ok else EXIT_FAIL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pyxos chaos", description="Faults on a real cluster.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
