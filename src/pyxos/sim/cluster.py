@@ -14,12 +14,14 @@ operator rebuilds it `REBUILD_DELAY_US` later (a `Rebuild` fault, fired by `pyxo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from random import Random
 from typing import assert_never
 
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.io import Flush
 from pyxos.faults import Rebuild
+from pyxos.machines.base import StateMachine
 from pyxos.machines.catalog import build_machines
 from pyxos.node.io import (
     Applied,
@@ -82,6 +84,7 @@ class Cluster:
 
     __slots__ = (
         "_factory",
+        "_machines",
         "_node_rng",
         "_tick_rng",
         "applied",
@@ -114,9 +117,11 @@ class Cluster:
         node_rng: Random,
         tick_rng: Random,
         tick_us: int,
+        machine_factory: Callable[[], StateMachine] = build_machines,
     ) -> None:
         self.hosts = hosts
         self._factory = factory
+        self._machines = machine_factory  # a fresh state machine for each incarnation
         self.queue = queue
         self.network = network
         self.transcript = transcript
@@ -156,10 +161,10 @@ class Cluster:
         rng = Random(self._node_rng.getrandbits(64))
         if host.rejoining:
             node = self._factory(
-                host.config, build_machines(), rng, disk.synced, disk.snapshot, rejoining=True
+                host.config, self._machines(), rng, disk.synced, disk.snapshot, rejoining=True
             )
         else:
-            node = self._factory(host.config, build_machines(), rng, disk.synced, disk.snapshot)
+            node = self._factory(host.config, self._machines(), rng, disk.synced, disk.snapshot)
         host.node = node
         self.applied.on_start(host.node_id)
         if host.incarnation > 1:

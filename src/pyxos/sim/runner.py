@@ -20,9 +20,12 @@ no new operations; every pending one must complete, and every node must apply th
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from random import Random
 
 from pyxos.faults import Fault
+from pyxos.machines.base import StateMachine
+from pyxos.machines.catalog import build_machines
 from pyxos.node.io import Tick
 from pyxos.sim.checkers import AppliedPrefixes, ChosenValues, MonotoneBallots
 from pyxos.sim.cluster import Cluster, build_hosts
@@ -90,6 +93,7 @@ class Simulation:
         *,
         transcript: bool = False,
         node_factory: NodeFactory | None = None,
+        machine_factory: Callable[[], StateMachine] | None = None,
     ) -> None:
         self.options = options
         rng = Random(options.seed)
@@ -132,6 +136,7 @@ class Simulation:
             node_rng=node_rng,
             tick_rng=tick_rng,
             tick_us=self._tick_us,
+            machine_factory=machine_factory or build_machines,
         )
         self.traffic = ClientTraffic(
             self.clients,
