@@ -192,13 +192,15 @@ class Campaign:
             await _call(self._on_lease_end)
 
     async def resign(self) -> None:
-        """Stop campaigning; if leader, release the role at once (and call `on_lease_end`)."""
+        """Stop campaigning; if leader, call `on_lease_end` and then release the role, so that
+        the next candidate is elected at once."""
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
-        if self.lease is not None:
-            await self.lease.release()
-            self.lease = None
+        lease, self.lease = self.lease, None
+        if lease is not None:
+            # The leader stops acting as one before anyone else can be elected.
             await _call(self._on_lease_end)
+            await lease.release()
 
 
 async def _call(callback: Callback, *args: object) -> None:
