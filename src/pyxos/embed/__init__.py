@@ -28,10 +28,12 @@ from pyxos.embed.node import Consistency, MachineLike, Node
 from pyxos.embed.replicated import Replicated, replicated
 from pyxos.embed.sync import SyncNode
 from pyxos.machines.base import ApplyContext
+from pyxos.runtime.config import ClusterConfig, load_config
 
 __all__ = [
     "AppliedCommand",
     "ApplyContext",
+    "ClusterConfig",
     "CommandFailed",
     "Consistency",
     "Machine",
@@ -47,6 +49,7 @@ __all__ = [
     "Timeout",
     "Unavailable",
     "builtin_machines",
+    "load_config",
     "local_cluster_toml",
     "local_config",
     "replicated",
