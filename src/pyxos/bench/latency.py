@@ -100,24 +100,18 @@ class Timeline:
             bucket = self._buckets[index] = array("q")
         bucket.append(latency_us)
 
-    def points(self, end_s: float | None = None) -> list[TimelinePoint]:
+    def points(self) -> list[TimelinePoint]:
         """Every interval from the first to the last that saw an operation, empty ones too.
-        `end_s`, when the run ended, shortens the last interval to the part the run lasted, so
-        that its throughput is not understated."""
+        The last one is usually partial (the run ended inside it): its rate is understated."""
         if not self._buckets:
             return []
         points = []
-        last = max(self._buckets)
-        for index in range(last + 1):
+        for index in range(max(self._buckets) + 1):
             values = sorted(self._buckets.get(index, ()))
-            start_s = index * self.interval_s
-            length_s = self.interval_s
-            if index == last and end_s is not None and start_s < end_s < start_s + length_s:
-                length_s = end_s - start_s
             points.append(
                 TimelinePoint(
-                    at_s=round(start_s, 6),
-                    ops_per_s=len(values) / length_s,
+                    at_s=round(index * self.interval_s, 6),
+                    ops_per_s=len(values) / self.interval_s,
                     p50_ms=percentile(values, 50.0) / 1000,
                     p99_ms=percentile(values, 99.0) / 1000,
                     max_ms=(values[-1] if values else 0) / 1000,

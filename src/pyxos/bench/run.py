@@ -131,7 +131,7 @@ async def run_bench(
         load_errors=dict(sorted(workload.load_errors.items())),
         history_ops=len(ops),
         check=check,
-        timeline=tuple(workload.timeline.points(workload.measured_s)),
+        timeline=tuple(workload.timeline.points()),
     )
     if out_dir is not None:
         (out_dir / REPORT_FILE).write_bytes(to_json(report))
