@@ -87,15 +87,17 @@ def test_the_walk_sees_forbidden_imports() -> None:
     assert len(_violations_in(source, layer="core")) == 3
 
 
-# The I/O layers point down too: cli > service, client > runtime > storage > the pure layers.
-# (`client` reads cluster files with runtime.config; `service` assembles a node process.)
+# The I/O layers point down too: cli > service, client, embed > runtime > storage > the pure
+# layers. (`client` reads cluster files with runtime.config; `service` assembles a node process;
+# `embed` runs a node in the caller's process and never needs HTTP.)
 IO_ALLOWED = {
     "storage": {"storage", *PURE},
     "runtime": {"runtime", "storage", *PURE},
     "client": {"client", "runtime", *PURE},
+    "embed": {"embed", "runtime", "storage", *PURE},
     "service": {"service", "runtime", "storage", "client", *PURE},
 }
-ALL_LAYERS = (*PURE, "storage", "runtime", "client", "service", "cli", "bench", "chaos")
+ALL_LAYERS = (*PURE, "storage", "runtime", "client", "embed", "service", "cli", "bench", "chaos")
 
 
 def _io_files() -> list[Path]:
