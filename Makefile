@@ -48,3 +48,23 @@ lock:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Side by side with etcd and PySyncObj (docs/BENCHMARKS.md): installs etcd (Debian's
+# etcd-server, with apt-get: needs root) when it is not on PATH and PySyncObj into its own venv
+# from a hashed lock, then runs `pyxos bench peers`, e.g. `make compare COMPARE_ARGS="--repeat 3"`.
+PEERS_VENV := .venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed
+PEERS_LOCK := requirements/peers.lock
+COMPARE_ARGS ?=
+.PHONY: compare
+
+$(PEERS_STAMP): $(PEERS_LOCK)
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(PEERS_LOCK)
+	touch $(PEERS_STAMP)
+
+compare: $(STAMP) $(PEERS_STAMP)
+	@command -v etcd >/dev/null 2>&1 || { \
+		echo "etcd is not on PATH: installing Debian's etcd-server (apt-get, needs root)"; \
+		apt-get install -y etcd-server || { apt-get update && apt-get install -y etcd-server; }; }
+	$(BIN)/pyxos bench peers $(COMPARE_ARGS)

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pyxos.bench.peers.command import add_parser as add_peers_parser
 from pyxos.cli import up_cmd
 from pyxos.cli.sim_cmd import parse_seed_range
 from pyxos.runtime.config import ClusterConfig, ConfigError, HostPort, load_config
@@ -97,6 +98,7 @@ def register(sub: Any) -> None:
         help="records in the log whose restart time is measured (default 1000000)",
     )
     storage.set_defaults(func=run_storage)
+    add_peers_parser(kinds)
 
 
 # ---- arguments ----------------------------------------------------------------------------
