@@ -6,15 +6,43 @@ Besides completed operations (checked: their output must match) and unknown outc
 search accepts *blind* completed operations: they must take effect within their interval like
 any completed operation, but their output is not checked. Only counterexample shrinking uses
 them, to ask "does the violation survive if we ignore what this write returned?".
+
+The search itself takes its sequential model as a parameter (`check_sequence`), so the models of
+the coordination objects (`pyxos.check.objects`) reuse it; a key of the KV store runs it with the
+register model and its interchangeable lost writes, as before.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Hashable, Sequence, Set
+from typing import Any, Protocol
 
 from pyxos.check.history import Operation
-from pyxos.check.model import INITIAL, State, apply
+from pyxos.check.model import INITIAL, apply
+
+IMPOSSIBLE: Any = object()
+"""What a model's `apply` answers for an operation that cannot take effect in a state at all,
+whatever its outcome (an operation stamped with a log time before the state's)."""
+
+
+class TimedOp(Protocol):
+    """What the search needs from an operation of any model."""
+
+    @property
+    def invoke(self) -> int: ...
+    @property
+    def complete(self) -> int | None: ...
+    @property
+    def output(self) -> object: ...
+
+
+Apply = Callable[[Any, Any], tuple[Any, Any]]
+"""A sequential model: `(state, op) -> (output, next_state)`; states are hashable."""
+
+
+def _kv_effect(op: Operation) -> Hashable:
+    return (op.kind, op.value, op.expected)
 
 
 class Verdict(enum.Enum):
@@ -29,7 +57,23 @@ def check_key(
     """Check the operations of one key: `(verdict, configurations explored)`. `blind` holds the
     indices of completed operations whose outputs are not to be checked."""
     kept = relevant(ops, blind=blind)
-    return _search([ops[i] for i in kept], [i in blind for i in kept], max_states)
+    return _search(
+        [ops[i] for i in kept],
+        [i in blind for i in kept],
+        max_states,
+        apply=apply,
+        initial=INITIAL,
+        effect=_kv_effect,
+    )
+
+
+def check_sequence(
+    ops: Sequence[TimedOp], *, apply: Apply, initial: Hashable, max_states: int
+) -> tuple[Verdict, int]:
+    """Check the operations of one object against the sequential model `apply` from state
+    `initial`: `(verdict, configurations explored)`. No pruning and no symmetry reduction: every
+    operation is its own."""
+    return _search(ops, [False] * len(ops), max_states, apply=apply, initial=initial, effect=None)
 
 
 def relevant(ops: Sequence[Operation], *, blind: Set[int] = frozenset()) -> list[int]:
@@ -73,7 +117,7 @@ class _Entry:
 
     __slots__ = ("bit", "checked", "is_call", "known", "match", "next", "op", "prev", "requires")
 
-    def __init__(self, op: Operation, bit: int, *, is_call: bool, blind: bool) -> None:
+    def __init__(self, op: Any, bit: int, *, is_call: bool, blind: bool) -> None:
         self.op = op
         self.bit = bit
         self.is_call = is_call
@@ -89,21 +133,27 @@ class _Entry:
 
 
 def _search(
-    ops: Sequence[Operation], blind: Sequence[bool], max_states: int
+    ops: Sequence[Any],
+    blind: Sequence[bool],
+    max_states: int,
+    *,
+    apply: Apply,
+    initial: Hashable,
+    effect: Callable[[Any], Hashable] | None,
 ) -> tuple[Verdict, int]:
     remaining = sum(1 for op in ops if op.complete is not None)
     if remaining == 0:
         return Verdict.LINEARIZABLE, 0
-    head = _build_list(ops, blind)
-    cache: set[tuple[int, State]] = set()
-    stack: list[tuple[_Entry, State]] = []
-    state = INITIAL
+    head = _build_list(ops, blind, effect)
+    cache: set[tuple[int, Any]] = set()
+    stack: list[tuple[_Entry, Any]] = []
+    state: Any = initial
     linearized = 0
     entry = head.next
     while entry is not None:
         if entry.is_call:
             output, after = apply(state, entry.op)
-            allowed = output == entry.op.output or not entry.checked
+            allowed = output is not IMPOSSIBLE and (output == entry.op.output or not entry.checked)
             if allowed and not entry.requires & ~linearized:
                 candidate = linearized | entry.bit
                 config = (candidate, after)
@@ -136,21 +186,25 @@ def _search(
     raise AssertionError("linearizability search ran off the end of the entry list")
 
 
-def _build_list(ops: Sequence[Operation], blind: Sequence[bool]) -> _Entry:
-    """The entries in time order, linked from a sentinel head."""
+def _build_list(
+    ops: Sequence[Any], blind: Sequence[bool], effect: Callable[[Any], Hashable] | None
+) -> _Entry:
+    """The entries in time order, linked from a sentinel head. Unknown outcomes with equal
+    `effect` are interchangeable (None: none are)."""
     # Sort keys: (time, 0 = call / 1 = return, index); the index makes the order total. An
     # unknown outcome has no return entry: it never forces a backtrack, and the search ends
     # when the completed operations are all linearized, before the walk could reach the end.
     keyed: list[tuple[tuple[int, int, int], _Entry]] = []
-    previous_alike: dict[tuple[str, str | None, str | None], _Entry] = {}
+    previous_alike: dict[Hashable, _Entry] = {}
     for index, op in sorted(enumerate(ops), key=lambda pair: (pair[1].invoke, pair[0])):
         call = _Entry(op, 1 << index, is_call=True, blind=blind[index])
         keyed.append(((op.invoke, 0, index), call))
         if op.complete is None:
-            effect = (op.kind, op.value, op.expected)
-            if effect in previous_alike:
-                call.requires = previous_alike[effect].bit
-            previous_alike[effect] = call
+            if effect is not None:
+                alike = effect(op)
+                if alike in previous_alike:
+                    call.requires = previous_alike[alike].bit
+                previous_alike[alike] = call
         else:
             ret = _Entry(op, 1 << index, is_call=False, blind=blind[index])
             call.match, ret.match = ret, call
