@@ -5,12 +5,23 @@ then applies the overrides, so overriding one option (`--nodes 5`) leaves the ot
 chose them. `RANGES` documents the range each option is drawn from; an override may leave it.
 The run's own random generator continues the same `Random(seed)` stream after the options (see
 `pyxos.sim.runner`), so one seed fixes the whole run.
+
+The workload (`WORKLOADS`: what the clients do) is drawn from a generator of its own, keyed by
+the seed, so that the options of every seed that runs the key-value workload are what they were
+before the other workloads existed, and their runs are unchanged.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from random import Random
+
+WORKLOADS = ("kv", "lock", "election", "queue")
+"""`workload` is an index into this: the clients' operations are KV reads and writes, contention
+on one lock with fenced writes, leader election on a lock, or FIFO queues."""
+WORKLOAD_KV, WORKLOAD_LOCK, WORKLOAD_ELECTION, WORKLOAD_QUEUE = range(len(WORKLOADS))
+# The share of seeds running each workload other than KV.
+_WORKLOAD_P = 0.1
 
 RANGES: dict[str, tuple[float, float]] = {
     # cluster and workload
@@ -49,6 +60,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "convergence_us_max": (30_000_000, 30_000_000),
     "client_timeout_us_min": (200_000, 200_000),
     "client_timeout_us_max": (500_000, 500_000),
+    # what the clients do: an index into WORKLOADS
+    "workload": (0, len(WORKLOADS) - 1),
 }
 
 
@@ -84,8 +97,11 @@ class SimOptions:
     convergence_us_max: int
     client_timeout_us_min: int
     client_timeout_us_max: int
+    workload: int  # last: it takes no draw from the seed's stream (`draw_workload`)
 
     def __post_init__(self) -> None:
+        if not 0 <= self.workload < len(WORKLOADS):
+            raise ValueError(f"workload must be within 0..{len(WORKLOADS) - 1}")
         for name in ("nodes", "clients", "keys", "tick_ms"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
@@ -138,7 +154,9 @@ def draw_options(rng: Random, seed: int) -> SimOptions:
     drawn: dict[str, int | float] = {}
     for name in OPTION_NAMES:
         low, high = RANGES[name]
-        if name == "nodes":
+        if name == "workload":
+            drawn[name] = draw_workload(seed)
+        elif name == "nodes":
             drawn[name] = rng.choice((3, 5))
         elif name == "election_timeout_ticks_min":
             # ReplicaConfig needs heartbeat_ticks <= half of the election timeout.
@@ -148,6 +166,12 @@ def draw_options(rng: Random, seed: int) -> SimOptions:
         else:
             drawn[name] = rng.randint(int(low), int(high))
     return SimOptions(seed=seed, **drawn)  # type: ignore[arg-type]
+
+
+def draw_workload(seed: int) -> int:
+    """The workload of `seed`, from a generator of its own (it takes no draw from the run's)."""
+    roll = Random(f"workload-{seed}").random()
+    return min(len(WORKLOADS) - 1, int(roll / _WORKLOAD_P) + 1) if roll < 3 * _WORKLOAD_P else 0
 
 
 def expand_options(seed: int, **overrides: int | float) -> SimOptions:

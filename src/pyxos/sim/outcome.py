@@ -26,7 +26,12 @@ from pyxos.sim.options import SimOptions
 from pyxos.sim.result import SimResult, SimStats
 from pyxos.sim.traffic import ClientTraffic
 from pyxos.sim.transcript import Transcript
-from pyxos.sim.verdict import linearizability_violations, liveness_violations
+from pyxos.sim.verdict import (
+    linearizability_violations,
+    liveness_violations,
+    log_times,
+    object_violations,
+)
 
 
 def is_converged(cluster: Cluster, traffic: ClientTraffic, chosen: ChosenValues) -> bool:
@@ -100,6 +105,18 @@ def build_result(
     found = chosen.violations + applied.violations + ballots.violations + list(violations)
     linearizability, counterexample = linearizability_violations(history)
     found.extend(linearizability)
+    times = log_times(applied.log)
+    object_history = traffic.object_history(times.commands)
+    objects, object_report = object_violations(options.workload, object_history, times)
+    found.extend(objects)
+    if object_report is not None:
+        counterexample = object_report
+    counts = traffic.counts()
+    if object_history:
+        counts["lease_clock"] = times.clock_commands
+    for name, count in sorted(counts.items()):
+        if count:
+            coverage.notes[name] = count
     clients = traffic.clients.values()
     stats = SimStats(
         ops_issued=sum(c.op_number for c in clients),
@@ -123,6 +140,7 @@ def build_result(
         coverage=coverage.counters(),
         stats=stats,
         history=history,
+        object_history=object_history,
         counterexample=counterexample,
         transcript=None if transcript is None else transcript.lines,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pyxos.check.history import Operation
+from pyxos.check.objects import ObjectOp
 from pyxos.sim.options import FLOAT_OPTIONS, SimOptions, expand_options
 
 COVERAGE_COUNTERS = (
@@ -54,6 +55,8 @@ class SimResult:
     coverage: dict[str, bool]
     stats: SimStats
     history: list[Operation]
+    object_history: list[ObjectOp] = field(default_factory=list)
+    """The coordination workload's operations (a lock, an election or queues), with log times."""
     counterexample: str | None = None
     """The linearizability checker's report when the history failed."""
     transcript: list[str] | None = None

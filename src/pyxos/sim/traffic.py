@@ -10,37 +10,64 @@ Acknowledged writes are recorded for the end-of-run check that none of them was 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from random import Random
 
 from pyxos.check.history import Operation
+from pyxos.check.objects import ObjectOp
 from pyxos.node.client_messages import ClientInbound, ClientOutbound, ClientRequest
 from pyxos.node.io import FromClient
 from pyxos.sim.clients import SimClient
 from pyxos.sim.events import CLIENT_NEXT, CLIENT_TIMEOUT, DELIVER, EventQueue
 from pyxos.sim.network import SimNetwork
-from pyxos.sim.options import SimOptions
+from pyxos.sim.options import (
+    WORKLOAD_ELECTION,
+    WORKLOAD_KV,
+    WORKLOAD_LOCK,
+    WORKLOAD_QUEUE,
+    SimOptions,
+)
 from pyxos.sim.transcript import CLIENT_ADDRESS_BASE, Transcript
+from pyxos.sim.workloads import ElectionClient, LockClient, ObjectClient, QueueClient
+
+AnyClient = SimClient | ObjectClient
+_OBJECT_CLIENTS: dict[int, type[ObjectClient]] = {
+    WORKLOAD_LOCK: LockClient,
+    WORKLOAD_ELECTION: ElectionClient,
+    WORKLOAD_QUEUE: QueueClient,
+}
 
 
 def build_clients(
     options: SimOptions, members: tuple[int, ...], rng: Random
-) -> dict[int, SimClient]:
-    """The clients by address, sharing out `options.ops`; each one's generator is drawn from
-    `rng` in address order."""
+) -> dict[int, AnyClient]:
+    """The clients of the seed's workload by address, sharing out `options.ops`; each one's
+    generator is drawn from `rng` in address order."""
     keys = tuple(f"k{i}" for i in range(1, options.keys + 1))
-    clients: dict[int, SimClient] = {}
+    clients: dict[int, AnyClient] = {}
     for index in range(options.clients):
         address = CLIENT_ADDRESS_BASE + index + 1
         share = options.ops // options.clients + (index < options.ops % options.clients)
-        clients[address] = SimClient(
-            address,
-            Random(rng.getrandbits(64)),
-            nodes=members,
-            keys=keys,
-            ops=share,
-            timeout_us_min=options.client_timeout_us_min,
-            timeout_us_max=options.client_timeout_us_max,
-        )
+        client_rng = Random(rng.getrandbits(64))
+        if options.workload == WORKLOAD_KV:
+            clients[address] = SimClient(
+                address,
+                client_rng,
+                nodes=members,
+                keys=keys,
+                ops=share,
+                timeout_us_min=options.client_timeout_us_min,
+                timeout_us_max=options.client_timeout_us_max,
+            )
+        else:
+            clients[address] = _OBJECT_CLIENTS[options.workload](
+                address,
+                client_rng,
+                nodes=members,
+                ops=share,
+                timeout_us_min=options.client_timeout_us_min,
+                timeout_us_max=options.client_timeout_us_max,
+            )
     return clients
 
 
@@ -69,7 +96,7 @@ class ClientTraffic:
 
     def __init__(
         self,
-        clients: dict[int, SimClient],
+        clients: dict[int, AnyClient],
         *,
         queue: EventQueue,
         network: SimNetwork,
@@ -102,7 +129,7 @@ class ClientTraffic:
         return int(self._think_rng.random() * self._think_us_max)
 
     # ---- events -----------------------------------------------------------------------------
-    def on_next(self, client: SimClient) -> None:
+    def on_next(self, client: AnyClient) -> None:
         """The client's think time is over: invoke its next operation, if it has one."""
         if not self.issuing or client.in_flight or client.ops_left <= 0:
             return
@@ -113,7 +140,7 @@ class ClientTraffic:
             )
         self._send(client, request)
 
-    def on_timeout(self, client: SimClient, op_number: int, attempt: int) -> None:
+    def on_timeout(self, client: AnyClient, op_number: int, attempt: int) -> None:
         """Retry the operation, unless this timeout is for an attempt already answered."""
         if not client.in_flight or client.op_number != op_number or client.attempt != attempt:
             return
@@ -125,7 +152,7 @@ class ClientTraffic:
             )
         self._send(client, request)
 
-    def _send(self, client: SimClient, request: ClientInbound) -> None:
+    def _send(self, client: AnyClient, request: ClientInbound) -> None:
         now = self.queue.now_us
         target = client.target
         delays = self.network.transit(client.address, target)
@@ -140,7 +167,7 @@ class ClientTraffic:
             (client.op_number, client.attempt),
         )
 
-    def on_reply(self, client: SimClient, sender: int, message: ClientOutbound) -> None:
+    def on_reply(self, client: AnyClient, sender: int, message: ClientOutbound) -> None:
         """A node's answer reached the client; the first one completes the operation."""
         request = client.request
         now = self.queue.now_us
@@ -157,18 +184,40 @@ class ClientTraffic:
             self.queue.after(self._think_us(), CLIENT_NEXT, client.address, None)
 
     # ---- the end ----------------------------------------------------------------------------
-    def pending(self) -> list[Operation]:
+    def pending(self) -> list[Operation | ObjectOp]:
         """The operations still waiting for an answer, by client address."""
         return [op for c in self.clients.values() if (op := c.pending()) is not None]
 
     def history(self) -> list[Operation]:
-        """Every client's operations (pending ones too), by invocation time."""
+        """Every KV client's operations (pending ones too), by invocation time."""
         ops: list[Operation] = []
         for address in sorted(self.clients):
             client = self.clients[address]
+            if not isinstance(client, SimClient):
+                continue
             ops.extend(client.history)
             pending = client.pending()
             if pending is not None:
                 ops.append(pending)
         ops.sort(key=lambda op: (op.invoke, op.client))
         return ops
+
+    def object_history(self, times: Mapping[tuple[int, int], int]) -> list[ObjectOp]:
+        """Every workload client's operations with their log times (`times`: `(client, seq)`
+        -> the log time its command was applied at), by invocation time."""
+        ops: list[ObjectOp] = []
+        for address in sorted(self.clients):
+            client = self.clients[address]
+            if isinstance(client, ObjectClient):
+                ops.extend(client.timed_history(times))
+        ops.sort(key=lambda op: (op.invoke, op.client))
+        return ops
+
+    def counts(self) -> dict[str, int]:
+        """What the workload clients counted, summed over the clients."""
+        total: dict[str, int] = {}
+        for client in self.clients.values():
+            if isinstance(client, ObjectClient):
+                for name, count in client.counts.items():
+                    total[name] = total.get(name, 0) + count
+        return total

@@ -8,15 +8,22 @@ minimal counterexample) is returned alongside the violation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from pyxos.check.history import Operation
 from pyxos.check.linearizability import check_history
+from pyxos.check.objects import ObjectOp, check_locks, check_queues, election_violations
+from pyxos.core.commands import Batch, batch_time
+from pyxos.core.ids import Slot
+from pyxos.machines.router import CLOCK_OP
+from pyxos.machines.sessions import NO_SESSION
+from pyxos.sim.options import WORKLOAD_ELECTION, WORKLOAD_KV, WORKLOAD_QUEUE
 
 
 def liveness_violations(
     now_us: int,
-    pending: Iterable[Operation],
+    pending: Iterable[Operation | ObjectOp],
     applied_upto: Mapping[int, int | None],
     max_chosen_slot: int,
 ) -> list[str]:
@@ -48,3 +55,54 @@ def linearizability_violations(history: list[Operation]) -> tuple[list[str], str
             f"({len(check.counterexample)} operations in the counterexample)"
         )
     return [message], check.render()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogTimes:
+    """When each command of the agreed log reached the state machine, in log time.
+
+    `commands` maps `(client_id, seq)` to the log time its first copy was applied at (later
+    copies are answered from the session table and never reach the machine); `applied` lists
+    the log time of every command that reached the machine, in log order; `clock_commands`
+    counts the leader's clock commands among them.
+    """
+
+    commands: dict[tuple[int, int], int]
+    applied: list[int]
+    clock_commands: int
+
+
+def log_times(log: Mapping[Slot, Batch]) -> LogTimes:
+    """Replay the times of the agreed applied log as every node's `Node._apply` does: log time
+    is the running maximum of the batches' stamps."""
+    commands: dict[tuple[int, int], int] = {}
+    applied: list[int] = []
+    clocks = 0
+    now = 0
+    for slot in sorted(log):
+        batch = log[slot]
+        now = max(now, batch_time(batch))
+        for command in batch:
+            if command.client_id == NO_SESSION:
+                applied.append(now)
+                clocks += command.op == CLOCK_OP
+            elif (command.client_id, command.seq) not in commands:
+                commands[(command.client_id, command.seq)] = now
+                applied.append(now)
+    return LogTimes(commands=commands, applied=applied, clock_commands=clocks)
+
+
+def object_violations(
+    workload: int, ops: Sequence[ObjectOp], times: LogTimes
+) -> tuple[list[str], str | None]:
+    """The coordination workload's history checked against its model: `([], None)` if it is
+    linearizable, else the violations and the checker's report."""
+    if workload == WORKLOAD_KV:
+        return [], None
+    check = check_queues(ops) if workload == WORKLOAD_QUEUE else check_locks(ops, times.applied)
+    found = election_violations(ops) if workload == WORKLOAD_ELECTION else []
+    if check.ok:
+        return found, None
+    what = "undecided" if check.undecided else "not linearizable"
+    found.insert(0, f"linearizability: the history of object {check.failing_key!r} is {what}")
+    return found, check.render()
