@@ -1,4 +1,5 @@
-"""The simulator has teeth: each planted protocol bug is reported within 200 seeds.
+"""The simulator has teeth: each planted protocol bug is reported within 200 seeds, and each
+planted lock bug within 20 seeds of the lock workloads.
 
 Each test swaps one small rule of the core for a broken one (the rules are module-level functions
 so that this is a one-line patch) and runs seeds until a checker reports a violation. A run that
@@ -16,14 +17,19 @@ from pyxos.core.commands import NOOP, Batch
 from pyxos.core.ids import Ballot
 from pyxos.core.io import Effect, Persist, Send
 from pyxos.core.messages import AcceptedEntry
+from pyxos.machines import locks, router
+from pyxos.machines.base import ApplyContext
+from pyxos.sim.options import WORKLOAD_ELECTION, WORKLOAD_LOCK
 from pyxos.sim.runner import run_seed
 
 SEEDS_MAX = 200
 
 
-def first_failing_seed(seeds_max: int = SEEDS_MAX) -> tuple[int, list[str]] | None:
+def first_failing_seed(
+    seeds_max: int = SEEDS_MAX, **overrides: int
+) -> tuple[int, list[str]] | None:
     for seed in range(1, seeds_max + 1):
-        result = run_seed(seed)
+        result = run_seed(seed, **overrides)
         if result.violations:
             return seed, result.violations
     return None
@@ -75,3 +81,55 @@ def test_a_rebuilt_node_that_votes_at_once_is_reported(monkeypatch: pytest.Monke
     monkeypatch.setattr(replica.Replica, "__init__", amnesiac_init)
     found = first_failing_seed(seeds_max=400)
     assert found is not None, "no violation in 400 seeds with the rejoin rule switched off"
+
+
+# ---- the lock machine ------------------------------------------------------------------------
+LOCK_SEEDS_MAX = 20
+
+
+def fences_with_any_token_once_granted(
+    self: locks.LockMachine, name: str, token: int, inner: bytes, ctx: ApplyContext
+) -> locks.LockResult:
+    """A fenced write checks that the token was granted at some time, not that it is current."""
+    lock = self._locks.get(name)
+    if self.protected is None or lock is None or token > lock.token:
+        return self._describe(name, ctx.time_ms, error=locks.ERROR_STALE_TOKEN)
+    return self._describe(name, ctx.time_ms, protected=self.protected.apply(inner, ctx))
+
+
+real_advance = locks.LockMachine.advance
+real_router_apply = router.Router.apply
+_clock_command = [False]
+
+
+def expires_only_on_the_clock(self: locks.LockMachine, ctx: ApplyContext) -> None:
+    """Commands do not re-check leases at their own log time; only the leader's clock command
+    expires them, so a command that comes first sees a lease that has ended as still held."""
+    if _clock_command[0]:
+        real_advance(self, ctx)
+
+
+def flags_the_clock(self: router.Router, op: bytes, ctx: ApplyContext) -> bytes:
+    _clock_command[0] = op == router.CLOCK_OP
+    try:
+        return real_router_apply(self, op, ctx)
+    finally:
+        _clock_command[0] = False
+
+
+@pytest.mark.parametrize("workload", [WORKLOAD_LOCK, WORKLOAD_ELECTION], ids=["lock", "election"])
+def test_a_fenced_write_under_an_old_token_is_reported(
+    monkeypatch: pytest.MonkeyPatch, workload: int
+) -> None:
+    monkeypatch.setattr(locks.LockMachine, "_guarded", fences_with_any_token_once_granted)
+    found = first_failing_seed(LOCK_SEEDS_MAX, workload=workload)
+    assert found is not None, f"no violation in {LOCK_SEEDS_MAX} seeds with old tokens fencing"
+
+
+def test_a_lease_not_rechecked_at_the_command_time_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(locks.LockMachine, "advance", expires_only_on_the_clock)
+    monkeypatch.setattr(router.Router, "apply", flags_the_clock)
+    found = first_failing_seed(LOCK_SEEDS_MAX, workload=WORKLOAD_LOCK)
+    assert found is not None, f"no violation in {LOCK_SEEDS_MAX} seeds with leases unchecked"

@@ -2,7 +2,10 @@
 
 Every seed must report no violation, issue at least 200 client operations and fire at least 10
 faults; each chunk must see every coverage counter in at least 5% of its seeds (so the whole
-sweep does too). A failing chunk lists each failing seed with the command that replays it.
+sweep does too), and every workload. Most seeds of the lock and election workloads must show
+their hard paths: a lease expired by the leader's clock command with no other traffic, a waiter
+granted the lock, and a fenced write refused for a stale token. A failing chunk lists each
+failing seed with the command that replays it.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import math
 import pytest
 
 from pyxos.sim import run_seed
+from pyxos.sim.options import WORKLOAD_ELECTION, WORKLOAD_LOCK, WORKLOADS
 from pyxos.sim.result import COVERAGE_COUNTERS
 
 SEEDS = 2000
 CHUNK = 100
 COVERAGE_PERCENT_MIN = 5.0
+LOCK_NOTES = ("lease_clock", "waiter_granted", "stale_token_refused")
+LOCK_NOTES_PERCENT_MIN = 80.0
 
 
 @pytest.mark.seeds
@@ -26,9 +32,17 @@ def test_seed_chunk(first: int) -> None:
     failures: list[str] = []
     hits = dict.fromkeys(COVERAGE_COUNTERS, 0)
     sizes = set()
+    workloads = set()
+    lock_seeds = 0
+    lock_hits = dict.fromkeys(LOCK_NOTES, 0)
     for seed in seeds:
         result = run_seed(seed)
         sizes.add(result.options.nodes)
+        workloads.add(result.options.workload)
+        if result.options.workload in (WORKLOAD_LOCK, WORKLOAD_ELECTION):
+            lock_seeds += 1
+            for name in LOCK_NOTES:
+                lock_hits[name] += result.stats.notes.get(name, 0) > 0
         problems = list(result.violations)
         if result.stats.ops_issued < 200:
             problems.append(f"only {result.stats.ops_issued} client operations")
@@ -46,3 +60,7 @@ def test_seed_chunk(first: int) -> None:
     low = {name: count for name, count in hits.items() if count < needed}
     assert not low, f"coverage below {COVERAGE_PERCENT_MIN}% of seeds {first}..{seeds[-1]}: {low}"
     assert sizes == {3, 5}, f"seeds {first}..{seeds[-1]} do not mix 3- and 5-node clusters"
+    assert workloads == set(range(len(WORKLOADS))), f"seeds {first}..{seeds[-1]}: {workloads}"
+    needed = math.ceil(lock_seeds * LOCK_NOTES_PERCENT_MIN / 100)
+    low = {name: count for name, count in lock_hits.items() if count < needed}
+    assert not low, f"lock paths in too few of the {lock_seeds} lock seeds: {low}"
