@@ -178,3 +178,14 @@ def test_markdown_table_has_a_column_per_client_count() -> None:
     assert lines[0] == "| protocol | operation, ops/s (p50 / p99 ms) | 1 client | 16 clients |"
     assert lines[2] == "| fast | writes | 1,234 (0.51 / 12.3) | 5,000 (0.51 / 12.3) |"
     assert lines[3] == "| http | linearizable reads | 9 (0.51 / 12.3) | - |"
+
+
+def test_the_cli_refuses_bad_knobs_before_touching_a_cluster(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pyxos.cli.main import main
+
+    assert main(["bench", "run", "-W", "2", "--endpoints", "127.0.0.1:1"]) == 2
+    assert "-W (write ratio) must be in [0, 1]" in capsys.readouterr().err
+    assert main(["bench", "matrix", "--protocols", "fast,smoke"]) == 2
+    assert "--protocols: choose from fast, http" in capsys.readouterr().err
