@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from cli_cluster import FAILOVER_DEADLINE_S, ClientCluster, poll, run_main, started_cluster
 
-from pyxos.cli import check_cmd
+from pyxos.check import logs as check_logs
 from pyxos.cli.main import main as pyxos_main
 from pyxos.client import Client
 from pyxos.client.admin import http_get
@@ -20,42 +20,42 @@ from pyxos.runtime.config import HostPort, cluster_toml
 
 
 def test_parse_log() -> None:
-    assert check_cmd.parse_log("1 noop\n2 UNKNOWN\n3 7.1 put a='b'; 7.2 del a\n") == {
+    assert check_logs.parse_log("1 noop\n2 UNKNOWN\n3 7.1 put a='b'; 7.2 del a\n") == {
         1: "noop",
         2: None,
         3: "7.1 put a='b'; 7.2 del a",
     }
     with pytest.raises(ValueError, match="line 2 is not"):
-        check_cmd.parse_log("1 noop\nnonsense\n")
+        check_logs.parse_log("1 noop\nnonsense\n")
 
 
 def test_compare_logs_rules() -> None:
     same = {1: "noop", 2: "put a", 3: "put b"}
-    agree = check_cmd.compare_logs({1: same, 2: same, 3: {1: "noop", 2: "put a"}}, members=3)
+    agree = check_logs.compare_logs({1: same, 2: same, 3: {1: "noop", 2: "put a"}}, members=3)
     assert agree.ok and (agree.first, agree.last) == (1, 3)  # slot 3 on 2 of 3: a majority
 
-    differ = check_cmd.compare_logs(
+    differ = check_logs.compare_logs(
         {1: same, 2: {**same, 2: "put EVIL"}, 3: {1: "noop", 2: "put a"}}, members=3
     )
     assert [(p.slot, p.kind) for p in differ.problems] == [(2, "mismatch")]
-    assert check_cmd.render_comparison(differ) == (
+    assert check_logs.render_comparison(differ) == (
         "compared slots 1..3 of nodes 1, 2, 3\n"
         "slot 2: mismatch: nodes 1, 3: put a | node 2: put EVIL\n"
         "FAILED: 1 slots differ between nodes, 0 slots are held by fewer than 2 of 3 members\n"
     )
 
-    lonely = check_cmd.compare_logs({1: {1: "x", 2: "y"}, 2: {1: "x"}, 3: {}}, members=3)
+    lonely = check_logs.compare_logs({1: {1: "x", 2: "y"}, 2: {1: "x"}, 3: {}}, members=3)
     assert [(p.slot, p.kind) for p in lonely.problems] == [(2, "no majority")]
     assert "slot 2: no majority: node 1: y | nodes 2, 3: (nothing)" in (
-        check_cmd.render_comparison(lonely)
+        check_logs.render_comparison(lonely)
     )
     # A node that could not be read counts against the majority, not as a disagreement.
-    two_of_three = check_cmd.compare_logs({1: {1: "x"}, 2: {1: "x"}}, members=3)
+    two_of_three = check_logs.compare_logs({1: {1: "x"}, 2: {1: "x"}}, members=3)
     assert two_of_three.ok
 
-    compacted = check_cmd.compare_logs({1: {1: None, 2: "x"}, 2: {1: None, 2: "x"}}, members=3)
+    compacted = check_logs.compare_logs({1: {1: None, 2: "x"}, 2: {1: None, 2: "x"}}, members=3)
     assert compacted.ok and compacted.unheld == 1
-    assert "1 slots are held by no node" in check_cmd.render_comparison(compacted)
+    assert "1 slots are held by no node" in check_logs.render_comparison(compacted)
 
 
 @pytest.fixture(scope="module")

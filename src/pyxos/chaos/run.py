@@ -34,11 +34,8 @@ from pyxos.chaos.verdict import Verdict
 from pyxos.chaos.workload import KEYS, Workload
 from pyxos.check.history import dump_jsonl
 from pyxos.check.linearizability import check_history
+from pyxos.check.logs import check_log_prints
 from pyxos.client import AsyncClient, PyxosError
-
-LogCheck = Callable[[Mapping[int, str], int], tuple[bool, str]]
-"""Compares the nodes' log prints (node -> `/log/print` text) of a cluster of `members`:
-`(agree, report)`. The CLI passes `pyxos check logs`' comparison."""
 
 RECOVERY_DEADLINE_S = 30.0
 CONVERGE_DEADLINE_S = 30.0
@@ -76,9 +73,7 @@ class Timeline:
             f.write(json.dumps(record) + "\n")
 
 
-async def run_chaos(
-    options: ChaosOptions, *, check_logs: LogCheck, echo: Callable[[str], None] = print
-) -> Verdict:
+async def run_chaos(options: ChaosOptions, *, echo: Callable[[str], None] = print) -> Verdict:
     """Run the whole experiment; the verdict (also written to `options.out`)."""
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
@@ -144,7 +139,7 @@ async def run_chaos(
             converged = await _converge(injector)
             timeline.add("converged", ok=converged)
             logs = await _fetch_logs(injector)
-            logs_ok, log_report = check_logs(logs, len(cluster.ids))
+            logs_ok, log_report = check_log_prints(logs, len(cluster.ids))
             if not converged:
                 logs_ok = False
                 log_report += "the nodes did not apply the same prefix in time\n"
@@ -242,4 +237,4 @@ async def _fetch_logs(injector: Injector) -> dict[int, str]:
     return logs
 
 
-__all__ = ["NODE_MODULE", "ChaosOptions", "LogCheck", "Timeline", "run_chaos"]
+__all__ = ["NODE_MODULE", "ChaosOptions", "Timeline", "run_chaos"]

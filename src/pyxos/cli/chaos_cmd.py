@@ -11,14 +11,13 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pyxos.chaos.planted_bug import PLANTED_BUGS
 from pyxos.chaos.run import ChaosOptions, run_chaos
 from pyxos.chaos.schedule import STEP_KINDS
-from pyxos.cli.check_cmd import compare_logs, parse_log, render_comparison
 
 EXIT_PASS = 0
 EXIT_FAIL = 1
@@ -77,21 +76,6 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def check_logs(texts: Mapping[int, str], members: int) -> tuple[bool, str]:
-    """`pyxos check logs` over the nodes' log prints, from the first slot every node holds (a
-    restarted node's log starts at its latest snapshot)."""
-    try:
-        logs = {node: parse_log(text) for node, text in texts.items()}
-    except ValueError as exc:
-        return False, f"a node's log print does not parse: {exc}\n"
-    if len(logs) < members:
-        missing = sorted(set(range(1, members + 1)) - set(logs))
-        return False, f"nodes {missing} did not print their log\n"
-    first = max((min(log, default=1) for log in logs.values()), default=1)
-    result = compare_logs(logs, members=members, first=first)
-    return result.ok, render_comparison(result)
-
-
 def replay_command(args: argparse.Namespace) -> str:
     """The command that plays the same schedule again (the timing of a real cluster varies, so
     a replay reproduces the faults, not every interleaving)."""
@@ -135,9 +119,7 @@ def run(args: argparse.Namespace) -> int:
         planted_bug=args.planted_bug,
     )
     print(f"pyxos chaos: seed {args.seed}, {args.duration:g} s, artifacts in {out}", flush=True)
-    verdict = asyncio.run(
-        run_chaos(options, check_logs=check_logs, echo=lambda line: print(line, flush=True))
-    )
+    verdict = asyncio.run(run_chaos(options, echo=lambda line: print(line, flush=True)))
     print(verdict.render(), end="")
     print(f"artifacts: {out} (history.jsonl, timeline.jsonl, verdict.txt, cluster/)")
     if not verdict.ok:
