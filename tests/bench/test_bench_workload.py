@@ -4,10 +4,14 @@ history it records is what the checker needs (a correct store passes, a stale on
 from __future__ import annotations
 
 import asyncio
+import socket
+from pathlib import Path
 
 import msgspec
+import pytest
 
 from pyxos.bench.options import BenchOptions
+from pyxos.bench.run import run_bench, run_sync
 from pyxos.bench.transport import OpFailed
 from pyxos.bench.workload import Workload
 from pyxos.check import check_history
@@ -146,3 +150,13 @@ def test_throttle_paces_a_closed_loop() -> None:
     options = msgspec.structs.replace(OPTIONS, throttle=1000.0, operations=100)
     workload = run(options, MemoryStore())
     assert workload.elapsed_s() >= 99 / 1000
+
+
+def test_a_cluster_that_does_not_answer_is_not_measured(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once it is closed
+    options = msgspec.structs.replace(OPTIONS, timeout_s=1.0)
+    with pytest.raises(RuntimeError, match="does not answer"):
+        run_sync(run_bench(options, [f"127.0.0.1:{port}"], out_dir=tmp_path / "out"))
+    assert not (tmp_path / "out").exists()

@@ -25,7 +25,7 @@ from pyxos.bench.options import BenchOptions
 from pyxos.bench.plot import write_plot
 from pyxos.bench.progress import progress_bar
 from pyxos.bench.report import BenchReport, CheckSummary, describe, to_json
-from pyxos.bench.transport import Transport
+from pyxos.bench.transport import OpFailed, Transport
 from pyxos.bench.workload import Workload
 from pyxos.check import check_history, dump_jsonl
 
@@ -76,13 +76,14 @@ async def run_bench(
 ) -> BenchReport:
     """Run the benchmark `options` describe against `endpoints`; its report.
 
-    Raises `OptionsError` for bad options. Failed operations are counted in the report, never
-    raised.
+    Raises `OptionsError` for bad options and `RuntimeError` if the cluster does not answer a
+    first read. Failed operations are counted in the report, never raised.
     """
     options = with_fresh_prefix(options.validate())
     transport = make_transport(options, endpoints, connections=connections)
     workload = Workload(options, transport)
     try:
+        await _probe(transport, options)
         if options.load:
             say(f"loading {options.keys:,} keys ...")
             await workload.load()
@@ -137,6 +138,15 @@ async def run_bench(
         (out_dir / REPORT_FILE).write_bytes(to_json(report))
         write_plot(report.timeline, describe(options), out_dir / PLOT_FILE)
     return report
+
+
+async def _probe(transport: Transport, options: BenchOptions) -> None:
+    """Read one key outside the key space: a cluster that cannot answer it is not measured
+    (every operation would fail at once, and the loop would spin on failures)."""
+    try:
+        await transport.get(0, f"{options.key_prefix}probe")
+    except OpFailed as exc:
+        raise RuntimeError(f"the cluster does not answer: {exc}") from None
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -20,6 +20,7 @@ write-ahead log's group-commit throughput beside it, and restart time (`pyxos.st
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -33,12 +34,12 @@ from typing import Any
 from pyxos.bench.peers.command import add_parser as add_peers_parser
 from pyxos.cli import up_cmd
 from pyxos.cli.sim_cmd import parse_seed_range
-from pyxos.runtime.config import ClusterConfig, ConfigError, HostPort, load_config
+from pyxos.client.endpoints import reachable
+from pyxos.runtime.config import ClusterConfig, ConfigError, load_config
 
 LEADER_DEADLINE_S = 30.0
 DEFAULT_HTTP = "127.0.0.1:8000,127.0.0.1:8001,127.0.0.1:8002"
 DEFAULT_FAST = "127.0.0.1:9000,127.0.0.1:9001,127.0.0.1:9002"
-_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 def register(sub: Any) -> None:
@@ -423,15 +424,15 @@ def _choices(text: str, allowed: Sequence[str], flag: str) -> list[Any]:
 
 def _default_out() -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return Path(tempfile.mkdtemp(prefix=f"pyxos-bench-{stamp}-"))
+    return Path(tempfile.gettempdir()) / f"pyxos-bench-{stamp}-{os.getpid()}"
 
 
 def _addresses(config: ClusterConfig) -> tuple[list[str], list[str]]:
-    def dial(address: HostPort) -> str:
-        host = _WILDCARDS.get(address.host, address.host)
-        return str(HostPort(host=host, port=address.port))
-
-    return [dial(s.http) for s in config.nodes], [dial(s.client) for s in config.nodes]
+    """`(HTTP, fast protocol)` addresses of the members, as a client on this host dials them."""
+    return (
+        [str(reachable(s.http)) for s in config.nodes],
+        [str(reachable(s.client)) for s in config.nodes],
+    )
 
 
 @contextmanager
