@@ -9,6 +9,7 @@ import pytest
 from cli_cluster import FAILOVER_DEADLINE_S, ClientCluster, poll, run_main, started_cluster
 
 from pyxos.cli import shell_cmd
+from pyxos.cli.fault_cmd import call_faults
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +57,15 @@ def test_get_put_del_and_consensus(
 def test_commands_that_need_fault_injection_say_so(
     cluster: ClientCluster, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = shell(capsys, cluster, "crash 2\ncrash 9\npartition 1 2\nexit\nget never-run\n")
+    out = shell(
+        capsys, cluster, "crash 2\ncrash 9\npartition 5 1\npartition 1 2 x\nexit\nget never\n"
+    )
+    off = "fault injection is off on node {}: start the cluster with `pyxos up --fault-injection`"
     assert out == [
-        "crash: fault injection is off on node 2: start the cluster with `pyxos up "
-        "--fault-injection` (or fault_injection = true in its cluster file)",
+        f"crash: {off.format(2)} (or fault_injection = true in its cluster file)",
         "no node 9 (members: 1, 2, 3)",
-        "partition: not available yet: network partitions need the fault tooling of a later issue",
+        f"partition: {off.format(1)} (or fault_injection = true in its cluster file)",
+        "usage: partition SECONDS NODE [NODE ...]",
     ]
     assert cluster.procs[2].poll() is None
     out = shell(capsys, cluster, "help\nstatus\n")
@@ -74,10 +78,20 @@ def test_crash_with_fault_injection_and_consensus_without_the_node(
 ) -> None:
     with started_cluster(tmp_path_factory, fault_injection=True) as cluster:
         shell(capsys, cluster, "put k v\n")
-        out = shell(capsys, cluster, "crash 3 5\n")
+        out = shell(capsys, cluster, "partition 30 1\ncrash 2 30\npartition 5 1 2 3\n")
         assert out == [
-            "node 3 crashed (it does not come back after 5s by itself); start it again with "
-            "`pyxos node --config CLUSTER_FILE --id 3`"
+            "nodes 1 cut off the others for 30s",
+            "node 2 crashed for 30s: it neither talks nor serves, then comes back by itself",
+            "partition: the isolated nodes must be some but not all of the members [1, 2, 3]",
+        ]
+        for k, kinds in ((1, ["partition"]), (2, ["partition", "crash"]), (3, ["partition"])):
+            code, faults = call_faults(cluster.http[k], "GET", None)
+            assert code == 200 and [f["kind"] for f in faults["faults"]] == kinds
+        for k in (1, 2, 3):
+            assert call_faults(cluster.http[k], "DELETE", None)[0] == 200
+        out = shell(capsys, cluster, "crash 3\n")
+        assert out == [
+            "node 3 crashed; start it again with `pyxos node --config CLUSTER_FILE --id 3`"
         ]
         assert cluster.procs[3].wait(timeout=FAILOVER_DEADLINE_S) != 0
         assert shell(capsys, cluster, "get k\n") == ["v"]

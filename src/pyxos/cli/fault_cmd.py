@@ -129,7 +129,7 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, HostPort]]:
     return targets
 
 
-def _call(address: HostPort, method: str, body: dict[str, Any] | None) -> tuple[int, Any]:
+def call_faults(address: HostPort, method: str, body: dict[str, Any] | None) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
         f"http://{address}{FAULTS_PATH}",
@@ -150,19 +150,8 @@ def _bodies(args: argparse.Namespace) -> list[tuple[str, HostPort, dict[str, Any
     """What to send to whom: `(label, address, body)`; body None for heal and list."""
     kind = args.fault
     if kind == "partition":
-        isolated = set(_ids(args.isolate))
         members = {m.node: m for m in _members(args)}
-        unknown = isolated - set(members)
-        if unknown or isolated == set(members):
-            raise UsageError(
-                f"--isolate must name some but not all of the members {sorted(members)}"
-            )
-        sends: list[tuple[str, HostPort, dict[str, Any] | None]] = []
-        for k, member in sorted(members.items()):
-            side = isolated if k not in isolated else set(members) - isolated
-            cut = {"kind": "partition", "peers": sorted(side), "duration_s": args.duration}
-            sends.append((f"node {k}", member.http, cut))
-        return sends
+        return list(partition_sends(members, set(_ids(args.isolate)), args.duration))
     if kind in ("heal", "list"):
         return [(label, address, None) for label, address in _targets(args)]
     body: dict[str, Any] = {"kind": kind, "duration_s": args.duration}
@@ -173,6 +162,24 @@ def _bodies(args: argparse.Namespace) -> list[tuple[str, HostPort, dict[str, Any
     if kind == "flaky":
         body["p"] = args.p
     return [(label, address, body) for label, address in _targets(args)]
+
+
+def partition_sends(
+    members: dict[int, Member], isolated: set[int], duration_s: float
+) -> list[tuple[str, HostPort, dict[str, Any] | None]]:
+    """The fault each member is told to cut `isolated` off the others: every node drops its
+    messages to and from the other side. `UsageError` unless `isolated` is some but not all
+    of the members."""
+    if isolated - set(members) or isolated == set(members) or not isolated:
+        raise UsageError(
+            f"the isolated nodes must be some but not all of the members {sorted(members)}"
+        )
+    sends: list[tuple[str, HostPort, dict[str, Any] | None]] = []
+    for k, member in sorted(members.items()):
+        side = isolated if k not in isolated else set(members) - isolated
+        cut = {"kind": "partition", "peers": sorted(side), "duration_s": duration_s}
+        sends.append((f"node {k}", member.http, cut))
+    return sends
 
 
 def _describe(fault: dict[str, Any]) -> str:
@@ -207,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     for label, address, body in sends:
         method = {"heal": "DELETE", "list": "GET"}.get(args.fault, "POST")
         try:
-            code, answer = _call(address, method, body)
+            code, answer = call_faults(address, method, body)
         except (OSError, ValueError) as exc:
             print(f"{label} ({address}): no answer: {exc}")
             status = EXIT_FAILED

@@ -4,9 +4,11 @@
     put K V               set K to V (the rest of the line, spaces included)
     del K                 delete K
     consensus K           every node's own (stale) value of K, and whether they agree
-    crash N [SECONDS]     crash node N through its /crash route (needs fault injection);
-                          it stays down: `pyxos up` does not restart it
-    partition ...         not available yet (needs the fault tooling of a later issue)
+    crash N [SECONDS]     crash node N (needs fault injection): for SECONDS it neither
+                          talks nor serves, then comes back; without SECONDS its process
+                          exits through /crash and stays down (`pyxos up` does not restart it)
+    partition SECONDS N [N ...]
+                          cut nodes N... off the others for SECONDS (needs fault injection)
     status                one line per node
     help                  this list
     exit                  leave (so does end of input)
@@ -24,6 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from pyxos.cli.fault_cmd import UsageError, call_faults, partition_sends
 from pyxos.cli.kv_cmd import EXIT_OK, add_cluster_arguments
 from pyxos.cli.status_cmd import render_table, resolve_members
 from pyxos.client import Client, PyxosError
@@ -131,30 +134,57 @@ class Shell:
         member = self._member(int(words[1]))
         if member is None:
             return f"no node {words[1]} (members: {', '.join(str(m.node) for m in self.members)})"
+        if len(words) == 3:
+            seconds = _seconds(words[2])
+            if seconds is None:
+                return "usage: crash NODE [SECONDS]"
+            fault = {"kind": "crash", "duration_s": seconds}
+            return self._tell("crash", [(f"node {member.node}", member.http, fault)]) or (
+                f"node {member.node} crashed for {seconds:g}s: it neither talks nor serves, "
+                "then comes back by itself"
+            )
         try:
             code, body = http_get(member.http, "/crash", timeout_s=self.timeout_s)
         except OSError as exc:
             return f"node {member.node} did not answer: {exc}"
         if code == 404 and b"fault_injection_disabled" in body:
-            return (
-                f"crash: fault injection is off on node {member.node}: start the cluster with "
-                "`pyxos up --fault-injection` (or fault_injection = true in its cluster file)"
-            )
+            return _fault_injection_off("crash", f"node {member.node}")
         if code != 200:
             return f"crash: node {member.node} answered {code}: {body.decode(errors='replace')}"
-        note = ""
-        if len(words) == 3:
-            note = f" (it does not come back after {words[2]}s by itself)"
         return (
-            f"node {member.node} crashed{note}; start it again with "
+            f"node {member.node} crashed; start it again with "
             f"`pyxos node --config CLUSTER_FILE --id {member.node}`"
         )
 
     def _partition(self, words: list[str], line: str) -> str:
-        return (
-            "partition: not available yet: network partitions need the fault tooling of a "
-            "later issue"
+        usage = "usage: partition SECONDS NODE [NODE ...]"
+        seconds = _seconds(words[1]) if len(words) >= 3 else None
+        if seconds is None or not all(w.isdigit() for w in words[2:]):
+            return usage
+        members = {m.node: m for m in self.members}
+        isolated = {int(w) for w in words[2:]}
+        try:
+            sends = partition_sends(members, isolated, seconds)
+        except UsageError as exc:
+            return f"partition: {exc}"
+        cut = ", ".join(map(str, sorted(isolated)))
+        return self._tell("partition", sends) or (
+            f"nodes {cut} cut off the others for {seconds:g}s"
         )
+
+    def _tell(self, what: str, sends: Sequence[tuple[str, Any, dict[str, Any] | None]]) -> str:
+        """Post each fault; an error message, or "" when every node took its fault."""
+        for label, address, body in sends:
+            try:
+                code, answer = call_faults(address, "POST", body)
+            except (OSError, ValueError) as exc:
+                return f"{what}: {label} did not answer: {exc}"
+            disabled = isinstance(answer, dict) and answer.get("code") == "fault_injection_disabled"
+            if code == 404 and disabled:
+                return _fault_injection_off(what, label)
+            if code != 200:
+                return f"{what}: {label} answered {code}: {answer}"
+        return ""
 
     def _status(self, words: list[str], line: str) -> str:
         rows: list[Sequence[str]] = [["NODE", "ROLE", "LEADER", "APPLIED"]]
@@ -224,3 +254,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if 0 < seconds <= 3600 else None
+
+
+def _fault_injection_off(what: str, node: str) -> str:
+    return (
+        f"{what}: fault injection is off on {node}: start the cluster with "
+        "`pyxos up --fault-injection` (or fault_injection = true in its cluster file)"
+    )

@@ -38,7 +38,10 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "bad_file_name": (400, "the log file name is not one safe path segment"),
     "not_found": (404, "no such route"),
     "key_not_found": (404, "the key is absent"),
-    "fault_injection_disabled": (404, "`/crash` is served only with fault injection enabled"),
+    "fault_injection_disabled": (
+        404,
+        "`/crash` and the fault routes are served only with fault injection enabled",
+    ),
     "queue_empty": (404, "the queue holds no item"),
     "not_decided": (404, "no value has been proposed for this key yet"),
     "method_not_allowed": (405, "the route exists with other methods (see the `Allow` header)"),
