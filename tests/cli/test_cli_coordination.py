@@ -89,3 +89,19 @@ def test_ask_queue_and_map(cluster: ClientCluster, capsys: pytest.CaptureFixture
     assert pyxos(cluster, capsys, "map", "get", "m")[:2] == (0, "2\tw\n")
     assert pyxos(cluster, capsys, "map", "del", "m", "--version", "2")[0] == 0
     assert pyxos(cluster, capsys, "map", "del", "m")[0] == 1
+
+
+def test_fenced_kv_writes(cluster: ClientCluster, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = pyxos(cluster, capsys, "lock", "get", "F", "--owner", "a", "--ttl", "30")
+    token = str(json.loads(out)["token"])
+    fence = ("--lock", "F", "--token", token)
+    assert pyxos(cluster, capsys, "kv", "put", "fenced", "1", *fence)[:2] == (0, "OK\n")
+    other = str(int(token) + 1000)  # not the current grant
+    code, _, err = pyxos(
+        cluster, capsys, "kv", "put", "fenced", "2", "--lock", "F", "--token", other
+    )
+    assert code == 1 and f"token {other} is stale" in err
+    code, _, err = pyxos(cluster, capsys, "kv", "del", "fenced", "--lock", "F")
+    assert code == 2 and "needs both --lock and --token" in err
+    assert pyxos(cluster, capsys, "kv", "get", "fenced")[:2] == (0, "1\n")
+    assert pyxos(cluster, capsys, "kv", "del", "fenced", *fence)[:2] == (0, "OK\n")

@@ -7,7 +7,11 @@ found from `--config FILE` (every member's client address) or `--endpoints HOST:
 Output: `get` prints the value and a newline; `list` prints `key<TAB>value` lines (values as
 UTF-8, bytes that are not shown as `\\xNN`); `put`, `del` and `cas` print `OK`.
 
-Exit status: 0 done; 1 the key is absent (`get`, `del`) or a `cas` found another value;
+`put` and `del` take `--lock NAME --token T` for a fenced write: it is applied only if T is
+the lock's current unexpired grant (`pyxos lock get` prints the token), see docs/coordination.md.
+
+Exit status: 0 done; 1 the key is absent (`get`, `del`), a `cas` found another value, or a
+fenced write's token is stale (nothing written);
 2 a usage error (bad arguments, a key or value too large, a bad cluster file); 3 the cluster did
 not answer (unavailable, timeout, no quorum: after a timeout a write may still be applied).
 Errors are one line on stderr that names the problem.
@@ -22,6 +26,7 @@ from typing import Any
 
 from pyxos.client import BadRequest, CasMismatch, Client, PyxosError
 from pyxos.client.async_client import DEFAULT_ENDPOINT, TIMEOUT_S
+from pyxos.client.errors import StaleToken
 from pyxos.runtime.config import ConfigError
 
 EXIT_OK = 0
@@ -64,9 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     put = ops.add_parser("put", parents=[common], help="set a key")
     put.add_argument("key")
     put.add_argument("value", help="the value; - reads it from stdin")
+    _add_fence_arguments(put)
     put.set_defaults(kv=_put)
     delete = ops.add_parser("del", parents=[common], help="delete a key")
     delete.add_argument("key")
+    _add_fence_arguments(delete)
     delete.set_defaults(kv=_delete)
     cas = ops.add_parser(
         "cas", parents=[common], help="set a key only if it has the expected value"
@@ -98,6 +105,25 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _add_fence_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lock", metavar="NAME", help="a fenced write: the lock that guards it")
+    parser.add_argument(
+        "--token", type=int, metavar="T", help="a fenced write: your grant's fencing token"
+    )
+
+
+def _fence(args: argparse.Namespace) -> tuple[str, int] | None:
+    """`(lock, token)` of a fenced write, None for a plain one; ValueError if half given."""
+    if (args.lock is None) != (args.token is None):
+        raise ValueError("a fenced write needs both --lock and --token")
+    return None if args.lock is None else (args.lock, args.token)
+
+
+def _stale(name: str, exc: StaleToken, token: int) -> int:
+    print(f"{name}: token {token} is stale: {exc}", file=sys.stderr)
+    return EXIT_NOT_FOUND
+
+
 def _value(text: str) -> bytes:
     return sys.stdin.buffer.read() if text == "-" else text.encode()
 
@@ -121,13 +147,28 @@ def _get(client: Client, args: argparse.Namespace) -> int:
 
 
 def _put(client: Client, args: argparse.Namespace) -> int:
-    client.put(args.key, _value(args.value))
+    fence = _fence(args)
+    if fence is None:
+        client.put(args.key, _value(args.value))
+    else:
+        try:
+            client.put_fenced(args.key, _value(args.value), lock=fence[0], token=fence[1])
+        except StaleToken as exc:
+            return _stale("pyxos kv put", exc, fence[1])
     print("OK")
     return EXIT_OK
 
 
 def _delete(client: Client, args: argparse.Namespace) -> int:
-    if client.delete(args.key) is None:
+    fence = _fence(args)
+    if fence is None:
+        previous = client.delete(args.key)
+    else:
+        try:
+            previous = client.delete_fenced(args.key, lock=fence[0], token=fence[1])
+        except StaleToken as exc:
+            return _stale("pyxos kv del", exc, fence[1])
+    if previous is None:
         print(f"pyxos kv del: key {args.key!r} not found", file=sys.stderr)
         return EXIT_NOT_FOUND
     print("OK")
