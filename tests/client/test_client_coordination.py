@@ -138,6 +138,18 @@ def test_an_election_has_one_leader_and_hands_over_on_resign(cluster: ClientClus
             first = await asyncio.wait_for(elected.get(), DEADLINE_S)
             up, down = candidate("two")
             two = c.campaign("svc", owner="two", ttl_s=5, on_elected=up, on_lease_end=down)
+            up, down = candidate("three")
+            three = c.campaign("svc", owner="three", ttl_s=5, on_elected=up, on_lease_end=down)
+
+            async def both_in_line() -> bool:
+                line = await c.lock_whose("election/svc")
+                return line.holder == "one" and line.waiting == 2
+
+            deadline = asyncio.get_running_loop().time() + DEADLINE_S
+            while not await both_in_line():  # the campaigns queue in the background
+                assert asyncio.get_running_loop().time() < deadline, "candidates never queued"
+                await asyncio.sleep(0.01)  # poll interval
+            await three.resign()  # leaves the line: never elected
             assert first == "one" and await c.leader("svc") == "one"
             await one.resign()
             assert await asyncio.wait_for(elected.get(), DEADLINE_S) == "two"

@@ -348,6 +348,7 @@ class LockModel:
             token=lock.token,
             expires_ms=lock.expires_ms,
             remaining_ms=lock.expires_ms - now,
+            waiting=len(lock.waiters),
             **extra,  # type: ignore[arg-type]
         )
 

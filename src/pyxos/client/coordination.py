@@ -60,6 +60,8 @@ class LeaseInfo:
     token: int | None
     expires_ms: int | None
     remaining_ms: int | None
+    waiting: int = 0
+    """How many other owners wait in line for the lock."""
 
 
 def default_owner() -> str:
@@ -75,6 +77,7 @@ def _info(result: locks.LockResult) -> LeaseInfo:
         token=result.token if held else None,
         expires_ms=result.expires_ms if held else None,
         remaining_ms=result.remaining_ms if held else None,
+        waiting=result.waiting,
     )
 
 
@@ -184,6 +187,12 @@ class Coordination:
         """Release the lease (leaseRelease); the first waiter is granted it at once. The lock's
         state after. Raises `NotHolder`."""
         op = locks.Release(lock=check_key(name), owner=check_key(owner), token=token)
+        return _info(await self._lock_write(op))
+
+    async def lock_cancel(self, name: str, owner: str) -> LeaseInfo:
+        """Leave the line of lock `name` (a `lock_wait` given up on); nothing if `owner` is
+        not waiting. The lock's state after."""
+        op = locks.Cancel(lock=check_key(name), owner=check_key(owner))
         return _info(await self._lock_write(op))
 
     def lock(

@@ -201,6 +201,16 @@ class Campaign:
             # The leader stops acting as one before anyone else can be elected.
             await _call(self._on_lease_end)
             await lease.release()
+            return
+        # A wait may still be in line on the cluster: leave it, and give the role back if it
+        # was granted meanwhile (best effort: a grant that races past this ends with its TTL).
+        lock = ELECTION_PREFIX + self.role
+        try:
+            info = await self._client.lock_cancel(lock, self.owner)
+            if info.holder == self.owner and info.token is not None:
+                await self._client.lock_release(lock, self.owner, info.token)
+        except PyxosError as exc:
+            log.debug("campaign %r: leaving the line: %s", self.role, exc)
 
 
 async def _call(callback: Callback, *args: object) -> None:

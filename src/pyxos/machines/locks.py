@@ -110,8 +110,9 @@ class LockResult(msgspec.Struct, frozen=True, array_like=True):
 
     `holder`, `token`, `expires_ms` (log time) and `remaining_ms` describe the lock's grant after
     the operation (`holder` None: free). `granted` says the operation's owner holds the lock now;
-    `position` (from 1) is its place among the waiters when it waits instead. `protected` is the
-    protected machine's encoded result of an applied `Guarded` write.
+    `position` (from 1) is its place among the waiters when it waits instead; `waiting` is how
+    many owners wait in line. `protected` is the protected machine's encoded result of an applied
+    `Guarded` write.
     """
 
     ok: bool = True
@@ -124,6 +125,7 @@ class LockResult(msgspec.Struct, frozen=True, array_like=True):
     granted: bool = False
     position: int = 0
     protected: bytes | None = None
+    waiting: int = 0
 
 
 class _Waiter(msgspec.Struct, frozen=True, array_like=True):
@@ -361,6 +363,7 @@ class LockMachine:
             granted=granted,
             position=position,
             protected=protected,
+            waiting=len(lock.waiters),
         )
 
 

@@ -7,7 +7,8 @@ leaseRefresh, leaseWait, leaseRelease).
   expiry hands it over in the same command, and this node answers as soon as it applies that
   command), or after `timeout_ms` with 409 `lock_held` (the wait is then cancelled).
   -> `{"lock", "holder", "token", "expires_ms", "remaining_ms", "granted": true}`.
-- `GET /v1/locks/{name}` -> `{"lock", "holder", "token", "expires_ms", "remaining_ms"}`
+- `GET /v1/locks/{name}` -> `{"lock", "holder", "token", "expires_ms", "remaining_ms",
+  "waiting"}`
   (`holder` null: free); `?consistency=stale` answers from this node's state at once.
 - `PUT /v1/locks/{name}` with `{"owner", "token", "ttl_ms"}`: refresh (holder only, else 409
   `not_holder`); the lease then ends `ttl_ms` after the refresh.
@@ -75,6 +76,7 @@ def lease_fields(result: LockResult) -> dict[str, Any]:
         "token": result.token if result.holder is not None else None,
         "expires_ms": result.expires_ms if result.holder is not None else None,
         "remaining_ms": result.remaining_ms if result.holder is not None else None,
+        "waiting": result.waiting,
     }
 
 

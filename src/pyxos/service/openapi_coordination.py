@@ -16,6 +16,7 @@ _LEASE = {
     "token": {**INT_OR_NULL, "description": "The grant's fencing token (null: free)."},
     "expires_ms": {**INT_OR_NULL, "description": "Log time at which the lease ends."},
     "remaining_ms": INT_OR_NULL,
+    "waiting": {**INT, "description": "How many owners wait in line for the lock."},
 }
 
 
@@ -27,7 +28,7 @@ def _lease(required: list[str], more: Json | None = None) -> Json:
 
 def schemas() -> Json:
     return {
-        "Lease": _lease(["lock", "holder", "token", "expires_ms", "remaining_ms"]),
+        "Lease": _lease(["lock", "holder", "token", "expires_ms", "remaining_ms", "waiting"]),
         "LeaseGranted": _lease(["lock", "holder", "token", "granted"], {"granted": BOOL}),
         "LeaseReleased": _lease(["lock", "holder", "released"], {"released": BOOL}),
         "AcquireRequest": obj(
