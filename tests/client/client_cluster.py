@@ -3,7 +3,6 @@ polling with deadlines, cleanup), with a client port of its own for every node."
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
@@ -18,20 +17,9 @@ from test_runtime_cluster import (
 )
 
 from pyxos.runtime.config import HostPort, cluster_toml
+from pyxos.runtime.ports import free_ports
 
 __all__ = ["FAILOVER_DEADLINE_S", "ClientCluster", "free_ports", "poll"]
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` different ports free now: all bound at once, so none is handed out twice."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 class ClientCluster(Cluster):

@@ -21,6 +21,7 @@ import pytest
 
 from pyxos.core.messages import ViewChange
 from pyxos.runtime.config import HostPort, cluster_toml
+from pyxos.runtime.ports import free_ports
 from pyxos.wire.frames import encode_frame
 from pyxos.wire.peer import encode_envelope
 
@@ -30,13 +31,6 @@ START_DEADLINE_S = 20.0
 # at most, and the request itself may wait up to its own 5 s timeout once.
 FAILOVER_DEADLINE_S = 15.0
 POLL_S = 0.05
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def poll(what: str, check: Callable[[], T | None], deadline_s: float) -> T:
@@ -57,11 +51,12 @@ class Cluster:
     def __init__(self, root: Path, size: int = 3, timers: dict[str, int] | None = None) -> None:
         self.root = root
         self.ids = list(range(1, size + 1))
-        self.http = {k: HostPort(host="127.0.0.1", port=free_port()) for k in self.ids}
-        peers = {k: HostPort(host="127.0.0.1", port=free_port()) for k in self.ids}
+        ports = iter(free_ports(3 * size))
+        self.http = {k: HostPort(host="127.0.0.1", port=next(ports)) for k in self.ids}
+        peers = {k: HostPort(host="127.0.0.1", port=next(ports)) for k in self.ids}
         self.peer = peers
         # Explicit client ports: the default (HTTP port + 1000) could be taken on this machine.
-        clients = {k: HostPort(host="127.0.0.1", port=free_port()) for k in self.ids}
+        clients = {k: HostPort(host="127.0.0.1", port=next(ports)) for k in self.ids}
         self.config = root / "cluster.toml"
         self.config.write_text(
             cluster_toml(

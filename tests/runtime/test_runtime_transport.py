@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable
 
 from pyxos.core.ids import Ballot
 from pyxos.core.messages import Commit, Message, ViewChange
 from pyxos.runtime.config import HostPort, Limits
+from pyxos.runtime.ports import free_ports
 from pyxos.runtime.transport import PeerTransport
 from pyxos.wire.frames import encode_frame
 from pyxos.wire.peer import encode_envelope
@@ -16,13 +16,6 @@ from pyxos.wire.peer import encode_envelope
 DEADLINE_S = 5.0
 LIMITS = Limits(reconnect_ms_min=10, reconnect_ms_max=100)
 M1, M2, M3 = (ViewChange(view=n) for n in (1, 2, 3))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -35,7 +28,8 @@ async def until(condition: Callable[[], bool]) -> None:
 
 class Pair:
     def __init__(self) -> None:
-        self.addresses = {n: HostPort(host="127.0.0.1", port=free_port()) for n in (1, 2)}
+        ports = free_ports(2)
+        self.addresses = {n: HostPort(host="127.0.0.1", port=ports[n - 1]) for n in (1, 2)}
         self.got: dict[int, list[tuple[int, Message]]] = {1: [], 2: []}
         self.transports = {n: self.make(n) for n in (1, 2)}
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,23 +21,12 @@ from pathlib import Path
 import aiohttp
 
 from pyxos.runtime.config import HostPort, cluster_toml
+from pyxos.runtime.ports import free_ports
 
 NODE_MODULE = "pyxos.cli.node_cmd"
 START_DEADLINE_S = 20.0
 STOP_DEADLINE_S = 10.0
 POLL_S = 0.05
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` different ports free now: all bound at once, so none is handed out twice."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 class LocalCluster:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from pyxos.cli import up_cmd
 from pyxos.cli.sim_cmd import parse_seed_range
 from pyxos.client.endpoints import reachable
 from pyxos.runtime.config import ClusterConfig, ConfigError, load_config
+from pyxos.runtime.ports import free_ports
 
 LEADER_DEADLINE_S = 30.0
 DEFAULT_HTTP = "127.0.0.1:8000,127.0.0.1:8001,127.0.0.1:8002"
@@ -454,17 +454,6 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[list[str], list[str]]]:
     yield http, fast
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 @contextmanager
 def temporary_cluster(nodes: int = 3, log_level: str = "warning") -> Iterator[ClusterConfig]:
     """A new local cluster on free ports in a temporary directory, started as `pyxos up`
@@ -473,7 +462,7 @@ def temporary_cluster(nodes: int = 3, log_level: str = "warning") -> Iterator[Cl
     from pyxos.bench.ready import wait_for_leader
 
     with tempfile.TemporaryDirectory(prefix="pyxos-bench-") as tmp:
-        ports = _free_ports(3 * nodes)
+        ports = free_ports(3 * nodes)
         path = up_cmd.write_cluster_file(
             Path(tmp),
             http_ports=ports[:nodes],

@@ -3,13 +3,13 @@ and the built-in machines as a set to register next to your own."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping
 from pathlib import Path
 
 from pyxos.machines.base import StateMachine
 from pyxos.machines.catalog import build_machines
 from pyxos.runtime.config import ClusterConfig, HostPort, cluster_toml, parse_toml
+from pyxos.runtime.ports import free_ports
 
 
 def builtin_machines() -> dict[str, StateMachine]:
@@ -29,7 +29,11 @@ def local_cluster_toml(
     node k's data in `<data_dir>/node-k`."""
     if size < 1:
         raise ValueError("a cluster has at least one node")
-    nodes = [(k, _free_address(), _free_address(), _free_address()) for k in range(1, size + 1)]
+    addresses = [HostPort(host="127.0.0.1", port=p) for p in free_ports(3 * size)]
+    nodes = [
+        (k, addresses[3 * k - 3], addresses[3 * k - 2], addresses[3 * k - 1])
+        for k in range(1, size + 1)
+    ]
     return cluster_toml(cluster=cluster, nodes=nodes, data_dir=str(data_dir), timers=timers)
 
 
@@ -44,10 +48,3 @@ def local_config(
     return parse_toml(
         local_cluster_toml(size, data_dir, cluster=cluster, timers=timers), source="<local>"
     )
-
-
-def _free_address() -> HostPort:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return HostPort(host="127.0.0.1", port=port)
