@@ -87,8 +87,8 @@ def test_the_walk_sees_forbidden_imports() -> None:
     assert len(_violations_in(source, layer="core")) == 3
 
 
-# The I/O layers point down too: cli > service, client, embed > runtime > storage > the pure
-# layers. (`client` reads cluster files with runtime.config; `service` assembles a node process;
+# The I/O layers point down too: cli > bench, chaos > service, client, embed > runtime > storage
+# > the pure layers. (`client` reads cluster files with runtime.config; `service` assembles a node process;
 # `embed` runs a node in the caller's process and never needs HTTP.)
 IO_ALLOWED = {
     "storage": {"storage", *PURE},
@@ -96,6 +96,9 @@ IO_ALLOWED = {
     "client": {"client", "runtime", *PURE},
     "embed": {"embed", "runtime", "storage", *PURE},
     "service": {"service", "runtime", "storage", "client", *PURE},
+    # The harnesses drive clusters from outside: through clients, node processes and checkers.
+    "bench": {"bench", "client", "runtime", "storage", *PURE},
+    "chaos": {"chaos", "service", "client", "runtime", "storage", *PURE},
 }
 ALL_LAYERS = (*PURE, "storage", "runtime", "client", "embed", "service", "cli", "bench", "chaos")
 
