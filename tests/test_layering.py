@@ -87,9 +87,9 @@ def test_the_walk_sees_forbidden_imports() -> None:
     assert len(_violations_in(source, layer="core")) == 3
 
 
-# The I/O layers point down too: cli > bench, chaos > service, client, embed > runtime > storage
-# > the pure layers. (`client` reads cluster files with runtime.config; `service` assembles a node process;
-# `embed` runs a node in the caller's process and never needs HTTP.)
+# The I/O layers point down too: cli > bench, chaos > service, client, embed > runtime >
+# storage > the pure layers. (`client` reads cluster files with runtime.config; `service`
+# assembles a node process; `embed` runs a node in the caller's process and never needs HTTP.)
 IO_ALLOWED = {
     "storage": {"storage", *PURE},
     "runtime": {"runtime", "storage", *PURE},

@@ -22,8 +22,9 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from pyxos.bench.peers.members import Members, StartFailedError, free_ports
+from pyxos.bench.peers.members import Members, StartFailedError
 from pyxos.bench.transport import OpFailed, Transport
+from pyxos.runtime.ports import free_ports
 
 MEMBERS = 3
 INSTALL_HINT = "etcd is not on PATH: `apt-get install -y etcd-server` (or `make compare`)"

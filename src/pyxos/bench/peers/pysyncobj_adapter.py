@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from pyxos.bench.peers import pysyncobj_member as wire
-from pyxos.bench.peers.members import Members, StartFailedError, free_ports
+from pyxos.bench.peers.members import Members, StartFailedError
 from pyxos.bench.transport import OpFailed, Transport
+from pyxos.runtime.ports import free_ports
 
 MEMBERS = 3
 PEERS_VENV = ".venv-peers"

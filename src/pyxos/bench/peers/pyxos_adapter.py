@@ -12,10 +12,11 @@ from pathlib import Path
 
 from pyxos.bench.fast import FastTransport
 from pyxos.bench.http import HttpTransport
-from pyxos.bench.peers.members import Members, free_ports
+from pyxos.bench.peers.members import Members
 from pyxos.bench.ready import wait_for_leader
 from pyxos.bench.transport import Transport
 from pyxos.runtime.config import HostPort, cluster_toml
+from pyxos.runtime.ports import free_ports
 
 NODES = 3
 LEADER_DEADLINE_S = 30.0
