@@ -32,7 +32,7 @@ def plant_follower_local_reads() -> None:
             linearizable = False  # THE BUG: no read index, just whatever this node has
         return await honest_read(self, query, linearizable=linearizable)
 
-    NodeRunner.read = read  # type: ignore[method-assign]
+    NodeRunner.read = read  # type: ignore[method-assign,assignment]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,13 +33,9 @@ messages are dropped, as a lossy network would; more client requests are refused
 than `unsynced_records_max` records wait for the disk the stepper stops taking inputs, so a slow
 disk pushes back instead of growing memory. Client ids come from a fixed pool.
 
-Clients. A write takes a client id from the node's pool (`node_id << 32 | slot`, reused when
-free, so the replicated session table stays bounded) and the next seq of that id; seqs start
-at `seq_base` (from a boot counter), so an id reused after a restart never goes back. The
-request is handed to the node again with the SAME (client id, seq) after `request_retry_ms`,
-then after twice as long each time (up to 4x), until it is answered or `request_timeout_ms`
-passes: a forward to a leader that died is lost, and the session table makes the retries
-exactly-once.
+Clients. `write` and `read`, their sessions, retries and deadlines are the other side of the
+inbox and live in `pyxos.runtime.client_requests` (a mixin of `NodeRunner`); the stepper
+completes their futures when a `Reply` leaves the gate.
 """
 
 from __future__ import annotations
@@ -72,11 +68,22 @@ from pyxos.node.io import (
     Tick,
 )
 from pyxos.node.node import Node
+from pyxos.runtime.client_requests import ClientRequests
 from pyxos.runtime.config import Limits
 from pyxos.runtime.faults import FaultTable
 from pyxos.runtime.gate import EffectGate
 from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
 from pyxos.storage.logstore import LogStore, write_round
+
+# The request names stay importable from here, where they were defined at first.
+__all__ = [
+    "CLIENT_ID_MIN",
+    "ClientPool",
+    "NodeRunner",
+    "RequestTimeout",
+    "RunnerCounters",
+    "Unavailable",
+]
 
 log = logging.getLogger(__name__)
 FLUSH = Flush()
@@ -101,7 +108,7 @@ class RunnerCounters:
     snapshots_saved: int = 0
 
 
-class NodeRunner:
+class NodeRunner(ClientRequests):
     """Drives one `Node`. `start()`, then feed it; `stop()` at the end."""
 
     def __init__(
@@ -117,6 +124,7 @@ class NodeRunner:
         faults: FaultTable | None = None,
         on_role: Callable[[bool], None] | None = None,
     ) -> None:
+        super().__init__(node.node_id, limits.clients_max, seq_base)
         self.node = node
         # Called with `is_leader` when the node becomes or stops being the leader (checked once
         # per turn of the stepper, and only when set).
@@ -145,11 +153,6 @@ class NodeRunner:
         self._stepper: asyncio.Task[None] | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
         self._next_tick = 0.0
-        self._writes: dict[tuple[int, int], asyncio.Future[bytes]] = {}
-        self._reads: dict[int, asyncio.Future[bytes]] = {}
-        self._next_read = 0
-        self._read_client = self.node_id << 32  # slot 0: the node's reads (no session)
-        self._pool = ClientPool(self.node_id, limits.clients_max, seq_base)
         # The most recent applied slots, for `/log/print` and `pyxos log dump`: what this
         # process applied (replayed from its log at start, or after its latest snapshot).
         self.applied_log: deque[tuple[Slot, Batch]] = deque(maxlen=APPLIED_LOG_MAX)
@@ -204,10 +207,7 @@ class NodeRunner:
         dropped = self._gate.clear()
         if dropped:
             log.info("node=%d dropped %d gated effects at stop", self.node_id, dropped)
-        error = Unavailable("the node is stopping")
-        for future in (*self._writes.values(), *self._reads.values()):
-            if not future.done():
-                future.set_exception(error)
+        self._abandon_requests(Unavailable("the node is stopping"))
 
     def _fail(self, exc: BaseException, what: str) -> None:
         if self.failure is not None:
@@ -230,6 +230,13 @@ class NodeRunner:
             return False
         self._bounded += 1
         self._put(Receive(sender=sender, message=message))
+        return True
+
+    def _submit(self, sender: int, message: ClientRequest | ClientRead) -> bool:
+        if not self._running or self._bounded >= self._limits.inbox_max:
+            return False
+        self._bounded += 1
+        self._put(FromClient(sender=sender, message=message))
         return True
 
     def _put(self, inp: NodeInput) -> None:
@@ -354,11 +361,6 @@ class NodeRunner:
         else:
             self._send(to, message)
 
-    def _refuse_if_crashed(self) -> None:
-        faults = self.faults
-        if faults.active and faults.refuses_clients(asyncio.get_running_loop().time()):
-            raise Unavailable("the node is crashed (fault injection)")
-
     # ---- the log writer (group commit) ----------------------------------------------------
     def _kick_writer(self) -> None:
         if self._writer is None or self._writer.done():
@@ -388,108 +390,6 @@ class NodeRunner:
             progress = self._disk_progress
             if progress is not None and not progress.done():
                 progress.set_result(None)
-
-    # ---- clients --------------------------------------------------------------------------
-    def _submit(self, sender: int, message: ClientRequest | ClientRead) -> bool:
-        if not self._running or self._bounded >= self._limits.inbox_max:
-            return False
-        self._bounded += 1
-        self._put(FromClient(sender=sender, message=message))
-        return True
-
-    async def write(self, op: bytes, *, session: tuple[int, int] | None = None) -> bytes:
-        """Run the command `op` exactly once through the log; its result.
-
-        Without `session` the node picks a `(client_id, seq)` from its pool. A client that keeps
-        its own session (the Python client, Paxi's `Id`/`Cid` headers) passes it, with a
-        `client_id` of at least `CLIENT_ID_MIN` and one command at a time per client id; a
-        retry with the same session is applied once and answered from the session table.
-
-        Raises `Unavailable` (not started: nothing was submitted), `RequestTimeout` (outcome
-        unknown) or `ValueError` (a client id in the node's own range).
-        """
-        if not self._running:
-            raise Unavailable("the node is not running")
-        self._refuse_if_crashed()
-        if session is not None:
-            if session[0] < CLIENT_ID_MIN or session[1] < 1:
-                raise ValueError(
-                    f"a client's own session needs client_id >= {CLIENT_ID_MIN} and seq >= 1"
-                )
-            pending = self._writes.get(session)
-            if pending is not None:  # the same command again while it is in flight
-                return await asyncio.shield(pending)
-            client_id, seq = session
-        else:
-            client_id, seq = self._pool.acquire()
-        request = ClientRequest(client_id=client_id, seq=seq, op=op)
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        key = (client_id, seq)
-        self._writes[key] = future
-        try:
-            return await self._await_answer(future, client_id, request)
-        finally:
-            del self._writes[key]
-            if session is None:
-                self._pool.release(client_id)
-
-    async def read(self, query: bytes, *, linearizable: bool = True) -> bytes:
-        """Answer the read-only `query`: after a read index confirmed by a quorum if
-        `linearizable`, else from local state at once. Raises like `write`."""
-        if not self._running:
-            raise Unavailable("the node is not running")
-        self._refuse_if_crashed()
-        self._next_read += 1
-        read_id = self._next_read
-        request = ClientRead(
-            client_id=self._read_client, read_id=read_id, query=query, linearizable=linearizable
-        )
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._reads[read_id] = future
-        try:
-            return await self._await_answer(future, self._read_client, request)
-        finally:
-            del self._reads[read_id]
-
-    async def _await_answer(
-        self, future: asyncio.Future[bytes], sender: int, request: ClientRequest | ClientRead
-    ) -> bytes:
-        loop = asyncio.get_running_loop()
-        limits = self._limits
-        deadline = loop.time() + limits.request_timeout_ms / 1000
-        handle: asyncio.TimerHandle | None = None
-
-        def attempt(first: bool, retry_s: float) -> None:
-            nonlocal handle
-            if future.done():
-                return
-            now = loop.time()
-            if now >= deadline:
-                self.counters.client_timeouts += 1
-                future.set_exception(
-                    RequestTimeout("no answer before the deadline", leader_known=self.leader_known)
-                )
-                return
-            if not first:
-                self.counters.client_retries += 1
-            if not self._submit(sender, request) and first:
-                # Refused before anything was submitted: fail fast, the outcome is known.
-                self.counters.client_requests_refused += 1
-                future.set_exception(Unavailable("the node's inbox is full"))
-                return
-            # The interval doubles (up to 4x): an overloaded cluster must not be buried under
-            # retries, and a failover must still be noticed soon.
-            handle = loop.call_at(
-                min(deadline, now + retry_s), attempt, False, min(retry_s * 2, retry_max_s)
-            )
-
-        retry_max_s = 4 * limits.request_retry_ms / 1000
-        attempt(True, limits.request_retry_ms / 1000)
-        try:
-            return await future
-        finally:
-            if handle is not None:
-                handle.cancel()
 
     # ---- watching the applied state -------------------------------------------------------
     def on_applied(self, hook: Callable[[], None]) -> Callable[[], None]:

@@ -1,0 +1,170 @@
+"""How a `NodeRunner` runs its clients' requests: sessions, answers, retries and deadlines.
+
+Theory of operation. A write takes a client id from the node's pool (`node_id << 32 | slot`,
+reused when free, so the replicated session table stays bounded) and the next seq of that id;
+seqs start at `seq_base` (from a boot counter), so an id reused after a restart never goes
+back. A client that keeps its own session passes it instead. The request waits on a future,
+keyed by its session (a write) or its read id (a read), that the stepper completes when the
+node's `Reply` leaves the effect gate. The request is handed to the node again with the SAME
+(client id, seq) after `request_retry_ms`, then after twice as long each time (up to 4x),
+until it is answered or `request_timeout_ms` passes: a forward to a leader that died is lost,
+and the session table makes the retries exactly-once.
+
+Why a module of its own. The runner's concern is the stepper: its inbox, the effects in order
+and group commit. This is the other side of the inbox, where callers (the HTTP API, the client
+server, lease waits) wait for their answers, and it changes for other reasons (sessions, retry
+policy, fault injection refusing clients). It is a mixin of `NodeRunner`, not an object the
+runner holds, so that `write` and `read` stay methods of the runner (callers and
+`pyxos.chaos.planted_bug` use them as such) and no call layer is added per command; the
+stepper completes the futures by reading `_writes` and `_reads` directly, as before.
+
+The identities and outcomes themselves (`ClientPool`, `CLIENT_ID_MIN`, `Unavailable`,
+`RequestTimeout`) live in `pyxos.runtime.requests`, which light modules import without this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from pyxos.node.client_messages import ClientRead, ClientRequest
+from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
+
+if TYPE_CHECKING:
+    from pyxos.core.ids import NodeId
+    from pyxos.runtime.config import Limits
+    from pyxos.runtime.faults import FaultTable
+    from pyxos.runtime.runner import RunnerCounters
+
+
+class ClientRequests:
+    """The client side of `NodeRunner`: `write` and `read`, each waiting for its answer."""
+
+    # Provided by `NodeRunner`, which owns the node, the inbox and the counters.
+    node_id: NodeId
+    faults: FaultTable
+    counters: RunnerCounters
+    _limits: Limits
+    _running: bool
+
+    if TYPE_CHECKING:
+
+        def _submit(self, sender: int, message: ClientRequest | ClientRead) -> bool:
+            """Put the request into the bounded inbox; False if it was refused."""
+            raise NotImplementedError
+
+        @property
+        def leader_known(self) -> bool:
+            raise NotImplementedError
+
+    def __init__(self, node_id: NodeId, clients_max: int, seq_base: int) -> None:
+        self._writes: dict[tuple[int, int], asyncio.Future[bytes]] = {}
+        self._reads: dict[int, asyncio.Future[bytes]] = {}
+        self._next_read = 0
+        self._read_client = node_id << 32  # slot 0: the node's reads (no session)
+        self._pool = ClientPool(node_id, clients_max, seq_base)
+
+    def _abandon_requests(self, error: Exception) -> None:
+        """Fail every request still waiting (the node is stopping)."""
+        for future in (*self._writes.values(), *self._reads.values()):
+            if not future.done():
+                future.set_exception(error)
+
+    def _refuse_if_crashed(self) -> None:
+        faults = self.faults
+        if faults.active and faults.refuses_clients(asyncio.get_running_loop().time()):
+            raise Unavailable("the node is crashed (fault injection)")
+
+    async def write(self, op: bytes, *, session: tuple[int, int] | None = None) -> bytes:
+        """Run the command `op` exactly once through the log; its result.
+
+        Without `session` the node picks a `(client_id, seq)` from its pool. A client that keeps
+        its own session (the Python client, Paxi's `Id`/`Cid` headers) passes it, with a
+        `client_id` of at least `CLIENT_ID_MIN` and one command at a time per client id; a
+        retry with the same session is applied once and answered from the session table.
+
+        Raises `Unavailable` (not started: nothing was submitted), `RequestTimeout` (outcome
+        unknown) or `ValueError` (a client id in the node's own range).
+        """
+        if not self._running:
+            raise Unavailable("the node is not running")
+        self._refuse_if_crashed()
+        if session is not None:
+            if session[0] < CLIENT_ID_MIN or session[1] < 1:
+                raise ValueError(
+                    f"a client's own session needs client_id >= {CLIENT_ID_MIN} and seq >= 1"
+                )
+            pending = self._writes.get(session)
+            if pending is not None:  # the same command again while it is in flight
+                return await asyncio.shield(pending)
+            client_id, seq = session
+        else:
+            client_id, seq = self._pool.acquire()
+        request = ClientRequest(client_id=client_id, seq=seq, op=op)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        key = (client_id, seq)
+        self._writes[key] = future
+        try:
+            return await self._await_answer(future, client_id, request)
+        finally:
+            del self._writes[key]
+            if session is None:
+                self._pool.release(client_id)
+
+    async def read(self, query: bytes, *, linearizable: bool = True) -> bytes:
+        """Answer the read-only `query`: after a read index confirmed by a quorum if
+        `linearizable`, else from local state at once. Raises like `write`."""
+        if not self._running:
+            raise Unavailable("the node is not running")
+        self._refuse_if_crashed()
+        self._next_read += 1
+        read_id = self._next_read
+        request = ClientRead(
+            client_id=self._read_client, read_id=read_id, query=query, linearizable=linearizable
+        )
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._reads[read_id] = future
+        try:
+            return await self._await_answer(future, self._read_client, request)
+        finally:
+            del self._reads[read_id]
+
+    async def _await_answer(
+        self, future: asyncio.Future[bytes], sender: int, request: ClientRequest | ClientRead
+    ) -> bytes:
+        loop = asyncio.get_running_loop()
+        limits = self._limits
+        deadline = loop.time() + limits.request_timeout_ms / 1000
+        handle: asyncio.TimerHandle | None = None
+
+        def attempt(first: bool, retry_s: float) -> None:
+            nonlocal handle
+            if future.done():
+                return
+            now = loop.time()
+            if now >= deadline:
+                self.counters.client_timeouts += 1
+                future.set_exception(
+                    RequestTimeout("no answer before the deadline", leader_known=self.leader_known)
+                )
+                return
+            if not first:
+                self.counters.client_retries += 1
+            if not self._submit(sender, request) and first:
+                # Refused before anything was submitted: fail fast, the outcome is known.
+                self.counters.client_requests_refused += 1
+                future.set_exception(Unavailable("the node's inbox is full"))
+                return
+            # The interval doubles (up to 4x): an overloaded cluster must not be buried under
+            # retries, and a failover must still be noticed soon.
+            handle = loop.call_at(
+                min(deadline, now + retry_s), attempt, False, min(retry_s * 2, retry_max_s)
+            )
+
+        retry_max_s = 4 * limits.request_retry_ms / 1000
+        attempt(True, limits.request_retry_ms / 1000)
+        try:
+            return await future
+        finally:
+            if handle is not None:
+                handle.cancel()
