@@ -1,9 +1,10 @@
 """Simulated clients of the coordination machines: a contended lock, an election, FIFO queues.
 
-They behave like the KV clients (`pyxos.sim.clients`): one operation at a time, sent to a random
-node and retried with the same `seq` until answered, so each is applied exactly once. Every
-operation goes through the log (a `ClientRequest`), so each has a log time: the runner fills it
-in from the applied log at the end, and the lock model needs it (`pyxos.check.objects`).
+They run the same closed loop as the KV clients (`pyxos.sim.closed_loop`): one operation at a
+time, sent to a random node and retried with the same `seq` until answered, so each is applied
+exactly once. Every operation goes through the log (a `ClientRequest`), so each has a log time:
+the runner fills it in from the applied log at the end, and the lock model needs it
+(`pyxos.check.objects`).
 
 - `LockClient` (workload "lock"): every client contends for one lock with short leases, waits
   in line or gives up, and while it believes it holds the lock writes a fenced value under its
@@ -31,7 +32,8 @@ from pyxos.machines.kv import Put
 from pyxos.machines.kv import decode_result as decode_kv_result
 from pyxos.machines.kv import encode_op as encode_kv_op
 from pyxos.machines.router import route
-from pyxos.node.client_messages import ClientInbound, ClientOutbound, ClientReply, ClientRequest
+from pyxos.node.client_messages import ClientInbound, ClientOutbound, ClientRequest
+from pyxos.sim.closed_loop import ClosedLoopClient
 
 LOCK_NAME = "L"
 ELECTION_LOCK = "election/leader"
@@ -45,32 +47,11 @@ def fenced_key(lock: str) -> str:
     return f"fenced/{lock}"
 
 
-class ObjectClient:
-    """The mechanics every workload client shares; subclasses choose the next call (`_choose`)
-    and read its answer (`_read`)."""
+class ObjectClient(ClosedLoopClient[ObjectOp, Hashable]):
+    """The closed loop (`pyxos.sim.closed_loop`) every workload client shares; subclasses
+    choose the next call (`_choose`) and read its answer (`_read`)."""
 
-    __slots__ = (
-        "_args",
-        "_invoke_us",
-        "_key",
-        "_kind",
-        "_rng",
-        "_seqs",
-        "address",
-        "attempt",
-        "counts",
-        "history",
-        "in_flight",
-        "last_good",
-        "nodes",
-        "op_number",
-        "ops_left",
-        "request",
-        "seq",
-        "target",
-        "timeout_us_max",
-        "timeout_us_min",
-    )
+    __slots__ = ("_args", "_key", "_kind", "_seqs", "counts", "seq")
 
     def __init__(
         self,
@@ -82,82 +63,30 @@ class ObjectClient:
         timeout_us_min: int,
         timeout_us_max: int,
     ) -> None:
-        if address <= 0 or address in nodes:
-            raise ValueError(f"client address {address} must be positive and not a node id")
-        self.address = address
-        self._rng = rng
-        self.nodes = nodes
-        self.ops_left = ops
-        self.timeout_us_min = timeout_us_min
-        self.timeout_us_max = timeout_us_max
+        super().__init__(
+            address,
+            rng,
+            nodes=nodes,
+            ops=ops,
+            timeout_us_min=timeout_us_min,
+            timeout_us_max=timeout_us_max,
+        )
         self.seq = 0
-        self.op_number = 0
-        self.attempt = 0
-        self.in_flight = False
-        self.request: ClientInbound | None = None
-        self.target = nodes[0]
-        self.last_good: int | None = None
-        self.history: list[ObjectOp] = []
         self._seqs: list[int] = []  # the seq of each operation in `history`
         self.counts: dict[str, int] = {}
         self._kind = ""
         self._key = ""
         self._args: tuple[Hashable, ...] = ()
-        self._invoke_us = 0
 
     @property
     def owner(self) -> str:
         return f"c{self.address}"
 
-    def timeout_us(self) -> int:
-        low = self.timeout_us_min
-        return low + int(self._rng.random() * (self.timeout_us_max - low + 1))
-
-    def start(self, now_us: int) -> ClientInbound:
-        """Begin the next operation; returns the request to send to `self.target`."""
-        if self.in_flight or self.ops_left <= 0:
-            raise RuntimeError(f"client {self.address} cannot start an operation now")
-        self._kind, self._key, self._args, op = self._choose()
-        self.ops_left -= 1
-        self.op_number += 1
-        self.attempt = 1
-        self.in_flight = True
-        self._invoke_us = now_us
-        self.seq += 1
-        self.request = ClientRequest(client_id=self.address, seq=self.seq, op=op)
-        rng = self._rng
-        if self.last_good is not None and rng.random() < 0.9:
-            self.target = self.last_good
-        else:
-            self.target = self.nodes[int(rng.random() * len(self.nodes))]
-        return self.request
-
-    def retry(self) -> ClientInbound:
-        if not self.in_flight or self.request is None:
-            raise RuntimeError(f"client {self.address} has nothing to retry")
-        self.attempt += 1
-        if len(self.nodes) > 1:
-            others = [n for n in self.nodes if n != self.target]
-            self.target = others[int(self._rng.random() * len(others))]
-        return self.request
-
     def on_reply(self, now_us: int, sender: int, message: ClientOutbound) -> bool:
-        """Handle a reply; True if it completed the current operation."""
-        request = self.request
-        if not self.in_flight or not isinstance(request, ClientRequest):
+        if not super().on_reply(now_us, sender, message):
             return False
-        if not isinstance(message, ClientReply) or message.seq != request.seq:
-            return False
-        output = self._read(message.result)
-        self.history.append(self._op(complete=now_us, output=output))
         self._seqs.append(self.seq)
-        self.in_flight = False
-        self.request = None
-        self.last_good = sender
         return True
-
-    def pending(self) -> ObjectOp | None:
-        return self._op(complete=None, output=None) if self.in_flight else None
 
     def timed_history(self, times: Mapping[tuple[int, int], int]) -> list[ObjectOp]:
         """The operations with their log times (`times`: `(client, seq)` -> log time ms); the
@@ -171,11 +100,12 @@ class ObjectClient:
             ops.append(_with_time(pending, times[(self.address, self.seq)]))
         return ops
 
-    @property
-    def done(self) -> bool:
-        return not self.in_flight and self.ops_left <= 0
+    def _next_request(self) -> ClientInbound:
+        self._kind, self._key, self._args, op = self._choose()
+        self.seq += 1
+        return ClientRequest(client_id=self.address, seq=self.seq, op=op)
 
-    def _op(self, *, complete: int | None, output: Hashable) -> ObjectOp:
+    def _entry(self, *, complete: int | None, output: Hashable) -> ObjectOp:
         return ObjectOp(
             client=self.address,
             kind=self._kind,
