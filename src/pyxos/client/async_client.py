@@ -2,13 +2,9 @@
 
 Theory of operation.
 
-Connecting. The client knows some client addresses (given, or every member's from a cluster
-file). It connects to the first that answers, learns the node's id and the client addresses
-of the other members from its `Welcome`, asks it for its status and, when another node is the
-leader, moves to the leader (writes then skip a forward). It keeps that one connection, shared
-by every request of the client and pipelined, until something goes wrong. While it is not on
-the leader (none was elected yet, or leadership moved) it asks again at most once a second, in
-the background, and moves when it finds one; the old connection closes once its answers are in.
+Connecting. The client keeps one connection, shared by every request and pipelined, to the
+leader when it can: `pyxos.client.node_choice` chooses it, learns the members and follows the
+leader when it moves; this module asks it for a connection once per attempt.
 
 Sessions. Writes are exactly-once: each runs under a session `(client_id, seq)` of the
 client's own, with a random `client_id` of at least `CLIENT_ID_MIN` and `seq` 1, 2, 3, ...;
@@ -38,7 +34,6 @@ newer one.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,22 +41,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import msgspec
-
 from pyxos.client.arguments import Value, check_key, check_value, decode_answer
 from pyxos.client.connection import ConnectionLost, NodeConnection
 from pyxos.client.coordination import Consistency, Coordination
-from pyxos.client.endpoints import WILDCARDS, parse_endpoints, reachable
+from pyxos.client.endpoints import parse_endpoints, reachable
 from pyxos.client.errors import (
     BadRequest,
     CasMismatch,
     NoQuorum,
-    ProtocolError,
     PyxosError,
     Timeout,
     Unavailable,
     error_for,
 )
+from pyxos.client.node_choice import STATUS_DECODER, NodeChooser, NoNode
 from pyxos.machines.kv import (
     Cas,
     Delete,
@@ -73,7 +66,7 @@ from pyxos.machines.kv import (
     decode_list,
     encode_op,
 )
-from pyxos.runtime.config import HostPort, load_config, parse_host_port
+from pyxos.runtime.config import HostPort, load_config
 from pyxos.wire.client import (
     CLIENT_ID_MAX,
     CLIENT_ID_MIN,
@@ -97,11 +90,6 @@ BACKOFF_S_MAX = 0.5
 LIST_LIMIT = 1000
 __all__ = ["AsyncClient", "Consistency", "Listing"]
 
-LEADER_RECHECK_S = 1.0
-"""A client not connected to the leader asks again at most this often (in the background)."""
-
-_STATUS_DECODER = msgspec.msgpack.Decoder(dict[str, Any])
-
 
 @dataclass(frozen=True, slots=True)
 class Listing:
@@ -117,15 +105,6 @@ class _Session:
     def __init__(self, client_id: int) -> None:
         self.client_id = client_id
         self.seq = 0
-
-
-class _NoNode(Exception):  # noqa: N818
-    """No node could be connected to in one pass over the candidates; `refused` if each of
-    them refused the connection (nothing listens there)."""
-
-    def __init__(self, message: str, *, refused: bool) -> None:
-        super().__init__(message)
-        self.refused = refused
 
 
 class AsyncClient(Coordination):
@@ -154,33 +133,40 @@ class AsyncClient(Coordination):
             raise ValueError("timeouts must be positive")
         if sessions_max < 1:
             raise ValueError("sessions_max must be at least 1")
-        self._members: dict[int, HostPort] = {}
-        self._endpoints: list[HostPort] = []
-        self._cluster = cluster or ""
+        members: dict[int, HostPort] = {}
+        addresses: list[HostPort] = []
+        cluster_id = cluster or ""
         if config is not None:
             loaded = load_config(config)
-            self._cluster = cluster or loaded.cluster
+            cluster_id = cluster or loaded.cluster
             for spec in loaded.nodes:
                 address = reachable(spec.client)
-                self._members[spec.node_id] = address
-                self._endpoints.append(address)
+                members[spec.node_id] = address
+                addresses.append(address)
         if endpoints is not None or config is None:
-            self._endpoints += parse_endpoints(endpoints or DEFAULT_ENDPOINT)
+            addresses += parse_endpoints(endpoints or DEFAULT_ENDPOINT)
         self.timeout_s = timeout_s
         self.attempt_timeout_s = attempt_timeout_s
-        self.connect_timeout_s = connect_timeout_s
-        self._pinned = pinned
-        self._conn: NodeConnection | None = None
-        self._connecting = asyncio.Lock()
-        self._leader_hint: int | None = None
-        self._on_leader = False
-        self._leader_checked = 0.0
-        self._follow: asyncio.Task[None] | None = None
+        self._nodes = NodeChooser(
+            addresses,
+            members,
+            cluster=cluster_id,
+            connect_timeout_s=connect_timeout_s,
+            pinned=pinned,
+        )
         self._sessions: list[_Session] = []
         self._session_slots = asyncio.Semaphore(sessions_max)
         self._ids = random.SystemRandom()
         self._closed = False
-        self._ever_connected = False
+
+    @property
+    def connect_timeout_s(self) -> float:
+        """How long one attempt to connect to a node may take."""
+        return self._nodes.connect_timeout_s
+
+    @connect_timeout_s.setter
+    def connect_timeout_s(self, value: float) -> None:
+        self._nodes.connect_timeout_s = value
 
     # ---- the key-value API ----------------------------------------------------------------
     async def get(
@@ -244,22 +230,16 @@ class AsyncClient(Coordination):
 
     async def status(self) -> dict[str, Any]:
         """The status of the node this client is connected to (role, leader, indexes, ...)."""
-        return _STATUS_DECODER.decode(await self._call("status", b""))
+        return STATUS_DECODER.decode(await self._call("status", b""))
 
     @property
     def node(self) -> int | None:
         """The id of the node this client is connected to, if it is."""
-        conn = self._conn
-        return None if conn is None or conn.closed else conn.node
+        return self._nodes.node
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._follow is not None:
-            self._follow.cancel()
-            await asyncio.gather(self._follow, return_exceptions=True)
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        await self._nodes.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -314,16 +294,17 @@ class AsyncClient(Coordination):
         avoid: NodeConnection | None = None
         backoff_s = BACKOFF_S_MIN
         client_id, seq = (session.client_id, session.seq) if session is not None else (0, 0)
-        self._maybe_follow_leader()
+        nodes = self._nodes
+        nodes.maybe_follow_leader()
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
             try:
-                conn = await self._connection(avoid, deadline)
-            except _NoNode as exc:
+                conn = await nodes.connection(avoid, deadline)
+            except NoNode as exc:
                 last = str(exc)
-                if exc.refused and not self._ever_connected:
+                if exc.refused and not nodes.ever_connected:
                     # Nothing listens at any address this client was given, and nothing ever
                     # did: a wrong address far more often than a cluster restarting.
                     raise Unavailable(f"no node reachable: {last}") from None
@@ -367,144 +348,3 @@ class AsyncClient(Coordination):
         if last_code == NO_QUORUM:
             raise NoQuorum(f"{what}; the outcome is unknown")
         raise Timeout(f"{what}; the outcome is unknown")
-
-    # ---- connections ----------------------------------------------------------------------
-    async def _connection(self, avoid: NodeConnection | None, deadline: float) -> NodeConnection:
-        """The current connection, or a new one if it is `avoid` (or gone)."""
-        conn = self._conn
-        if conn is not None and not conn.closed and conn is not avoid:
-            return conn
-        async with self._connecting:
-            conn = self._conn  # another request may have reconnected meanwhile
-            if conn is not None and not conn.closed and conn is not avoid:
-                return conn
-            exclude = None
-            if conn is not None:
-                exclude = conn.node
-                conn.close()
-                self._conn = None
-                if exclude == self._leader_hint:
-                    self._leader_hint = None
-            self._conn = await self._connect(exclude, deadline)
-            return self._conn
-
-    async def _connect(self, exclude: int | None, deadline: float) -> NodeConnection:
-        loop = asyncio.get_running_loop()
-        errors: list[str] = []
-        refused = True
-        for address in self._candidates(exclude):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            try:
-                conn = await self._open(address, min(self.connect_timeout_s, remaining), errors)
-            except ConnectionRefusedError as exc:
-                errors.append(f"{address}: {_describe(exc)}")
-                continue
-            refused = False
-            if conn is None:
-                continue
-            self._ever_connected = True
-            if not self._pinned:
-                self._learn(conn)
-                conn = await self._move_to_leader(conn, deadline)
-            return conn
-        raise _NoNode("; ".join(errors) or "no node to try", refused=refused and bool(errors))
-
-    async def _open(
-        self, address: HostPort, timeout_s: float, errors: list[str]
-    ) -> NodeConnection | None:
-        """A connection, or None with the reason in `errors`; `ConnectionRefusedError` is
-        raised for the caller to tell it apart."""
-        try:
-            return await NodeConnection.open(address, cluster=self._cluster, timeout_s=timeout_s)
-        except ConnectionRefusedError:
-            raise
-        except TimeoutError:
-            errors.append(f"{address}: no answer within {timeout_s:.1f}s")
-        except (OSError, ConnectionLost, ProtocolError) as exc:
-            errors.append(f"{address}: {_describe(exc)}")
-        return None
-
-    def _candidates(self, exclude: int | None) -> list[HostPort]:
-        """Addresses to try, in order: the leader, the given endpoints, the members learned;
-        the node just left last (it may be the only one left)."""
-        members = self._members
-        ordered: list[HostPort] = []
-        if self._leader_hint is not None and self._leader_hint in members:
-            ordered.append(members[self._leader_hint])
-        ordered += self._endpoints
-        if not self._pinned:
-            ordered += [members[k] for k in sorted(members)]
-        last = members.get(exclude) if exclude is not None else None
-        unique = list(dict.fromkeys(a for a in ordered if a != last))
-        return [*unique, last] if last is not None else unique
-
-    def _learn(self, conn: NodeConnection) -> None:
-        assert conn.welcome is not None
-        self._members[conn.node] = conn.address  # where we reached it: known to work
-        for node, text in conn.welcome.members.items():
-            if node in self._members:
-                continue
-            try:
-                address = parse_host_port(text)
-            except ValueError:
-                continue
-            # A wildcard address names no host this client could reach the member on.
-            if address.host not in WILDCARDS:
-                self._members[node] = address
-
-    async def _move_to_leader(self, conn: NodeConnection, deadline: float) -> NodeConnection:
-        """The connection to use from now on: a new one to the leader if `conn`'s node knows
-        another node leads, else `conn`. A connection left is closed once it is idle."""
-        loop = asyncio.get_running_loop()
-        self._leader_checked = loop.time()
-        try:
-            async with asyncio.timeout(min(self.connect_timeout_s, deadline - loop.time())):
-                status = _STATUS_DECODER.decode((await conn.request("status")).result)
-        except (TimeoutError, ConnectionLost, ValueError):
-            return conn
-        leader = status.get("leader")
-        self._leader_hint = leader if isinstance(leader, int) else None
-        self._on_leader = leader == conn.node
-        if leader is None or leader == conn.node or leader not in self._members:
-            return conn
-        errors: list[str] = []
-        timeout_s = min(self.connect_timeout_s, deadline - loop.time())
-        try:
-            moved = await self._open(self._members[leader], timeout_s, errors)
-        except ConnectionRefusedError:
-            moved = None
-        if moved is None:
-            return conn
-        conn.close_when_idle()  # its requests in flight still get their answers
-        self._learn(moved)
-        self._on_leader = moved.node == leader
-        return moved
-
-    def _maybe_follow_leader(self) -> None:
-        """Not on the leader (there was none yet, or it moved): look again now and then, in
-        the background; requests go on meanwhile where they are."""
-        if self._on_leader or self._pinned or self._conn is None:
-            return
-        loop = asyncio.get_running_loop()
-        if loop.time() - self._leader_checked < LEADER_RECHECK_S:
-            return
-        if self._follow is not None and not self._follow.done():
-            return
-        self._leader_checked = loop.time()
-        self._follow = loop.create_task(self._follow_leader())
-
-    async def _follow_leader(self) -> None:
-        async with self._connecting:
-            conn = self._conn
-            if conn is None or conn.closed:
-                return
-            deadline = asyncio.get_running_loop().time() + 2 * self.connect_timeout_s
-            self._conn = await self._move_to_leader(conn, deadline)
-
-
-def _describe(exc: BaseException) -> str:
-    # asyncio and uvloop word a refused connection differently; the errno's text is the same.
-    errno = getattr(exc, "errno", None)
-    return os.strerror(errno) if isinstance(exc, OSError) and errno else str(exc)
