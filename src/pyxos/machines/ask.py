@@ -10,6 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from pyxos.machines.base import ApplyContext
+from pyxos.machines.codec import MachineCodec, SnapshotCodec
 
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `Ask`."""
@@ -42,31 +43,16 @@ class _Snapshot(msgspec.Struct, frozen=True, array_like=True, tag="ask1"):
     decided: dict[str, bytes]
 
 
-_OP_DECODER = msgspec.msgpack.Decoder(Ask)
-_RESULT_DECODER = msgspec.msgpack.Decoder(AskResult)
-_SNAPSHOT_DECODER = msgspec.msgpack.Decoder(_Snapshot)
-_ENCODER = msgspec.msgpack.Encoder()
-# Sorted keys make the snapshot a function of the state alone, not of the insertion order.
-_SNAPSHOT_ENCODER = msgspec.msgpack.Encoder(order="sorted")
+_CODEC: MachineCodec[AskOp, AskResult] = MachineCodec(AskOp, AskResult)
+_SNAPSHOT = SnapshotCodec(_Snapshot)
+_OP_DECODER = _CODEC.op_decoder
+_ENCODER = _CODEC.encoder
 _BAD_COMMAND = _ENCODER.encode(AskResult(ok=False, error=ERROR_BAD_COMMAND))
 
-
-def encode_op(op: AskOp) -> bytes:
-    return _ENCODER.encode(op)
-
-
-def decode_op(data: bytes) -> AskOp:
-    """Decode an operation; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
-    return _OP_DECODER.decode(data)
-
-
-def encode_result(result: AskResult) -> bytes:
-    return _ENCODER.encode(result)
-
-
-def decode_result(data: bytes) -> AskResult:
-    """Decode a result; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
-    return _RESULT_DECODER.decode(data)
+encode_op = _CODEC.encode_op
+decode_op = _CODEC.decode_op
+encode_result = _CODEC.encode_result
+decode_result = _CODEC.decode_result
 
 
 class AskMachine:
@@ -98,11 +84,11 @@ class AskMachine:
         return _ENCODER.encode(AskResult(key=ask.key, value=self._decided.get(ask.key)))
 
     def snapshot(self) -> bytes:
-        return _SNAPSHOT_ENCODER.encode(_Snapshot(decided=self._decided))
+        return _SNAPSHOT.encode(_Snapshot(decided=self._decided))
 
     def restore(self, data: bytes) -> None:
         """Replace the state; raises `ValueError` on bad bytes and then changes nothing."""
-        self._decided = dict(_SNAPSHOT_DECODER.decode(data).decided)
+        self._decided = dict(_SNAPSHOT.decode(data).decided)
 
     def __len__(self) -> int:
         return len(self._decided)

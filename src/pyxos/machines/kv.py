@@ -23,6 +23,7 @@ from typing import assert_never
 import msgspec
 
 from pyxos.machines.base import ApplyContext
+from pyxos.machines.codec import MachineCodec, SnapshotCodec
 
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `KvOp`."""
@@ -114,34 +115,19 @@ class _Snapshot(msgspec.Struct, frozen=True, array_like=True, tag="kv1"):
     data: dict[str, bytes]
 
 
-_OP_DECODER: msgspec.msgpack.Decoder[KvOp] = msgspec.msgpack.Decoder(KvOp)
-_RESULT_DECODER = msgspec.msgpack.Decoder(KvResult)
+_CODEC: MachineCodec[KvOp, KvResult] = MachineCodec(KvOp, KvResult)
+_SNAPSHOT = SnapshotCodec(_Snapshot)
+_OP_DECODER = _CODEC.op_decoder
+_ENCODER = _CODEC.encoder
 _LIST_DECODER = msgspec.msgpack.Decoder(KvList)
-_SNAPSHOT_DECODER = msgspec.msgpack.Decoder(_Snapshot)
-_ENCODER = msgspec.msgpack.Encoder()
-# Sorted keys make the snapshot a function of the state alone, not of the insertion order.
-_SNAPSHOT_ENCODER = msgspec.msgpack.Encoder(order="sorted")
 _BAD_COMMAND = _ENCODER.encode(KvResult(ok=False, error=ERROR_BAD_COMMAND))
 _NOT_A_QUERY = _ENCODER.encode(KvResult(ok=False, error=ERROR_NOT_A_QUERY))
 _QUERY_ONLY = _ENCODER.encode(KvResult(ok=False, error=ERROR_QUERY_ONLY))
 
-
-def encode_op(op: KvOp) -> bytes:
-    return _ENCODER.encode(op)
-
-
-def decode_op(data: bytes) -> KvOp:
-    """Decode an operation; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
-    return _OP_DECODER.decode(data)
-
-
-def encode_result(result: KvResult) -> bytes:
-    return _ENCODER.encode(result)
-
-
-def decode_result(data: bytes) -> KvResult:
-    """Decode a result; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
-    return _RESULT_DECODER.decode(data)
+encode_op = _CODEC.encode_op
+decode_op = _CODEC.decode_op
+encode_result = _CODEC.encode_result
+decode_result = _CODEC.decode_result
 
 
 def encode_list(answer: KvList) -> bytes:
@@ -185,11 +171,11 @@ class KvMachine:
         return _NOT_A_QUERY
 
     def snapshot(self) -> bytes:
-        return _SNAPSHOT_ENCODER.encode(_Snapshot(data=self._data))
+        return _SNAPSHOT.encode(_Snapshot(data=self._data))
 
     def restore(self, data: bytes) -> None:
         """Replace the state; raises `ValueError` on bad bytes and then changes nothing."""
-        self._data = dict(_SNAPSHOT_DECODER.decode(data).data)
+        self._data = dict(_SNAPSHOT.decode(data).data)
 
     def __len__(self) -> int:
         return len(self._data)

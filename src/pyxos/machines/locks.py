@@ -29,6 +29,7 @@ from typing import assert_never
 import msgspec
 
 from pyxos.machines.base import ApplyContext, StateMachine
+from pyxos.machines.codec import MachineCodec
 
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `LockOp` (or a `Guarded` op on a machine with nothing to guard)."""
@@ -148,30 +149,17 @@ class _Snapshot(msgspec.Struct, frozen=True, array_like=True, tag="locks1"):
     locks: list[_Lock]
 
 
-_OP_DECODER: msgspec.msgpack.Decoder[LockOp] = msgspec.msgpack.Decoder(LockOp)
-_RESULT_DECODER = msgspec.msgpack.Decoder(LockResult)
+_CODEC: MachineCodec[LockOp, LockResult] = MachineCodec(LockOp, LockResult)
+_OP_DECODER = _CODEC.op_decoder
+_ENCODER = _CODEC.encoder
 _SNAPSHOT_DECODER = msgspec.msgpack.Decoder(_Snapshot)
-_ENCODER = msgspec.msgpack.Encoder()
 _BAD_COMMAND = _ENCODER.encode(LockResult(ok=False, error=ERROR_BAD_COMMAND))
 _NOT_A_QUERY = _ENCODER.encode(LockResult(ok=False, error=ERROR_NOT_A_QUERY))
 
-
-def encode_op(op: LockOp) -> bytes:
-    return _ENCODER.encode(op)
-
-
-def decode_op(data: bytes) -> LockOp:
-    """Decode an operation; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
-    return _OP_DECODER.decode(data)
-
-
-def encode_result(result: LockResult) -> bytes:
-    return _ENCODER.encode(result)
-
-
-def decode_result(data: bytes) -> LockResult:
-    """Decode a result; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
-    return _RESULT_DECODER.decode(data)
+encode_op = _CODEC.encode_op
+decode_op = _CODEC.decode_op
+encode_result = _CODEC.encode_result
+decode_result = _CODEC.decode_result
 
 
 class LockMachine:

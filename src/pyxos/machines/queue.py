@@ -12,6 +12,7 @@ from typing import assert_never
 import msgspec
 
 from pyxos.machines.base import ApplyContext
+from pyxos.machines.codec import MachineCodec, SnapshotCodec
 
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `QueueOp`."""
@@ -61,32 +62,17 @@ class _Snapshot(msgspec.Struct, frozen=True, array_like=True, tag="queue1"):
     queues: dict[str, list[bytes]]
 
 
-_OP_DECODER: msgspec.msgpack.Decoder[QueueOp] = msgspec.msgpack.Decoder(QueueOp)
-_RESULT_DECODER = msgspec.msgpack.Decoder(QueueResult)
-_SNAPSHOT_DECODER = msgspec.msgpack.Decoder(_Snapshot)
-_ENCODER = msgspec.msgpack.Encoder()
-# Sorted keys make the snapshot a function of the state alone, not of the insertion order.
-_SNAPSHOT_ENCODER = msgspec.msgpack.Encoder(order="sorted")
+_CODEC: MachineCodec[QueueOp, QueueResult] = MachineCodec(QueueOp, QueueResult)
+_SNAPSHOT = SnapshotCodec(_Snapshot)
+_OP_DECODER = _CODEC.op_decoder
+_ENCODER = _CODEC.encoder
 _BAD_COMMAND = _ENCODER.encode(QueueResult(ok=False, error=ERROR_BAD_COMMAND))
 _NOT_A_QUERY = _ENCODER.encode(QueueResult(ok=False, error=ERROR_NOT_A_QUERY))
 
-
-def encode_op(op: QueueOp) -> bytes:
-    return _ENCODER.encode(op)
-
-
-def decode_op(data: bytes) -> QueueOp:
-    """Decode an operation; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
-    return _OP_DECODER.decode(data)
-
-
-def encode_result(result: QueueResult) -> bytes:
-    return _ENCODER.encode(result)
-
-
-def decode_result(data: bytes) -> QueueResult:
-    """Decode a result; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
-    return _RESULT_DECODER.decode(data)
+encode_op = _CODEC.encode_op
+decode_op = _CODEC.decode_op
+encode_result = _CODEC.encode_result
+decode_result = _CODEC.decode_result
 
 
 class QueueMachine:
@@ -115,11 +101,11 @@ class QueueMachine:
 
     def snapshot(self) -> bytes:
         queues = {name: list(items) for name, items in self._queues.items()}
-        return _SNAPSHOT_ENCODER.encode(_Snapshot(queues=queues))
+        return _SNAPSHOT.encode(_Snapshot(queues=queues))
 
     def restore(self, data: bytes) -> None:
         """Replace the state; raises `ValueError` on bad bytes and then changes nothing."""
-        queues = _SNAPSHOT_DECODER.decode(data).queues
+        queues = _SNAPSHOT.decode(data).queues
         if any(not items for items in queues.values()):
             raise ValueError("bad queue snapshot: an empty queue is never kept")
         self._queues = {name: deque(items) for name, items in queues.items()}

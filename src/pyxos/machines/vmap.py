@@ -13,6 +13,7 @@ from typing import assert_never
 import msgspec
 
 from pyxos.machines.base import ApplyContext
+from pyxos.machines.codec import MachineCodec, SnapshotCodec
 
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `MapOp`."""
@@ -80,32 +81,17 @@ class _Snapshot(msgspec.Struct, frozen=True, array_like=True, tag="map1"):
     entries: dict[str, _Entry]
 
 
-_OP_DECODER: msgspec.msgpack.Decoder[MapOp] = msgspec.msgpack.Decoder(MapOp)
-_RESULT_DECODER = msgspec.msgpack.Decoder(MapResult)
-_SNAPSHOT_DECODER = msgspec.msgpack.Decoder(_Snapshot)
-_ENCODER = msgspec.msgpack.Encoder()
-# Sorted keys make the snapshot a function of the state alone, not of the insertion order.
-_SNAPSHOT_ENCODER = msgspec.msgpack.Encoder(order="sorted")
+_CODEC: MachineCodec[MapOp, MapResult] = MachineCodec(MapOp, MapResult)
+_SNAPSHOT = SnapshotCodec(_Snapshot)
+_OP_DECODER = _CODEC.op_decoder
+_ENCODER = _CODEC.encoder
 _BAD_COMMAND = _ENCODER.encode(MapResult(ok=False, error=ERROR_BAD_COMMAND))
 _NOT_A_QUERY = _ENCODER.encode(MapResult(ok=False, error=ERROR_NOT_A_QUERY))
 
-
-def encode_op(op: MapOp) -> bytes:
-    return _ENCODER.encode(op)
-
-
-def decode_op(data: bytes) -> MapOp:
-    """Decode an operation; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
-    return _OP_DECODER.decode(data)
-
-
-def encode_result(result: MapResult) -> bytes:
-    return _ENCODER.encode(result)
-
-
-def decode_result(data: bytes) -> MapResult:
-    """Decode a result; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes."""
-    return _RESULT_DECODER.decode(data)
+encode_op = _CODEC.encode_op
+decode_op = _CODEC.decode_op
+encode_result = _CODEC.encode_result
+decode_result = _CODEC.decode_result
 
 
 class VersionedMap:
@@ -133,11 +119,11 @@ class VersionedMap:
         return _ENCODER.encode(self._execute(decoded))
 
     def snapshot(self) -> bytes:
-        return _SNAPSHOT_ENCODER.encode(_Snapshot(entries=self._entries))
+        return _SNAPSHOT.encode(_Snapshot(entries=self._entries))
 
     def restore(self, data: bytes) -> None:
         """Replace the state; raises `ValueError` on bad bytes and then changes nothing."""
-        entries = _SNAPSHOT_DECODER.decode(data).entries
+        entries = _SNAPSHOT.decode(data).entries
         if any(entry.version < 1 for entry in entries.values()):
             raise ValueError("bad map snapshot: a version below 1")
         self._entries = dict(entries)
