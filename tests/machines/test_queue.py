@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import rule
+from machine_model import CTX, MODEL_SETTINGS, MachineAgainstModel
 
-from pyxos.machines.base import ApplyContext
 from pyxos.machines.queue import (
     ERROR_BAD_COMMAND,
     ERROR_EMPTY,
@@ -23,8 +22,6 @@ from pyxos.machines.queue import (
     encode_op,
     encode_result,
 )
-
-CTX = ApplyContext(slot=1, time_ms=0)
 
 
 def _run(machine: QueueMachine, op: QueueOp) -> QueueResult:
@@ -82,10 +79,14 @@ def test_snapshots_are_equal_for_equal_states_and_bad_ones_are_refused() -> None
             restored.restore(bad)
 
 
-class QueuesAgainstLists(RuleBasedStateMachine):
+class QueuesAgainstLists(MachineAgainstModel[QueueMachine]):
     def __init__(self) -> None:
-        super().__init__()
-        self.machine = QueueMachine()
+        super().__init__(
+            QueueMachine,
+            decode_op=decode_op,
+            decode_result=decode_result,
+            bad_command=ERROR_BAD_COMMAND,
+        )
         self.model: dict[str, list[bytes]] = {}
 
     @rule(name=st.sampled_from(["a", "b"]), item=st.binary(max_size=2))
@@ -115,28 +116,6 @@ class QueuesAgainstLists(RuleBasedStateMachine):
                 del self.model[name]
         assert _run(self.machine, Pop(queue=name)) == expected
 
-    @rule(data=st.binary(max_size=8))
-    def garbage(self, data: bytes) -> None:
-        try:
-            decode_op(data)
-        except ValueError:
-            pass
-        else:
-            assume(False)
-        assert decode_result(self.machine.apply(data, CTX)).error == ERROR_BAD_COMMAND
-
-    @rule()
-    def restart_from_snapshot(self) -> None:
-        restored = QueueMachine()
-        restored.restore(self.machine.snapshot())
-        self.machine = restored
-
-    @invariant()
-    def same_queues(self) -> None:
-        assert len(self.machine) == len(self.model)
-
 
 TestQueuesAgainstLists = QueuesAgainstLists.TestCase
-TestQueuesAgainstLists.settings = settings(
-    derandomize=True, database=None, deadline=None, max_examples=50, stateful_step_count=30
-)
+TestQueuesAgainstLists.settings = MODEL_SETTINGS

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import rule
+from machine_model import CTX, MODEL_SETTINGS, MachineAgainstModel
 
-from pyxos.machines.base import ApplyContext
 from pyxos.machines.vmap import (
     ERROR_BAD_COMMAND,
     ERROR_NOT_A_QUERY,
@@ -25,8 +24,6 @@ from pyxos.machines.vmap import (
     encode_op,
     encode_result,
 )
-
-CTX = ApplyContext(slot=1, time_ms=0)
 
 
 def _run(machine: VersionedMap, op: MapOp) -> MapResult:
@@ -99,10 +96,14 @@ def test_snapshots_are_equal_for_equal_states_and_bad_ones_are_refused() -> None
         restored.restore(b"\xc1")
 
 
-class MapAgainstDict(RuleBasedStateMachine):
+class MapAgainstDict(MachineAgainstModel[VersionedMap]):
     def __init__(self) -> None:
-        super().__init__()
-        self.machine = VersionedMap()
+        super().__init__(
+            VersionedMap,
+            decode_op=decode_op,
+            decode_result=decode_result,
+            bad_command=ERROR_BAD_COMMAND,
+        )
         self.model: dict[str, tuple[bytes, int]] = {}
 
     def _current(self, key: str) -> MapResult:
@@ -158,28 +159,6 @@ class MapAgainstDict(RuleBasedStateMachine):
             expected = MapResult(ok=False, error=ERROR_NOT_FOUND, key=key)
         assert decode_result(self.machine.query(encode_op(MapGet(key=key)))) == expected
 
-    @rule(data=st.binary(max_size=8))
-    def garbage(self, data: bytes) -> None:
-        try:
-            decode_op(data)
-        except ValueError:
-            pass
-        else:
-            assume(False)
-        assert decode_result(self.machine.apply(data, CTX)).error == ERROR_BAD_COMMAND
-
-    @rule()
-    def restart_from_snapshot(self) -> None:
-        restored = VersionedMap()
-        restored.restore(self.machine.snapshot())
-        self.machine = restored
-
-    @invariant()
-    def same_size(self) -> None:
-        assert len(self.machine) == len(self.model)
-
 
 TestMapAgainstDict = MapAgainstDict.TestCase
-TestMapAgainstDict.settings = settings(
-    derandomize=True, database=None, deadline=None, max_examples=50, stateful_step_count=30
-)
+TestMapAgainstDict.settings = MODEL_SETTINGS
