@@ -40,6 +40,7 @@ CASES: list[Case] = [
     # /v1/cas/{key}
     ("POST", "/v1/cas/k", {"data": b"{"}, 400, "malformed_json"),
     ("POST", "/v1/cas/k", {"data": b"\xff\xfe"}, 400, "malformed_json"),
+    ("POST", "/v1/cas/k", {"data": b'{"expected": null, "value": "\xff"}'}, 400, "malformed_json"),
     ("POST", "/v1/cas/k", {"data": b""}, 400, "malformed_json"),
     ("POST", "/v1/cas/k", {"data": DEEP}, 400, "invalid_body"),
     ("POST", "/v1/cas/k", {"data": b'{"expected": null, "value": "v"} x'}, 400, "malformed_json"),

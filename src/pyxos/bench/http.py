@@ -93,7 +93,7 @@ class HttpTransport:
             return body
         try:
             error = _ERROR.decode(body)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             raise OpFailed(f"http_{status}") from None
         if error.code == "key_not_found":
             return None

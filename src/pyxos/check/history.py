@@ -136,7 +136,7 @@ def parse_jsonl(text: str) -> list[Operation]:
             rec = _DECODER.decode(line)
         except msgspec.ValidationError as exc:
             raise HistoryParseError(number, f"invalid operation: {exc}") from exc
-        except msgspec.DecodeError as exc:
+        except ValueError as exc:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             raise HistoryParseError(number, f"not a JSON object: {exc}") from exc
         # Checked here first so the message is the short reason, not the repr of an object the
         # user never wrote.

@@ -66,7 +66,7 @@ class AskMachine:
     def apply(self, op: bytes, ctx: ApplyContext) -> bytes:
         try:
             ask = _OP_DECODER.decode(op)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             return _BAD_COMMAND
         decided = self._decided.get(ask.key)
         if decided is None and ask.value is not None:
@@ -77,7 +77,7 @@ class AskMachine:
     def query(self, query: bytes) -> bytes:
         try:
             ask = _OP_DECODER.decode(query)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             return _BAD_COMMAND
         if ask.value is not None:
             return _ENCODER.encode(AskResult(ok=False, error=ERROR_NOT_A_QUERY, key=ask.key))

@@ -151,7 +151,7 @@ class KvMachine:
     def apply(self, op: bytes, ctx: ApplyContext) -> bytes:
         try:
             decoded = _OP_DECODER.decode(op)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             return _BAD_COMMAND
         if isinstance(decoded, List):
             return _QUERY_ONLY
@@ -160,7 +160,7 @@ class KvMachine:
     def query(self, query: bytes) -> bytes:
         try:
             decoded = _OP_DECODER.decode(query)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             return _BAD_COMMAND
         if isinstance(decoded, Get):
             return _ENCODER.encode(KvResult(value=self._data.get(decoded.key)))

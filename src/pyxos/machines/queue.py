@@ -86,14 +86,14 @@ class QueueMachine:
     def apply(self, op: bytes, ctx: ApplyContext) -> bytes:
         try:
             decoded = _OP_DECODER.decode(op)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             return _BAD_COMMAND
         return _ENCODER.encode(self._execute(decoded))
 
     def query(self, query: bytes) -> bytes:
         try:
             decoded = _OP_DECODER.decode(query)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             return _BAD_COMMAND
         if not isinstance(decoded, Peek):
             return _NOT_A_QUERY

@@ -74,7 +74,7 @@ class Router:
             return self.default, op
         try:
             routed = _ROUTED.decode(op)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             return _BAD_ENVELOPE
         if not routed.machine:
             return None, b""
@@ -123,7 +123,7 @@ class Router:
     def restore(self, data: bytes) -> None:
         try:
             snapshot = _SNAPSHOT.decode(data)
-        except msgspec.DecodeError as exc:
+        except ValueError as exc:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             raise ValueError(f"bad router snapshot: {exc}") from exc
         if set(snapshot.machines) != set(self.machines):
             raise ValueError(

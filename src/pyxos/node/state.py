@@ -32,7 +32,7 @@ def restore(data: bytes, machine: StateMachine, sessions: SessionTable) -> int:
     ValueError if it is damaged."""
     try:
         state = _decoder.decode(data)
-    except msgspec.DecodeError as exc:
+    except ValueError as exc:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
         raise ValueError(f"bad node snapshot: {exc}") from exc
     machine.restore(state.machine)
     sessions.restore(state.sessions)

@@ -93,7 +93,7 @@ async def read_json(request: web.Request, kind: type[T]) -> T:
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:  # JSON, but not the shape `kind` wants
         raise ApiError("invalid_body", str(exc)) from None
-    except (msgspec.DecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # DecodeError; UnicodeDecodeError too
         raise ApiError("malformed_json", f"the body is not JSON: {exc}") from None
 
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from random import Random
 
-import msgspec
-
 from pyxos.check.objects import ObjectOp
 from pyxos.machines import locks, queue
 from pyxos.machines.catalog import LOCKS, QUEUE
@@ -204,7 +202,7 @@ class LockClient(ObjectClient):
     def _read(self, result: bytes) -> Hashable:
         try:
             answer = locks.decode_result(result)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             return ("undecodable", result)
         previous = None
         if answer.protected is not None:
@@ -282,7 +280,7 @@ class QueueClient(ObjectClient):
     def _read(self, result: bytes) -> Hashable:
         try:
             answer = queue.decode_result(result)
-        except msgspec.DecodeError:
+        except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
             return ("undecodable", result)
         item = None if answer.item is None else answer.item.decode()
         return (answer.error, item, answer.length)

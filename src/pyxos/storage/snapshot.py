@@ -71,7 +71,7 @@ def decode_snapshot(data: bytes, *, path: str) -> tuple[Snapshot, int]:
     """
     try:
         envelope = _file_decoder.decode(data)
-    except msgspec.DecodeError as exc:
+    except ValueError as exc:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
         raise CorruptSnapshot(path, f"does not decode ({len(data)} bytes): {exc}") from None
     if envelope.version != SNAPSHOT_VERSION:
         raise CorruptSnapshot(path, f"unknown snapshot version {envelope.version}")
@@ -79,7 +79,7 @@ def decode_snapshot(data: bytes, *, path: str) -> tuple[Snapshot, int]:
         raise CorruptSnapshot(path, "checksum mismatch")
     try:
         body = _body_decoder.decode(envelope.body)
-    except msgspec.DecodeError as exc:
+    except ValueError as exc:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
         raise CorruptSnapshot(path, f"checksum ok but the body does not decode: {exc}") from None
     snapshot = Snapshot(slot=body.slot, promised=body.promised, state=body.state)
     return snapshot, body.first_seq_kept

@@ -147,7 +147,7 @@ class FrameScanner:
                 break
             try:
                 record = _decoder.decode(payload)
-            except msgspec.DecodeError as exc:
+            except ValueError as exc:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
                 self._bad = (pos, f"checksum ok but the record does not decode: {exc}")
                 self._fatal = True
                 break

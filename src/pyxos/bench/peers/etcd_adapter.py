@@ -195,7 +195,7 @@ class EtcdTransport:
         if status != 200:
             try:
                 error = _ERROR.decode(data)
-            except msgspec.DecodeError:
+            except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
                 raise OpFailed(f"http_{status}") from None
             raise OpFailed(f"etcd_{error.code}", error.message or error.error)
         return data
