@@ -1,4 +1,4 @@
-"""What the model-based tests of the small machines (queue, vmap) share.
+"""What the model-based tests of the small machines (ask, queue, vmap) share.
 
 `MachineAgainstModel` runs a machine beside a plain-Python model and holds the rules that do
 not depend on the machine: random bytes that are not an operation answer `bad_command` through

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import rule
+from machine_model import CTX, MODEL_SETTINGS, MachineAgainstModel
 
 from pyxos.machines.ask import (
     ERROR_BAD_COMMAND,
@@ -18,9 +18,6 @@ from pyxos.machines.ask import (
     encode_op,
     encode_result,
 )
-from pyxos.machines.base import ApplyContext
-
-CTX = ApplyContext(slot=1, time_ms=0)
 
 
 def _ask(machine: AskMachine, key: str, value: bytes | None) -> AskResult:
@@ -71,10 +68,14 @@ def test_snapshots_are_equal_for_equal_states_and_bad_ones_are_refused() -> None
         restored.restore(b"\xc1")
 
 
-class AskAgainstDict(RuleBasedStateMachine):
+class AskAgainstDict(MachineAgainstModel[AskMachine]):
     def __init__(self) -> None:
-        super().__init__()
-        self.machine = AskMachine()
+        super().__init__(
+            AskMachine,
+            decode_op=decode_op,
+            decode_result=decode_result,
+            bad_command=ERROR_BAD_COMMAND,
+        )
         self.model: dict[str, bytes] = {}
 
     @rule(key=st.sampled_from(["a", "b"]), value=st.none() | st.binary(max_size=2))
@@ -86,28 +87,6 @@ class AskAgainstDict(RuleBasedStateMachine):
         expected = AskResult(key=key, value=self.model.get(key), decided_now=decided_now)
         assert _ask(self.machine, key, value) == expected
 
-    @rule(data=st.binary(max_size=8))
-    def garbage(self, data: bytes) -> None:
-        try:
-            decode_op(data)
-        except ValueError:
-            pass
-        else:
-            assume(False)
-        assert decode_result(self.machine.apply(data, CTX)).error == ERROR_BAD_COMMAND
-
-    @rule()
-    def restart_from_snapshot(self) -> None:
-        restored = AskMachine()
-        restored.restore(self.machine.snapshot())
-        self.machine = restored
-
-    @invariant()
-    def same_size(self) -> None:
-        assert len(self.machine) == len(self.model)
-
 
 TestAskAgainstDict = AskAgainstDict.TestCase
-TestAskAgainstDict.settings = settings(
-    derandomize=True, database=None, deadline=None, max_examples=50, stateful_step_count=30
-)
+TestAskAgainstDict.settings = MODEL_SETTINGS
