@@ -14,8 +14,13 @@ from __future__ import annotations
 import msgspec
 
 
-class Command(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
-    """One client command. `(client_id, seq)` identifies it for exactly-once execution."""
+class Command(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
+    """One client command. `(client_id, seq)` identifies it for exactly-once execution.
+
+    `gc=False` (here and on the frozen records and messages): an immutable struct of ints,
+    bytes and tuples cannot be part of a reference cycle, and a leader holds thousands of them,
+    so the cycle collector need not scan them (its full collections paused the leader for tens
+    of milliseconds)."""
 
     client_id: int
     seq: int

@@ -14,11 +14,11 @@ from pyxos.core.commands import Batch, Command
 from pyxos.core.ids import Ballot, Slot
 
 
-class _Msg(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True):
+class _Msg(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True, gc=False):
     pass
 
 
-class AcceptedEntry(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class AcceptedEntry(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
     """What an acceptor accepted in one slot (reported in a `Promise`)."""
 
     slot: Slot
@@ -26,7 +26,7 @@ class AcceptedEntry(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     batch: Batch
 
 
-class DecidedEntry(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class DecidedEntry(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
     """A chosen value (sent during catch-up)."""
 
     slot: Slot

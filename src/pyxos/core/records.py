@@ -16,7 +16,7 @@ from pyxos.core.commands import Batch
 from pyxos.core.ids import Ballot, Slot
 
 
-class _Rec(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True):
+class _Rec(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True, gc=False):
     pass
 
 

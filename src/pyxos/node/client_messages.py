@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 
-class _ClientMsg(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True):
+class _ClientMsg(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True, gc=False):
     pass
 
 
