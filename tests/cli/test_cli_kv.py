@@ -42,7 +42,9 @@ def test_kv_get_put_del_cas_list(
     assert kv("list", *where)[1] == "fresh\t1\nfrom-stdin\tpiped\n\ngreeting\tbye\n"
     code, out, err = kv("list", "f", "--limit", "1", *where)
     assert (code, out) == (0, "fresh\t1\n")
-    assert "more keys than --limit 1" in err
+    assert "more keys than --limit 1; the next page: --after fresh" in err
+    code, out, err = kv("list", "f", "--limit", "1", "--after", "fresh", *where)
+    assert (code, out, err) == (0, "from-stdin\tpiped\n\n", "")
     assert kv("del", "greeting", *where) == (0, "OK\n", "")
     assert kv("del", "greeting", *where) == (1, "", "pyxos kv del: key 'greeting' not found\n")
     # The default endpoint is node 1 of `pyxos up`; with --endpoints, one node is enough.

@@ -60,13 +60,40 @@ def test_the_key_value_api(cluster: ClientCluster) -> None:
         assert kv.scan("list/") == Listing(
             items=(("list/a", b"1"), ("list/b", b"2")), truncated=False
         )
-        assert kv.scan("list/", limit=1).truncated
+        assert kv.scan("list/", limit=1) == Listing(
+            items=(("list/a", b"1"),), truncated=True, next="list/a"
+        )
+        assert kv.scan("list/", limit=1, after="list/a").next is None
 
         def on_the_leader() -> bool:
             status = kv.status()  # the connected node's
             return status["role"] == "leader" and kv.node == status["node"] == leader
 
         poll("the client moves to the leader", on_the_leader, FAILOVER_DEADLINE_S)
+
+
+def test_scan_pages_with_the_next_cursor_reach_every_key_once(cluster: ClientCluster) -> None:
+    keys = [f"page/{i:03d}" for i in range(250)]
+
+    async def fill() -> None:
+        async with AsyncClient(config=cluster.config, timeout_s=FAILOVER_DEADLINE_S) as kv:
+            await asyncio.gather(*(kv.put(key, key) for key in keys))
+
+    asyncio.run(fill())
+    with Client(config=cluster.config, timeout_s=FAILOVER_DEADLINE_S) as kv:
+        seen: list[str] = []
+        sizes: list[int] = []
+        after = ""
+        while True:
+            page = kv.scan("page/", limit=100, after=after)
+            seen += [key for key, _ in page.items]
+            sizes.append(len(page.items))
+            if page.next is None:
+                assert not page.truncated
+                break
+            after = page.next
+    assert sizes == [100, 100, 50]
+    assert seen == keys  # every key once, in order
 
 
 def test_a_client_given_one_follower_finds_the_leader(cluster: ClientCluster) -> None:

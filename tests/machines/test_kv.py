@@ -45,7 +45,7 @@ OPS: st.SearchStrategy[KvOp] = st.one_of(
     st.builds(Delete, key=KEYS),
     st.builds(Cas, key=KEYS, expected=st.none() | VALUES, value=VALUES),
     st.just(Noop()),
-    st.builds(List, prefix=st.sampled_from(["", "a", "к"]), limit=st.integers(0, 4)),
+    st.builds(List, prefix=st.sampled_from(["", "a", "к"]), limit=st.integers(0, 4), after=KEYS),
 )
 
 CTX = ApplyContext(slot=1, time_ms=0)
@@ -135,8 +135,8 @@ def test_query_answers_get_and_refuses_writes() -> None:
     assert machine.data == {"k": b"1"}
 
 
-def _list(machine: KvMachine, prefix: str, limit: int) -> KvList:
-    return decode_list(machine.query(encode_op(List(prefix=prefix, limit=limit))))
+def _list(machine: KvMachine, prefix: str, limit: int, after: str = "") -> KvList:
+    return decode_list(machine.query(encode_op(List(prefix=prefix, limit=limit, after=after))))
 
 
 def test_list_answers_sorted_keys_with_the_prefix_up_to_the_limit() -> None:
@@ -150,6 +150,44 @@ def test_list_answers_sorted_keys_with_the_prefix_up_to_the_limit() -> None:
     assert _list(machine, "x", 5) == KvList()
     assert _list(machine, "a", 0) == KvList(truncated=True)
     assert _list(KvMachine(), "", 0) == KvList()
+
+
+def test_list_after_a_cursor_answers_the_keys_strictly_greater() -> None:
+    machine = _machine(a=b"1", aa=b"5", ab=b"3", b=b"2", c=b"4")
+    first = _list(machine, "a", 2)
+    assert first.next == "aa"
+    assert _list(machine, "a", 2, after="aa") == KvList(items=(("ab", b"3"),), truncated=False)
+    assert _list(machine, "a", 2, after="aa").next is None
+    assert _list(machine, "", 10, after="ab").items == (("b", b"2"), ("c", b"4"))
+    assert _list(machine, "", 10, after="b0").items == (("c", b"4"),)  # not a key: fine
+    assert _list(machine, "", 10, after="c") == KvList()
+    assert _list(machine, "a", 0, after="a") == KvList(truncated=True)  # next is None
+
+
+def test_paging_with_the_cursor_reaches_every_key_once() -> None:
+    machine = _machine(**{f"k{i:03d}": str(i).encode() for i in range(250)})
+    seen: list[str] = []
+    after = ""
+    pages = 0
+    while True:
+        page = _list(machine, "k", 100, after=after)
+        pages += 1
+        seen += [key for key, _ in page.items]
+        if page.next is None:
+            assert not page.truncated
+            break
+        after = page.next
+    assert pages == 3
+    assert seen == sorted(machine.data)
+
+
+def test_the_cursor_continues_after_the_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kv, "LIST_BYTES_MAX", 10)
+    machine = _machine(a=b"x" * 20, b=b"y" * 20, c=b"z")
+    first = _list(machine, "", 10)
+    assert (first.items, first.next) == ((("a", b"x" * 20),), "a")
+    assert _list(machine, "", 10, after="a").next == "b"
+    assert _list(machine, "", 10, after="b") == KvList(items=(("c", b"z"),), truncated=False)
 
 
 def test_list_stops_at_the_byte_budget_but_always_lists_one_item(
@@ -181,7 +219,11 @@ def test_wire_format_is_a_tagged_array() -> None:
     )
     assert encode_op(Noop()) == msgspec.msgpack.encode(["noop"])
     assert encode_result(KvResult(value=b"v")) == msgspec.msgpack.encode([True, b"v", None])
-    assert encode_op(List(prefix="p", limit=2)) == msgspec.msgpack.encode(["list", "p", 2])
+    assert encode_op(List(prefix="p", limit=2, after="k")) == msgspec.msgpack.encode(
+        ["list", "p", 2, "k"]
+    )
+    # The cursor is a trailing field with a default: the form without it still decodes.
+    assert decode_op(msgspec.msgpack.encode(["list", "p", 2])) == List(prefix="p", limit=2)
     assert encode_list(KvList(items=(("k", b"v"),), truncated=True)) == msgspec.msgpack.encode(
         ["kvlist", [["k", b"v"]], True]
     )
@@ -279,14 +321,18 @@ class KvAgainstDict(RuleBasedStateMachine):
         answer = _run(self.machine, Cas(key=key, expected=expected, value=value))
         assert answer == KvResult(ok=previous == expected, value=previous)
 
-    @rule(prefix=st.sampled_from(["", "a", "b", "к"]), limit=st.integers(0, 6))
-    def list_keys(self, prefix: str, limit: int) -> None:
-        matching = sorted(k for k in self.model if k.startswith(prefix))
+    @rule(
+        prefix=st.sampled_from(["", "a", "b", "к"]),
+        limit=st.integers(0, 6),
+        after=st.sampled_from(["", "a", "ab", "b", "z"]) | KEYS,
+    )
+    def list_keys(self, prefix: str, limit: int, after: str) -> None:
+        matching = sorted(k for k in self.model if k.startswith(prefix) and k > after)
         expected = KvList(
             items=tuple((k, self.model[k]) for k in matching[:limit]),
             truncated=len(matching) > limit,
         )
-        assert _list(self.machine, prefix, limit) == expected
+        assert _list(self.machine, prefix, limit, after) == expected
 
     @rule()
     def noop(self) -> None:

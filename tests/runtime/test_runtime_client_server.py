@@ -301,8 +301,9 @@ def test_bad_requests_are_answered_and_never_reach_the_log() -> None:
                 read(7, Put(key="a", value=b"v")),
                 write(8, List(prefix="", limit=1)),
                 read(9, List(prefix=big_key, limit=1)),
+                read(10, List(prefix="", limit=1, after=big_key)),
             )
-            answers = await raw.responses(9)
+            answers = await raw.responses(10)
             codes = {i: answers[i].status for i in answers}
             assert codes == {
                 1: "bad_request",
@@ -314,10 +315,11 @@ def test_bad_requests_are_answered_and_never_reach_the_log() -> None:
                 7: "bad_request",
                 8: "bad_request",
                 9: "too_large",
+                10: "too_large",
             }
             assert "client_id >= " in answers[1].message
             assert "not a key-value operation" in answers[3].message
-            assert server.counters.requests_refused == 9
+            assert server.counters.requests_refused == 10
             raw.send(read(10, Get(key="a")))
             assert decode_result((await raw.responses(1))[10].result).value is None
             assert len(server.runner.node.sessions) == 0  # no command got to the log

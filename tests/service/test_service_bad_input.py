@@ -35,6 +35,7 @@ CASES: list[Case] = [
     ("GET", "/v1/kv?limit=ten", {}, 400, "bad_request"),
     ("GET", "/v1/kv?limit=-1", {}, 400, "bad_request"),
     ("GET", f"/v1/kv?prefix={LONG_KEY}", {}, 400, "bad_request"),
+    ("GET", f"/v1/kv?after={LONG_KEY}", {}, 400, "bad_request"),
     ("GET", "/v1/kv?consistency=maybe", {}, 400, "bad_request"),
     ("POST", "/v1/kv", {"data": b"v"}, 405, "method_not_allowed"),
     # /v1/cas/{key}

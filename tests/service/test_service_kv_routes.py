@@ -84,15 +84,47 @@ def test_list_by_prefix_with_limit_and_truncation() -> None:
                 {"key": "user/bin", "value": "/w==", "encoding": "base64"},
             ],
             "truncated": False,
+            "next": None,
         }
         r = await c.get("/v1/kv", params={"prefix": "user/", "limit": "2"})
         body = await r.json()
         assert [item["key"] for item in body["items"]] == ["user/1", "user/2"]
-        assert body["truncated"] is True
+        assert (body["truncated"], body["next"]) == (True, "user/2")
         r = await c.get("/v1/kv", params={"limit": "1", "consistency": "stale"})
-        assert await r.json() == {"items": [{"key": "other", "value": "OTHER"}], "truncated": True}
+        assert await r.json() == {
+            "items": [{"key": "other", "value": "OTHER"}],
+            "truncated": True,
+            "next": "other",
+        }
         r = await c.get("/v1/kv", params={"prefix": "zzz"})
-        assert await r.json() == {"items": [], "truncated": False}
+        assert await r.json() == {"items": [], "truncated": False, "next": None}
         assert len(await h.keys()) == 6
+
+    run(scenario)
+
+
+def test_list_pages_with_the_next_cursor_reach_every_key_once() -> None:
+    async def scenario(h: Harness) -> None:
+        c = h.client
+        keys = [f"page/{i:03d}" for i in range(250)]
+        for key in reversed(keys):
+            await c.put(f"/v1/kv/{key}", data=key.encode())
+        await c.put("/v1/kv/pagf", data=b"outside the prefix")
+        seen: list[str] = []
+        sizes: list[int] = []
+        params = {"prefix": "page/", "limit": "100"}
+        while True:
+            r = await c.get("/v1/kv", params=params)
+            assert r.status == 200
+            body = await r.json()
+            seen += [item["key"] for item in body["items"]]
+            sizes.append(len(body["items"]))
+            assert body["truncated"] is (body["next"] is not None)
+            if body["next"] is None:
+                break
+            assert body["next"] == seen[-1]
+            params = {**params, "after": body["next"]}
+        assert sizes == [100, 100, 50]
+        assert seen == keys  # every key once, in order
 
     run(scenario)

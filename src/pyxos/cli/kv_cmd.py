@@ -5,7 +5,8 @@ found from `--config FILE` (every member's client address) or `--endpoints HOST:
 (default `127.0.0.1:9000`, node 1 of `pyxos up`; the node names the other members).
 
 Output: `get` prints the value and a newline; `list` prints `key<TAB>value` lines (values as
-UTF-8, bytes that are not shown as `\\xNN`); `put`, `del` and `cas` print `OK`.
+UTF-8, bytes that are not shown as `\\xNN`), and when more keys match, a line on stderr that
+gives the `--after KEY` of the next page; `put`, `del` and `cas` print `OK`.
 
 `put` and `del` take `--lock NAME --token T` for a fenced write: it is applied only if T is
 the lock's current unexpired grant (`pyxos lock get` prints the token), see docs/coordination.md.
@@ -20,6 +21,7 @@ Errors are one line on stderr that names the problem.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -87,6 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing = ops.add_parser("list", parents=[common], help="list the keys with a prefix")
     listing.add_argument("prefix", nargs="?", default="")
     listing.add_argument("--limit", type=int, default=1000, help="at most this many keys (1000)")
+    listing.add_argument(
+        "--after", metavar="KEY", default="", help="only keys after KEY (the next page's cursor)"
+    )
     listing.add_argument("--stale", action="store_true", help="read the node's state at once")
     listing.set_defaults(kv=_list)
 
@@ -192,12 +197,18 @@ def _cas(client: Client, args: argparse.Namespace) -> int:
 
 def _list(client: Client, args: argparse.Namespace) -> int:
     listing = client.scan(
-        args.prefix, limit=args.limit, consistency="stale" if args.stale else "linearizable"
+        args.prefix,
+        limit=args.limit,
+        after=args.after,
+        consistency="stale" if args.stale else "linearizable",
     )
     for key, value in listing.items:
         print(f"{key}\t{value.decode(errors='backslashreplace')}")
     if listing.truncated:
-        print(f"pyxos kv list: more keys than --limit {args.limit}", file=sys.stderr)
+        more = f"pyxos kv list: more keys than --limit {args.limit}"
+        if listing.next is not None:
+            more += f"; the next page: --after {shlex.quote(listing.next)}"
+        print(more, file=sys.stderr)
     return EXIT_OK
 
 

@@ -93,10 +93,13 @@ __all__ = ["AsyncClient", "Consistency", "Listing"]
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """Keys with a prefix, in key order, with their values; `truncated` if more exist."""
+    """Keys with a prefix, in key order, with their values; `truncated` if more exist, and
+    then `next`, the cursor to pass as `scan(..., after=next)` for the next page (the last key
+    listed; None when nothing is left, or when `limit=0` listed nothing)."""
 
     items: tuple[tuple[str, bytes], ...]
     truncated: bool
+    next: str | None = None
 
 
 class _Session:
@@ -212,21 +215,30 @@ class AsyncClient(Coordination):
         prefix: str = "",
         *,
         limit: int = LIST_LIMIT,
+        after: str | bytes = "",
         consistency: Consistency = "linearizable",
     ) -> Listing:
-        """The keys starting with `prefix` in key order, at most `limit`, with their values."""
+        """The keys starting with `prefix` and greater than `after` in key order, at most
+        `limit`, with their values. To page through every key, pass each answer's `next` as
+        `after` until it is None."""
         if limit < 0:
             raise BadRequest(f"limit must not be negative, not {limit}")
         if consistency not in ("linearizable", "stale"):
             raise BadRequest(f"consistency must be linearizable or stale, not {consistency!r}")
-        op = encode_op(List(prefix=check_key(prefix, empty_ok=True), limit=limit))
+        op = encode_op(
+            List(
+                prefix=check_key(prefix, empty_ok=True),
+                limit=limit,
+                after=check_key(after, empty_ok=True),
+            )
+        )
         answer = await self._call("read", op, linearizable=consistency == "linearizable")
         try:
             listing = decode_list(answer)
         except ValueError:
             decode_answer(answer)  # an error answer raises here
             raise PyxosError("the node's answer to a listing does not decode") from None
-        return Listing(items=listing.items, truncated=listing.truncated)
+        return Listing(items=listing.items, truncated=listing.truncated, next=listing.next)
 
     async def status(self) -> dict[str, Any]:
         """The status of the node this client is connected to (role, leader, indexes, ...)."""

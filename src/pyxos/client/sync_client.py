@@ -103,10 +103,13 @@ class Client:
         prefix: str = "",
         *,
         limit: int = LIST_LIMIT,
+        after: str | bytes = "",
         consistency: Consistency = "linearizable",
     ) -> Listing:
-        """See `AsyncClient.scan`."""
-        return self._run(self._async.scan(prefix, limit=limit, consistency=consistency))
+        """See `AsyncClient.scan`: pass each answer's `next` as `after` for the next page."""
+        return self._run(
+            self._async.scan(prefix, limit=limit, after=after, consistency=consistency)
+        )
 
     def status(self) -> dict[str, Any]:
         return self._run(self._async.status())

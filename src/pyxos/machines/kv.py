@@ -76,11 +76,16 @@ class Noop(_KvOp, frozen=True, tag="noop"):
 
 
 class List(_KvOp, frozen=True, tag="list"):
-    """The keys starting with `prefix`, in sorted order, at most `limit` of them, with their
-    values. A query only; `limit` below 0 is a bad command."""
+    """The keys starting with `prefix` and greater than `after`, in sorted order, at most
+    `limit` of them, with their values. A query only; `limit` below 0 is a bad command.
+
+    `after` is the cursor: pass the last key of a truncated answer to get the next page (""
+    starts at the first key). It is a trailing field with a default so that the three-element
+    form `["list", prefix, limit]` still decodes (as `after=""`)."""
 
     prefix: str
     limit: int
+    after: str = ""
 
 
 KvOp = Get | Put | Delete | Cas | Noop | List
@@ -101,13 +106,22 @@ class KvResult(msgspec.Struct, frozen=True, array_like=True):
 
 class KvList(msgspec.Struct, frozen=True, array_like=True, tag="kvlist"):
     """The answer to a `List`: `(key, value)` pairs in key order, and whether more keys with
-    that prefix exist than are listed (over `limit`, or over `LIST_BYTES_MAX`).
+    that prefix (after the cursor) exist than are listed (over `limit`, or over
+    `LIST_BYTES_MAX`).
 
     Tagged, so that a `KvResult` (an error answer) is never mistaken for an empty list.
     """
 
     items: tuple[tuple[str, bytes], ...] = ()
     truncated: bool = False
+
+    @property
+    def next(self) -> str | None:
+        """The cursor of the next page: the last key listed when `truncated`, else None (also
+        None for a truncated answer that lists nothing, which only `limit=0` gives)."""
+        if self.truncated and self.items:
+            return self.items[-1][0]
+        return None
 
 
 class _Snapshot(msgspec.Struct, frozen=True, array_like=True, tag="kv1"):
@@ -167,7 +181,7 @@ class KvMachine:
         if isinstance(decoded, List):
             if decoded.limit < 0:
                 return _BAD_COMMAND
-            return _ENCODER.encode(self._list(decoded.prefix, decoded.limit))
+            return _ENCODER.encode(self._list(decoded.prefix, decoded.limit, decoded.after))
         return _NOT_A_QUERY
 
     def snapshot(self) -> bytes:
@@ -185,11 +199,11 @@ class KvMachine:
         """A read-only live view of the store, for tests and debugging."""
         return MappingProxyType(self._data)
 
-    def _list(self, prefix: str, limit: int) -> KvList:
+    def _list(self, prefix: str, limit: int, after: str) -> KvList:
         data = self._data
         # No sorted index yet: one pass over the keys, then a heap for the `limit + 1` smallest
         # (the extra one tells whether the answer is truncated), O(n log limit).
-        matching = (key for key in data if key.startswith(prefix))
+        matching = (key for key in data if key.startswith(prefix) and key > after)
         smallest = heapq.nsmallest(limit + 1, matching)
         items: list[tuple[str, bytes]] = []
         size = 0

@@ -51,9 +51,9 @@ def service_op_error(kind: RequestKind, op: bytes) -> Refusal:
 
 def kv_op_error(kind: RequestKind, op: bytes) -> Refusal:
     """The key-value service's check of an operation, the same limits as the HTTP API's: a
-    key of at most 1 KiB, values of at most 1 MiB, `get` and `list` as reads only. A command the
-    machine cannot decode would stay in the log forever (answered `bad_command`), so it is
-    refused here, before it gets there."""
+    key (and a list's prefix and cursor) of at most 1 KiB, values of at most 1 MiB, `get` and
+    `list` as reads only. A command the machine cannot decode would stay in the log forever
+    (answered `bad_command`), so it is refused here, before it gets there."""
     try:
         decoded = decode_kv_op(op)
     except ValueError as exc:
@@ -66,6 +66,8 @@ def kv_op_error(kind: RequestKind, op: bytes) -> Refusal:
     size = len(key.encode())
     if size > KEY_BYTES_MAX:
         return TOO_LARGE, f"key of {size} bytes; the limit is {KEY_BYTES_MAX}"
+    if isinstance(decoded, List) and len(decoded.after.encode()) > KEY_BYTES_MAX:
+        return TOO_LARGE, f"a list cursor over {KEY_BYTES_MAX} bytes is no key"
     values: tuple[bytes | None, ...] = ()
     if isinstance(decoded, Put):
         values = (decoded.value,)

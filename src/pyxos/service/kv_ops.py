@@ -75,9 +75,12 @@ class KvStore:
     async def noop(self) -> None:
         _check(decode_result(await self.runner.write(encode_op(Noop()))))
 
-    async def list(self, prefix: str, limit: int, *, linearizable: bool = True) -> KvList:
+    async def list(
+        self, prefix: str, limit: int, *, after: str = "", linearizable: bool = True
+    ) -> KvList:
+        """The keys starting with `prefix` and greater than `after`, at most `limit`."""
         answer = await self.runner.read(
-            encode_op(List(prefix=prefix, limit=limit)), linearizable=linearizable
+            encode_op(List(prefix=prefix, limit=limit, after=after)), linearizable=linearizable
         )
         try:
             return decode_list(answer)

@@ -6,7 +6,9 @@
 - `DELETE /v1/kv/{key}` -> `{"key", "deleted", "previous"}`.
 - `POST /v1/cas/{key}` with `{"expected": str | null, "value": str, "encoding"?}` -> 200
   `{"key", "ok": true, "previous"}`, or 409 `cas_mismatch` with the `current` value.
-- `GET /v1/kv?prefix=P&limit=N` -> `{"items": [{"key", "value"}...], "truncated"}`.
+- `GET /v1/kv?prefix=P&limit=N&after=K` -> `{"items": [{"key", "value"}...], "truncated",
+  "next"}`: the keys greater than `after`; `next` is the last key listed when `truncated`
+  (pass it as `after` for the next page), else null.
 - A `PUT` or `DELETE` with `?lock=NAME&token=T` is fenced: it is applied only if `T` is the
   current unexpired grant of lock `NAME` when the write reaches the log, else 409
   `stale_token` and nothing is written (see `service.lock_routes`).
@@ -131,16 +133,26 @@ class KvRoutes:
         )
 
     async def list(self, request: web.Request) -> web.Response:
-        prefix = request.query.get("prefix", "")
-        try:
-            size = len(prefix.encode())
-        except UnicodeEncodeError:
-            raise ApiError("bad_request", "the prefix is not valid UTF-8") from None
-        if size > KEY_BYTES_MAX:
-            raise ApiError("bad_request", f"the prefix is over {KEY_BYTES_MAX} bytes")
+        prefix = _query_key(request, "prefix")
+        after = _query_key(request, "after")
         limit = query_int(request, "limit", default=LIST_LIMIT_DEFAULT, low=1, high=LIST_LIMIT_MAX)
-        answer = await self._store.list(prefix, limit, linearizable=linearizable(request))
+        answer = await self._store.list(
+            prefix, limit, after=after, linearizable=linearizable(request)
+        )
         items: list[dict[str, Any]] = [
             {"key": key, **value_fields("value", "encoding", value)} for key, value in answer.items
         ]
-        return json_response({"items": items, "truncated": answer.truncated})
+        return json_response({"items": items, "truncated": answer.truncated, "next": answer.next})
+
+
+def _query_key(request: web.Request, name: str) -> str:
+    """The query parameter `name` (a key prefix or cursor, "" if absent): UTF-8, at most
+    `KEY_BYTES_MAX` bytes, else `ApiError("bad_request")`."""
+    text = request.query.get(name, "")
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:
+        raise ApiError("bad_request", f"the {name} is not valid UTF-8") from None
+    if size > KEY_BYTES_MAX:
+        raise ApiError("bad_request", f"the {name} is over {KEY_BYTES_MAX} bytes")
+    return text

@@ -10,6 +10,7 @@ A command is `{client_id}.{seq} {op}`, and an op one of
 
     put {key}={value}    del {key}    cas {key} {expected}->{value}    get {key}
     noop                 list {prefix} {limit}                         bad {hex of the bytes}
+    list {prefix} {limit} after {key}      (a list with a cursor)
 
 A value (and `expected`, and a key that is not plain) is Python's `repr` of its bytes decoded
 as UTF-8, where a byte that is not UTF-8 shows as `\\udcXX` (the `surrogateescape` handler),
@@ -60,8 +61,10 @@ def render_op(op: bytes) -> str:
             return f"get {render_key(key)}"
         case Noop():
             return "noop"
-        case List(prefix=prefix, limit=limit):
+        case List(prefix=prefix, limit=limit, after=""):
             return f"list {prefix!r} {limit}"
+        case List(prefix=prefix, limit=limit, after=after):
+            return f"list {prefix!r} {limit} after {after!r}"
         case _:
             assert_never(decoded)
 

@@ -133,6 +133,12 @@ def _paths() -> Json:
             f"At most this many items (default {LIST_LIMIT_DEFAULT}).",
             {"type": "integer", "minimum": 1, "maximum": LIST_LIMIT_MAX},
         ),
+        _param(
+            "after",
+            "query",
+            "Only keys greater than this: the `next` of the previous page (default: none).",
+            STR,
+        ),
         _CONSISTENCY,
     ]
     write_body = {"application/json": {"schema": ref("SetRequest")}}

@@ -68,9 +68,10 @@ def schemas() -> Json:
             previous_encoding=B64,
         ),
         "ListAnswer": obj(
-            ["items", "truncated"],
+            ["items", "truncated", "next"],
             items={"type": "array", "items": ref("KeyValue")},
             truncated=BOOL,
+            next=STR_OR_NULL,
         ),
         "SetRequest": obj(["key", "value"], closed=True, key=STR, value=STR, encoding=ENCODING_IN),
         "NopAnswer": obj(["ok", "applied_index"], ok={"const": True}, applied_index=INT),
