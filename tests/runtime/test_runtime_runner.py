@@ -20,7 +20,7 @@ from pyxos.core.records import DecidedValue, Promised, Record
 from pyxos.machines.kv import Get, KvMachine, Put, decode_result, encode_op
 from pyxos.node.node import Node
 from pyxos.runtime.config import Limits
-from pyxos.runtime.requests import ClientPool, RequestTimeout, Unavailable
+from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
 from pyxos.runtime.runner import NodeRunner
 from pyxos.storage import MemoryLogStore, StorageFailed
 
@@ -240,6 +240,24 @@ def test_a_single_node_cluster_writes_and_reads() -> None:
         # A clean stop synced everything appended, decided values included.
         assert any(isinstance(r, DecidedValue) for r in h.store.durable)
         assert h.failures == []
+
+    run(scenario)
+
+
+def test_write_at_answers_the_slot_of_the_command() -> None:
+    async def scenario() -> None:
+        h = Harness(members=(1,))
+        runner = h.runner
+        await runner.start()
+        op = encode_op(Put(key="k", value=b"v"))
+        _, first = await runner.write_at(op)
+        assert first == runner.node.applied_upto
+        session = (CLIENT_ID_MIN, 1)
+        result, second = await runner.write_at(op, session=session)
+        assert second == runner.node.applied_upto > first
+        # A session answered before is answered from the session table, which keeps no slot.
+        assert await runner.write_at(op, session=session) == (result, 0)
+        await runner.stop()
 
     run(scenario)
 

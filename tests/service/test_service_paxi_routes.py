@@ -3,6 +3,7 @@ through the `Id`/`Cid` headers."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 from service_harness import Harness, run
@@ -67,6 +68,46 @@ def test_a_retry_with_the_same_id_and_cid_is_applied_once() -> None:
         r = await c.put("/k", data=b"late", headers={"Id": "client-1", "Cid": "1"})
         assert (r.status, (await r.json())["code"]) == (409, "stale_command")
         assert await h.value("k") == (200, {"key": "k", "value": "third"})
+
+    run(scenario)
+
+
+async def _log_slots(h: Harness) -> dict[str, int]:
+    """`{"client_id.seq": slot}` of every command in this node's `/log/print`."""
+    r = await h.client.get("/log/print/log")
+    slots: dict[str, int] = {}
+    for line in (await r.text()).splitlines():
+        slot, batch = line.split(" ", 1)
+        for command in batch.split("; "):
+            slots[command.split(" ", 1)[0]] = int(slot)
+    return slots
+
+
+def test_a_write_answers_the_slot_that_decided_it() -> None:
+    async def scenario(h: Harness) -> None:
+        c = h.client
+        first = await c.put("/k", data=b"1", headers={"Id": "client-1", "Cid": "1"})
+        second = await c.post(
+            "/", json={"Key": "k", "Value": "Mg==", "CommandID": 2, "ClientID": "client-1"}
+        )
+        assert int(first.headers["Slot"]) < int(second.headers["Slot"])
+        # Concurrent writes, which group commit may put in one batch: each still names the
+        # slot that holds it.
+        names = [f"many-{i}" for i in range(8)]
+        many = await asyncio.gather(
+            *(c.put(f"/{name}", data=b"v", headers={"Id": name, "Cid": "1"}) for name in names)
+        )
+        log = await _log_slots(h)
+        cid = client_id_of("client-1")
+        assert int(first.headers["Slot"]) == log[f"{cid}.1"]
+        assert int(second.headers["Slot"]) == log[f"{cid}.2"]
+        for name, r in zip(names, many, strict=True):
+            assert int(r.headers["Slot"]) == log[f"{client_id_of(name)}.1"]
+        # Answered again from the session table, which keeps no slot: the applied index.
+        retry = await c.put("/k", data=b"1", headers={"Id": "client-1", "Cid": "1"})
+        assert retry.status == 409  # older than Cid 2: refused before the node sees it
+        retry = await c.put("/k", data=b"2", headers={"Id": "client-1", "Cid": "2"})
+        assert int(retry.headers["Slot"]) == h.runner.node.applied_upto
 
     run(scenario)
 

@@ -32,11 +32,13 @@ class ClientRead(_ClientMsg, frozen=True, tag="read"):
 
 
 class ClientReply(_ClientMsg, frozen=True, tag="reply"):
-    """The result of the command `(client_id, seq)`."""
+    """The result of the command `(client_id, seq)`, and the `slot` whose batch held it; 0 for
+    a duplicate answered from the session table (applied earlier, its slot not kept)."""
 
     client_id: int
     seq: int
     result: bytes
+    slot: int = 0
 
 
 class ReadReply(_ClientMsg, frozen=True, tag="rreply"):

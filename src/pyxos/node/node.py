@@ -213,7 +213,9 @@ class Node:
             waiting = writers.get(command.client_id)
             if waiting is not None and waiting[0] == command.seq and result is not None:
                 del writers[command.client_id]
-                reply = ClientReply(client_id=command.client_id, seq=command.seq, result=result)
+                reply = ClientReply(
+                    client_id=command.client_id, seq=command.seq, result=result, slot=slot
+                )
                 out.append(Reply(to=waiting[1], message=reply))
         self.applied_upto = slot
         out.append(Applied(slot=slot, batch=batch))

@@ -25,9 +25,9 @@ The identities and outcomes themselves (`ClientPool`, `CLIENT_ID_MIN`, `Unavaila
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pyxos.node.client_messages import ClientRead, ClientRequest
+from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest
 from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
 
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from pyxos.runtime.config import Limits
     from pyxos.runtime.faults import FaultTable
     from pyxos.runtime.runner import RunnerCounters
+
+_Answer = TypeVar("_Answer", ClientReply, bytes)
 
 
 class ClientRequests:
@@ -58,7 +60,7 @@ class ClientRequests:
             raise NotImplementedError
 
     def __init__(self, node_id: NodeId, clients_max: int, seq_base: int) -> None:
-        self._writes: dict[tuple[int, int], asyncio.Future[bytes]] = {}
+        self._writes: dict[tuple[int, int], asyncio.Future[ClientReply]] = {}
         self._reads: dict[int, asyncio.Future[bytes]] = {}
         self._next_read = 0
         self._read_client = node_id << 32  # slot 0: the node's reads (no session)
@@ -66,7 +68,8 @@ class ClientRequests:
 
     def _abandon_requests(self, error: Exception) -> None:
         """Fail every request still waiting (the node is stopping)."""
-        for future in (*self._writes.values(), *self._reads.values()):
+        waiting: list[asyncio.Future[Any]] = [*self._writes.values(), *self._reads.values()]
+        for future in waiting:
             if not future.done():
                 future.set_exception(error)
 
@@ -86,6 +89,18 @@ class ClientRequests:
         Raises `Unavailable` (not started: nothing was submitted), `RequestTimeout` (outcome
         unknown) or `ValueError` (a client id in the node's own range).
         """
+        return (await self._write_reply(op, session)).result
+
+    async def write_at(
+        self, op: bytes, *, session: tuple[int, int] | None = None
+    ) -> tuple[bytes, int]:
+        """Like `write`: the result, and the slot whose batch held the command. The slot is 0
+        when the command had been applied before and the answer came from the session table
+        (a retry of an answered session), which does not keep slots. Raises like `write`."""
+        reply = await self._write_reply(op, session)
+        return reply.result, reply.slot
+
+    async def _write_reply(self, op: bytes, session: tuple[int, int] | None) -> ClientReply:
         if not self._running:
             raise Unavailable("the node is not running")
         self._refuse_if_crashed()
@@ -101,7 +116,7 @@ class ClientRequests:
         else:
             client_id, seq = self._pool.acquire()
         request = ClientRequest(client_id=client_id, seq=seq, op=op)
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[ClientReply] = asyncio.get_running_loop().create_future()
         key = (client_id, seq)
         self._writes[key] = future
         try:
@@ -130,11 +145,15 @@ class ClientRequests:
             del self._reads[read_id]
 
     async def _await_answer(
-        self, future: asyncio.Future[bytes], sender: int, request: ClientRequest | ClientRead
-    ) -> bytes:
+        self,
+        future: asyncio.Future[_Answer],
+        sender: int,
+        request: ClientRequest | ClientRead,
+    ) -> _Answer:
         loop = asyncio.get_running_loop()
         limits = self._limits
         deadline = loop.time() + limits.request_timeout_ms / 1000
+        retry_max_s = 4 * limits.request_retry_ms / 1000
         handle: asyncio.TimerHandle | None = None
 
         def attempt(first: bool, retry_s: float) -> None:
@@ -161,7 +180,6 @@ class ClientRequests:
                 min(deadline, now + retry_s), attempt, False, min(retry_s * 2, retry_max_s)
             )
 
-        retry_max_s = 4 * limits.request_retry_ms / 1000
         attempt(True, limits.request_retry_ms / 1000)
         try:
             return await future

@@ -343,10 +343,13 @@ class NodeRunner(ClientRequests):
             return
         message = effect.message
         if type(message) is ClientReply:
-            future = self._writes.get((message.client_id, message.seq))
-        else:
-            assert type(message) is ReadReply
-            future = self._reads.get(message.read_id)
+            # The whole reply: `write_at` needs its slot as well as its result.
+            write = self._writes.get((message.client_id, message.seq))
+            if write is not None and not write.done():
+                write.set_result(message)
+            return
+        assert type(message) is ReadReply
+        future = self._reads.get(message.read_id)
         if future is not None and not future.done():
             future.set_result(message.result)
 

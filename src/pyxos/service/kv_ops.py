@@ -46,6 +46,16 @@ class KvStore:
         answer = await self.runner.write(encode_op(Put(key=key, value=value)), session=session)
         return _check(decode_result(answer)).value
 
+    async def put_at(
+        self, key: str, value: bytes, *, session: tuple[int, int] | None = None
+    ) -> tuple[bytes | None, Slot]:
+        """Like `put`, and the slot that holds the write: 0 if the session had been answered
+        before (a retry answered from the session table), see `NodeRunner.write_at`."""
+        answer, slot = await self.runner.write_at(
+            encode_op(Put(key=key, value=value)), session=session
+        )
+        return _check(decode_result(answer)).value, slot
+
     async def delete(self, key: str) -> bytes | None:
         """Remove `key`; its previous value."""
         return _check(decode_result(await self.runner.write(encode_op(Delete(key=key))))).value

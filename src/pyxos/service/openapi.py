@@ -75,8 +75,8 @@ _PAXI_HEADERS = {
     "Cid": {"description": "The request's `Cid`, echoed.", "schema": STR},
     "Ballot": {"description": "The node's promised ballot, `round.node`.", "schema": STR},
     "Slot": {
-        "description": "The node's applied index when it answered: at least the slot of a "
-        "write, exactly it on an idle node.",
+        "description": "A write: the slot that decided it. A read, or a write answered "
+        "again from the session table: the node's applied index when it answered.",
         "schema": STR,
     },
 }

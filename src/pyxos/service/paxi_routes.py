@@ -16,9 +16,11 @@ at or above `CLIENT_ID_MIN`, and the write runs under the session `(client id, C
 with the same `Id`/`Cid`, it is applied once and the retry gets the first answer (even if its
 value differs). A `Cid` below that client's last applied one is refused (409 `stale_command`).
 
-Reply headers: `Id` and `Cid` echoed when given; `Ballot` (the node's promised ballot); `Slot`,
-this node's applied index once the command was answered: at least the slot that holds the
-write, and exactly it on an idle node (the runner does not report a write's slot yet).
+Reply headers: `Id` and `Cid` echoed when given; `Ballot` (the node's promised ballot); `Slot`:
+for a write, the slot that decided it, as Paxi's reply carries; for a read, and for a write
+sent again after it was answered (the same `Id`/`Cid`, answered from the session table, which
+keeps no slots), this node's applied index when it answered (for such a retry, at least the
+slot that decided the write).
 
 Faults (Paxi's admin routes, only with fault injection on; else 404 `fault_injection_disabled`):
 `GET /drop?id=NODE&t=SECONDS` drops this node's messages to NODE, `GET /slow?id=NODE&delay=MS
@@ -221,14 +223,16 @@ class PaxiRoutes:
                     "stale_command",
                     f"Cid {session[1]} is older than this client's last applied Cid {last}",
                 )
-        previous = await self._store.put(key, value, session=session)
+        previous, slot = await self._store.put_at(key, value, session=session)
         return web.Response(
-            body=previous or b"", content_type=_OCTETS, headers=self._headers(headers)
+            body=previous or b"", content_type=_OCTETS, headers=self._headers(headers, slot)
         )
 
-    def _headers(self, headers: dict[str, str]) -> dict[str, str]:
+    def _headers(self, headers: dict[str, str], slot: int = 0) -> dict[str, str]:
+        """The reply headers; `Slot` is `slot`, or this node's applied index without one (a
+        read, or a duplicate write answered from the session table)."""
         return {
             **headers,
             "Ballot": self._store.ballot,
-            "Slot": str(self._store.applied_index),
+            "Slot": str(slot or self._store.applied_index),
         }
