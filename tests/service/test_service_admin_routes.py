@@ -125,6 +125,28 @@ def test_status_page_is_escaped_html_that_refreshes_itself() -> None:
     assert "&lt;c&gt;" in page
 
 
+def test_status_page_shows_zone_names_for_the_node_its_leader_and_peers() -> None:
+    members = {str(n): {"name": f"1.{n - 1000}"} for n in (1001, 1002, 1003)}
+    status = {
+        "node": 1002,
+        "name": "1.2",
+        "role": "follower",
+        "leader": 1001,
+        "peers_connected": [1001, 1003],
+        "members": members,
+    }
+    page = render_status_page(status)
+    assert "pyxos node 1.2: follower" in page
+    assert "<tr><th>node</th><td class=n>1.2</td></tr>" in page
+    assert "<tr><th>node id</th><td class=n>1002</td></tr>" in page
+    assert "<tr><th>leader</th><td class=n>1.1</td></tr>" in page
+    assert "<tr><th>peers connected</th><td class=n>1.1, 1.3</td></tr>" in page
+    # Plain ids name themselves: no second row.
+    plain = render_status_page({"node": 2, "name": "2", "role": "leader", "leader": 2})
+    assert "<tr><th>node</th><td class=n>2</td></tr>" in plain
+    assert "node id" not in plain
+
+
 def _resolve(document: dict[str, Any], ref: str) -> Any:
     assert ref.startswith("#/")
     node: Any = document

@@ -1,7 +1,8 @@
 """`pyxos status`: one line per node, from each node's HTTP `/status`.
 
 The members come from `--config FILE`, or from the status of the first node that answers at
-`--endpoints` (client addresses; default `127.0.0.1:9000`, `pyxos up`'s node 1).
+`--endpoints` (client addresses; default `127.0.0.1:9000`, `pyxos up`'s node 1). Nodes are
+named as the cluster file writes them: `1.2` in a zoned cluster (Paxi's ids), else `2`.
 
 Exit status: 0 every node answered; 2 a usage error; 3 some node did not answer (it is listed
 as `down`) or the cluster could not be found.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyxos.cli.kv_cmd import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_cluster_arguments
@@ -51,19 +52,24 @@ def resolve_members(name: str, args: argparse.Namespace) -> list[Member] | int:
         return EXIT_USAGE
 
 
-def _row(member: Member, timeout_s: float) -> tuple[list[str], bool]:
+def _row(member: Member, names: Mapping[int, str], timeout_s: float) -> tuple[list[str], bool]:
+    """The row of `member`; node ids are shown by their `names` (`"1.2"` in a zoned cluster)."""
+
+    def name(node: Any) -> str:
+        return names.get(node, str(node)) if isinstance(node, int) else str(node)
+
     try:
         code, body = http_json(member.http, "/status", timeout_s=timeout_s)
     except (OSError, ValueError) as exc:
-        return [str(member.node), "down", "", "", "", "", "", "", f"{member.http} ({exc})"], False
+        return [member.label, "down", "", "", "", "", "", "", f"{member.http} ({exc})"], False
     if code != 200 or not isinstance(body, dict):
-        return [str(member.node), "down", "", "", "", "", "", "", f"{member.http} ({code})"], False
-    peers = ",".join(str(p) for p in body.get("peers_connected", []))
+        return [member.label, "down", "", "", "", "", "", "", f"{member.http} ({code})"], False
+    peers = ",".join(name(p) for p in body.get("peers_connected", []))
     leader = body.get("leader")
     return [
-        str(body.get("node", member.node)),
+        str(body.get("name") or name(body.get("node", member.node))),
         str(body.get("role", "?")),
-        "-" if leader is None else str(leader),
+        "-" if leader is None else name(leader),
         str(body.get("view", "")),
         str(body.get("ballot", "")),
         str(body.get("decided_index", "")),
@@ -85,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
         return members
     rows: list[Sequence[str]] = [[c.upper() for c in COLUMNS]]
     every = True
+    names = {member.node: member.label for member in members}
     for member in members:
-        row, up = _row(member, min(args.timeout, HTTP_TIMEOUT_S))
+        row, up = _row(member, names, min(args.timeout, HTTP_TIMEOUT_S))
         rows.append(row)
         every = every and up
     print(render_table(rows), end="")

@@ -2,7 +2,7 @@
 
 A tool is pointed at a cluster by its cluster file (every member's addresses) or by client
 addresses: then one reachable node's status names every member (`status["members"]`, each
-with its HTTP and client address). The HTTP routes of each member (`/status`,
+with its HTTP and client address and its name). The HTTP routes of each member (`/status`,
 `/log/print/...`, `/crash`) are then read with the standard library, one request each.
 """
 
@@ -28,13 +28,25 @@ class Member:
     node: int
     http: HostPort
     client: HostPort
+    name: str = ""
+    """The id as the cluster file writes it (`"1.2"` in a zoned cluster); "" if unknown."""
+
+    @property
+    def label(self) -> str:
+        """The name, or the integer id when the name is unknown (a node that names none)."""
+        return self.name or str(self.node)
 
 
 def members_from_config(path: str | Path) -> list[Member]:
     """Every member of the cluster file; raises `ConfigError`."""
     config = load_config(path)
     return [
-        Member(node=spec.node_id, http=reachable(spec.http), client=reachable(spec.client))
+        Member(
+            node=spec.node_id,
+            http=reachable(spec.http),
+            client=reachable(spec.client),
+            name=config.name(spec.node_id),
+        )
         for spec in config.nodes
     ]
 
@@ -58,6 +70,7 @@ def members_from_endpoints(
                     node=int(node),
                     http=reachable(parse_host_port(entry["http"])),
                     client=reachable(parse_host_port(entry["client"])),
+                    name=str(entry.get("name", "")),
                 )
                 for node, entry in members.items()
             ),

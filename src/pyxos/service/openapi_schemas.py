@@ -118,5 +118,9 @@ def schemas() -> Json:
             Encoding={"type": "string", "enum": ["base64", "utf-8"], "default": "base64"},
         ),
         "Health": obj(["ok", "node"], ok={"const": True}, node=INT, cluster=STR_OR_NULL),
-        "Status": {**ANY, "description": "node, role, leader, view, ballot, indexes, counters"},
+        "Status": {
+            **ANY,
+            "description": "node, name (its id as the cluster file writes it, e.g. 1.2), role, "
+            "leader, view, ballot, indexes, members, counters",
+        },
     }

@@ -98,11 +98,21 @@ async def _main(config: ClusterConfig, node_id: int) -> int:
     )
     spec, runner, transport = assembled.spec, assembled.runner, assembled.transport
 
-    # Every member's addresses, so that a client (`pyxos status`) reaching one node finds all.
-    members = {str(s.node_id): {"http": str(s.http), "client": str(s.client)} for s in config.nodes}
+    # Every member's addresses, so that a client (`pyxos status`) reaching one node finds all,
+    # and its name as the cluster file writes it (`"1.2"` in a zoned cluster).
+    members = {
+        str(s.node_id): {
+            "http": str(s.http),
+            "client": str(s.client),
+            "name": config.name(s.node_id),
+        }
+        for s in config.nodes
+    }
+    name = config.name(node_id)
 
     def status() -> dict[str, Any]:
         body = runner.status()
+        body["name"] = name
         body["cluster"] = config.cluster
         # Where this node serves, so that a client that found it can reach its other APIs.
         body["http"] = str(spec.http)

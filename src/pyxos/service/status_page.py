@@ -2,7 +2,8 @@
 
 It refreshes itself every `REFRESH_S` seconds with a `<meta http-equiv="refresh">` (no
 JavaScript), and every value on it goes through `html.escape`: keys, ids and counter names all
-come from outside the page.
+come from outside the page. Nodes (this one, the leader, the connected peers) are shown by
+name, as the cluster file writes them (`1.2` in a zoned cluster), when the status gives names.
 """
 
 from __future__ import annotations
@@ -51,11 +52,38 @@ def _table(title: str, rows: list[tuple[str, Any]]) -> str:
     return f"<h2>{html.escape(title)}</h2><table>{body}</table>"
 
 
+def _named(status: Mapping[str, Any]) -> dict[str, Any]:
+    """`status` with node ids replaced by their names where `members` gives them: the leader
+    and the connected peers (the node's own name is the `name` field)."""
+    members = status.get("members")
+    if not isinstance(members, Mapping):
+        return dict(status)
+    names = {
+        node: entry.get("name") for node, entry in members.items() if isinstance(entry, Mapping)
+    }
+
+    def name(node: Any) -> Any:
+        return names.get(str(node)) or node
+
+    named = dict(status)
+    if status.get("leader") is not None:
+        named["leader"] = name(status["leader"])
+    if isinstance(status.get("peers_connected"), list | tuple):
+        named["peers_connected"] = [name(p) for p in status["peers_connected"]]
+    return named
+
+
 def render_status_page(status: Mapping[str, Any]) -> str:
     """The whole page for `status` (a node's `/status` body)."""
-    node = html.escape(_text(status.get("node")))
+    node = html.escape(_text(status.get("name", status.get("node"))))
     role = html.escape(_text(status.get("role")))
-    summary = [(label, status[field]) for field, label in _SUMMARY if field in status]
+    named = _named(status)
+    summary = [(label, named[field]) for field, label in _SUMMARY if field in named]
+    name = status.get("name")
+    if name is not None and name != str(status.get("node")):
+        # A zoned name (`1.2`) first, then the integer id it stands for.
+        rest = [row for row in summary if row[0] != "node"]
+        summary = [("node", name), ("node id", status.get("node")), *rest]
     sections = [_table("Node", summary)]
     counters = status.get("counters", {})
     if counters:
