@@ -5,6 +5,7 @@ an election, ask, queues and the versioned map."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -159,3 +160,29 @@ def test_an_election_has_one_leader_and_hands_over_on_resign(cluster: ClientClus
             assert await c.leader("svc") is None
 
     asyncio.run(scenario())
+
+
+def test_a_blocking_client_holds_a_lease_from_a_thread_and_knows_when_it_is_lost(
+    cluster: ClientCluster,
+) -> None:
+    with Client(config=cluster.config, timeout_s=DEADLINE_S) as c:
+        # A 0.6 s lease held for longer than its TTL: the refresh thread keeps it.
+        with c.lock("sync-bg", 0.6, owner="holder") as lease:
+            expiry = c.lock_whose("sync-bg").expires_ms
+            assert expiry is not None
+            refreshed, deadline = 0, time.monotonic() + DEADLINE_S
+            while refreshed < 3:
+                assert time.monotonic() < deadline, "the lease was not refreshed"
+                later = c.lock_whose("sync-bg").expires_ms
+                assert later is not None
+                if later > expiry:
+                    refreshed, expiry = refreshed + 1, later
+            assert lease.held and not lease.lost.is_set()
+            assert c.lock_whose("sync-bg").token == lease.token
+        assert c.lock_whose("sync-bg").holder is None and lease.lost.is_set()
+
+        # Someone releases it with the token: the next refresh hears not_holder.
+        with c.lock("sync-taken", 0.6, owner="holder") as lease:
+            c.lock_release("sync-taken", "holder", lease.token)
+            assert lease.lost.wait(DEADLINE_S)
+            assert not lease.held

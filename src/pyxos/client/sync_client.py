@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from pyxos.client.arguments import Value
+from pyxos.client.arguments import Value, check_key
 from pyxos.client.async_client import (
     ATTEMPT_TIMEOUT_S,
     CONNECT_TIMEOUT_S,
@@ -26,7 +26,8 @@ from pyxos.client.async_client import (
     AsyncClient,
     Listing,
 )
-from pyxos.client.coordination import Consistency, LeaseInfo
+from pyxos.client.coordination import Consistency, LeaseInfo, default_owner
+from pyxos.client.sync_leases import SyncLease, acquire
 
 T = TypeVar("T")
 
@@ -115,8 +116,19 @@ class Client:
         return self._run(self._async.status())
 
     # ---- coordination: see `pyxos.client.coordination` ------------------------------------
-    # The background-refreshed `lock()` context and `campaign()` need a running event loop
-    # between calls: they are `AsyncClient`'s only.
+    # `campaign()` (callbacks from a running event loop) is `AsyncClient`'s only.
+    def lock(
+        self, name: str, ttl_s: float, *, owner: str | None = None, timeout_s: float = 60.0
+    ) -> SyncLease:
+        """`with client.lock(name, ttl_s) as lease:` takes the lock (waiting up to `timeout_s`;
+        0: not at all), refreshes it from a thread every `ttl_s / 3`, and releases it on exit.
+        `lease.token` fences writes; `lease.lost` (a `threading.Event`) is set as soon as the
+        lease may have ended. Raises like `lock_wait` / `lock_get`. The refreshes share this
+        client with the caller's calls: a long call (a `lock_wait`) on the same client delays
+        them, so make such calls on another `Client`."""
+        check_key(name)
+        return acquire(self, name, owner or default_owner(), ttl_s, timeout_s)
+
     def lock_get(self, name: str, owner: str, ttl_s: float) -> LeaseInfo:
         return self._run(self._async.lock_get(name, owner, ttl_s))
 
