@@ -16,6 +16,7 @@ from pyxos.core.messages import (
     Heartbeat,
     HeartbeatAck,
     Prepare,
+    PreViewChange,
     Promise,
     RejoinInfo,
     RejoinQuery,
@@ -92,3 +93,19 @@ def test_it_stays_mute_until_it_learned_every_slot_a_forgotten_vote_could_be_in(
     effects = r.step(Receive(sender=1, message=accept))
     assert r.rejoin is None
     assert messages(effects, Accepted) == [Accepted(ballot=Ballot(6, 1), slot=10)]
+
+
+def test_once_it_knows_its_floor_its_timeouts_move_views_without_a_pre_vote() -> None:
+    r = rejoining()
+    r.step(Tick(now_ms=10))
+    r.step(Receive(sender=1, message=RejoinInfo(promised=Ballot(4, 2), slot_upto=0)))
+    r.step(Receive(sender=2, message=RejoinInfo(promised=Ballot(4, 2), slot_upto=0)))
+    assert r.view == 5
+    effects: list[Effect] = []
+    for t in range(2, 400):
+        effects += r.step(Tick(now_ms=10 * t))
+        assert r.leader is None  # it owns every third view, and leads none while rejoining
+    # The peers follow a leader at the floor and would refuse a pre-vote: it does not ask.
+    assert messages(effects, PreViewChange) == []
+    assert r.view > 6
+    assert ViewChange(view=r.view) in messages(effects, ViewChange)

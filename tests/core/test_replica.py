@@ -16,6 +16,8 @@ from pyxos.core.messages import (
     Forward,
     HeartbeatAck,
     Prepare,
+    PreViewAck,
+    PreViewChange,
     Promise,
     ViewChange,
 )
@@ -44,11 +46,20 @@ def test_the_owner_of_view_zero_prepares_at_once_after_promising_its_own_ballot(
     assert prepares[0].message == Prepare(ballot=Ballot(0, 1), from_slot=1)
 
 
-def test_a_follower_that_hears_no_leader_moves_to_the_next_view_and_says_so() -> None:
+def test_a_follower_that_hears_no_leader_asks_before_it_moves_to_the_next_view() -> None:
     r = replica(2, election_timeout_ticks_jitter=0)
     effects: list[Effect] = []
     for t in range(1, 31):
         effects = r.step(Tick(now_ms=10 * t))
+    # The timeout only asks: the view stays, and nobody is told to move.
+    assert r.view == 0
+    assert [(s.to, s.message) for s in sends(effects, PreViewChange)] == [
+        (1, PreViewChange(view=1)),
+        (3, PreViewChange(view=1)),
+    ]
+    assert sends(effects, ViewChange) == []
+    # Node 3 would follow: with node 2 itself that is a phase-1 quorum of three.
+    effects = r.step(Receive(sender=3, message=PreViewAck(view=1, granted=True)))
     assert r.view == 1
     assert [s.to for s in sends(effects, ViewChange)] == [1, 3]
     # Node 2 owns view 1: it starts phase 1 with ballot (1, 2).
@@ -58,19 +69,18 @@ def test_a_follower_that_hears_no_leader_moves_to_the_next_view_and_says_so() ->
 def test_the_election_timeout_grows_with_churn_and_is_capped() -> None:
     r = replica(3, election_timeout_ticks_jitter=0)
     timeouts = []
-    for _ in range(6):
-        before = r.view
-        t = r.tick
-        while r.view == before:
-            t += 1
-            r.step(Tick(now_ms=10 * t))
-        timeouts.append(r.timeout_ticks)
+    t = 0
+    while len(timeouts) < 6:
+        t += 1
+        if sends(r.step(Tick(now_ms=10 * t)), PreViewChange):
+            timeouts.append(r.timeout_ticks)
     assert timeouts == [60, 120, 240, 240, 240, 240]
 
 
 def _lead_view_1(r: Replica, promises: dict[int, tuple[AcceptedEntry, ...]]) -> list[Effect]:
     for t in range(1, 31):
         r.step(Tick(now_ms=10 * t))
+    r.step(Receive(sender=3, message=PreViewAck(view=1, granted=True)))
     assert r.leader is not None
     effects: list[Effect] = []
     for sender, accepted in promises.items():

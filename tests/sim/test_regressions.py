@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from pyxos.sim.runner import run_seed
+from pyxos.faults import Heal
+from pyxos.faults.partitions import split
+from pyxos.sim.options import expand_options
+from pyxos.sim.runner import Simulation, run_seed
 
 REGRESSIONS: list[tuple[int, dict[str, int | float], str]] = [
     (
@@ -29,3 +32,30 @@ def test_seed_stays_clean(seed: int, overrides: dict[str, int | float], bug: str
     assert result.violations == [], f"{bug}\nreplay: {result.replay}\n" + "\n".join(
         result.violations[:5]
     )
+
+
+@pytest.mark.parametrize("nodes", [3, 5])
+def test_a_healed_minority_does_not_depose_a_healthy_leader(nodes: int) -> None:
+    """A follower cut off for seconds timed out again and again and raised its view each time;
+    the partition healed, its `ViewChange` deposed the leader of the majority for nothing. Now
+    it only asks (`PreViewChange`), is refused by the majority, and follows the leader again."""
+    options = expand_options(
+        1,
+        nodes=nodes,
+        ops=60,
+        partition_episodes=0,
+        crash_episodes=0,
+        network_episodes=0,
+        corruptions=0,
+        fault_phase_us=4_000_000,
+    )
+    sim = Simulation(options)
+    # Node 1 owns view 0 and leads from the start; the last node is a follower.
+    sim.schedule(300_000, split([nodes], range(1, nodes), kind="minority"))
+    sim.schedule(3_000_000, Heal())
+    result = sim.run()
+    assert result.violations == [], result.replay
+    notes = result.stats.notes
+    assert notes.get("leader") == 1, notes  # node 1, elected once, for the whole run
+    assert notes.get("view_change", 0) == 0, notes
+    assert notes.get("pre_vote", 0) >= 3, notes  # the cut-off node kept asking

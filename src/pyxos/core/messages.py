@@ -4,6 +4,8 @@ Every message is a frozen msgspec struct with a tag, so the wire layer encodes t
 union directly. Ballots travel as `(round, node)` pairs. Names follow the protocol: phase 1 is
 `Prepare`/`Promise`, phase 2 is `Accept`/`Accepted`, learning is `Commit` (and `Catchup*` for a
 replica that is behind), `Reject` tells a proposer that an acceptor promised a higher ballot.
+A view change is asked for first (`PreViewChange`/`PreViewAck`, a pre-vote) and announced with
+`ViewChange` only once a phase-1 quorum would support it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,21 @@ class ViewChange(_Msg, frozen=True, tag="vc"):
     """The sender has moved to `view` because it stopped hearing from a leader."""
 
     view: int
+
+
+class PreViewChange(_Msg, frozen=True, tag="pvc"):
+    """Would you follow the sender into `view`? Asked before a `ViewChange`; the receiver
+    changes nothing (neither its view nor its timers) because of it."""
+
+    view: int
+
+
+class PreViewAck(_Msg, frozen=True, tag="pvack"):
+    """The answer to `PreViewChange(view)`: `granted` if `view` is above the receiver's view and
+    it has not heard an established leader for an election timeout (it would time out too)."""
+
+    view: int
+    granted: bool
 
 
 class Prepare(_Msg, frozen=True, tag="p1a"):
@@ -163,6 +180,8 @@ class ReadIndexReply(_Msg, frozen=True, tag="rirep"):
 
 Message = (
     ViewChange
+    | PreViewChange
+    | PreViewAck
     | Prepare
     | Promise
     | Accept
@@ -194,6 +213,8 @@ __all__ = [
     "Heartbeat",
     "HeartbeatAck",
     "Message",
+    "PreViewAck",
+    "PreViewChange",
     "Prepare",
     "Promise",
     "ReadIndexReply",

@@ -26,6 +26,9 @@ observed a complete instance started after it began rebuilding"):
 own decided prefix, so step 3 alone left a forgotten vote in a slot below it unprotected.)
 
 While mute the replica still follows views and learns decided values (catch-up, snapshots).
+Once it knows its floor, an election timeout moves it to the next view at once, without the
+pre-vote of `prevote.py`: the leader its peers hear is at or below the floor and would keep them
+from supporting it, and only a new view can release it. It still never leads while rejoining.
 Two replicas must not rejoin at the same time: a rejoining replica does not answer queries
 until it knows its own floor, so each would wait for the other.
 """
@@ -120,7 +123,7 @@ def while_rejoining(replica: Replica, sender: NodeId, msg: Message) -> list[Effe
             # Follow the leader and learn, but cast no vote.
             effects = replica._observe(ballot)
             if ballot.round == replica.view:
-                replica.heard_tick = replica.tick
+                replica.heard_leader()
             replica.learner.commit_hint = max(replica.learner.commit_hint, upto)
             return effects
         case Prepare(ballot=ballot):

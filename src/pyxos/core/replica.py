@@ -2,10 +2,11 @@
 
 Theory of operation (Paxos for System Builders, with its missing pieces filled in). Replicas move
 through views; view v is led by `config.owner(v)` with ballot (v, owner). A follower that hears
-nothing from its view's leader for an election timeout moves to the next view and tells everyone
-(`ViewChange`); a replica that sees a higher view in any message joins it. The timeout doubles
-with every view change that brings no progress (capped) and resets once a leader is heard, so a
-cluster under churn settles on one leader instead of duelling.
+nothing from its view's leader for an election timeout asks its peers whether they would follow
+it into the next view (`PreViewChange`, see `prevote.py`); once a phase-1 quorum would, it moves
+there and tells everyone (`ViewChange`). A replica that sees a higher view in any message joins
+it. The timeout doubles with every timeout that brings no progress (capped) and resets once a
+leader is heard, so a cluster under churn settles on one leader instead of duelling.
 
 The acceptor (`acceptor.py`), learner (`learner.py`) and leader (`leader.py`) hold the state;
 this module routes inputs to them, runs the timers and adds what every step ends with: the
@@ -50,6 +51,8 @@ from pyxos.core.messages import (
     HeartbeatAck,
     Message,
     Prepare,
+    PreViewAck,
+    PreViewChange,
     Promise,
     ReadIndexReply,
     ReadIndexRequest,
@@ -59,6 +62,7 @@ from pyxos.core.messages import (
     SnapshotTransfer,
     ViewChange,
 )
+from pyxos.core.prevote import PreVote
 from pyxos.core.records import AcceptedValue, DecidedValue, Record, Snapshot
 from pyxos.core.rejoin import Rejoin, rejoin_info, while_rejoining
 
@@ -94,7 +98,11 @@ class Replica:
         self.tick = 0
         self.now_ms = 0
         self.heard_tick = 0  # last tick we heard from our view's leader (or entered the view)
-        self.churn = 0  # view changes since the last established leader
+        # Last tick we heard an established leader we follow (a start counts, so a restarted
+        # replica does not help a stale peer depose a leader it has not heard from yet).
+        self.leader_tick = 0
+        self.pre_vote: PreVote | None = None  # the view we ask support for, if any
+        self.churn = 0  # election timeouts since the last established leader
         self.timeout_ticks = self._draw_timeout()
         self.catchup_tick = -config.retransmit_ticks
         self.catchup_attempts = 0
@@ -155,9 +163,14 @@ class Replica:
         )
         return base + self._rng.randint(0, c.election_timeout_ticks_jitter)
 
+    def heard_leader(self) -> None:
+        """We heard an established leader we follow: no election is needed."""
+        self.heard_tick = self.leader_tick = self.tick
+        self.pre_vote = None
+
     def _progress(self) -> None:
         """We heard from an established leader of our view."""
-        self.heard_tick = self.tick
+        self.heard_leader()
         if self.churn:
             self.churn = 0
             self.timeout_ticks = self._draw_timeout()
@@ -167,6 +180,7 @@ class Replica:
             return []
         self.view = view
         self.leader = None
+        self.pre_vote = None
         self.heard_tick = self.tick
         self.view_change_tick = self.tick
         return self._lead(view)
@@ -217,14 +231,47 @@ class Replica:
             return []
         else:
             effects = []
-        # The election timeout expired: move to the next view and say so.
+        # The election timeout expired.
         self.churn += 1
         self.timeout_ticks = self._draw_timeout()
         view = self.view + 1
-        effects.append(Note(kind="view_change", detail=f"view={view}"))
+        rejoin = self.rejoin
+        if rejoin is not None and rejoin.floor is not None:
+            # Rejoining needs a leader above the floor; the leader everyone hears may sit at the
+            # floor for ever and would refuse a pre-vote, so move on as rejoin.py asks.
+            effects.extend(self._change_view(view))
+            return effects
+        # Ask first (see prevote.py); the next attempt waits for the next timeout.
+        self.heard_tick = tick
+        pre_vote = self.pre_vote = PreVote(view, self.node_id)
+        if self.config.quorums.is_q1(pre_vote.supporters):
+            effects.extend(self._change_view(view))  # a cluster of one
+            return effects
+        effects.append(Note(kind="pre_vote", detail=f"view={view}"))
+        effects.extend(Send(to=p, message=PreViewChange(view=view)) for p in self.config.peers)
+        return effects
+
+    def _change_view(self, view: int) -> list[Effect]:
+        """Move to `view` and say so."""
+        effects: list[Effect] = [Note(kind="view_change", detail=f"view={view}")]
         effects.extend(Send(to=p, message=ViewChange(view=view)) for p in self.config.peers)
         effects.extend(self._enter_view(view))
         return effects
+
+    def _supports(self, view: int) -> bool:
+        """Would we follow a peer into `view`? Only if it is ahead of ours and we would time out
+        too: no established leader heard for the shortest election timeout, and not leading."""
+        if view <= self.view or self.is_leader:
+            return False
+        return self.tick - self.leader_tick >= self.config.election_timeout_ticks_min
+
+    def _on_pre_view_ack(self, sender: NodeId, view: int, granted: bool) -> list[Effect]:
+        pre_vote = self.pre_vote
+        if pre_vote is None or not granted or view != pre_vote.view:
+            return []  # refused, stale or duplicated
+        if not pre_vote.support(sender, self.config.quorums):
+            return []
+        return self._change_view(view)
 
     # ---- messages -----------------------------------------------------------------------------
     def _on_message(self, sender: NodeId, msg: Message) -> list[Effect]:
@@ -273,6 +320,11 @@ class Replica:
                 return []
             case ViewChange(view=view):
                 return self._enter_view(view)
+            case PreViewChange(view=view):
+                ack = PreViewAck(view=view, granted=self._supports(view))
+                return [Send(to=sender, message=ack)]  # and nothing else changes
+            case PreViewAck(view=view, granted=granted):
+                return self._on_pre_view_ack(sender, view, granted)
             case Forward(commands=commands):
                 leader = self.leader
                 if leader is not None:
