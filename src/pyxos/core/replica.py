@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from random import Random
 from typing import assert_never
 
+from pyxos.core import catchup
 from pyxos.core.acceptor import Acceptor
 from pyxos.core.clock import LeaderClock
 from pyxos.core.commands import Command, batch_time
@@ -34,7 +35,6 @@ from pyxos.core.io import (
     ReadIndexReady,
     Receive,
     RequestReadIndex,
-    RestoreSnapshot,
     Send,
     Tick,
 )
@@ -331,26 +331,11 @@ class Replica:
                     leader.enqueue(commands)  # proposed at the next flush
                 return []  # not the leader (or full): the client retries elsewhere
             case CatchupRequest(from_slot=from_slot, upto=upto):
-                snapshot = self.snapshot
-                if snapshot is not None and from_slot <= snapshot.slot:
-                    transfer = SnapshotTransfer(slot=snapshot.slot, state=snapshot.state)
-                    return [Send(to=sender, message=transfer)]
-                entries = self.learner.entries(
-                    from_slot, upto, self.config.catchup_slots_max, self.config.catchup_bytes_max
-                )
-                if not entries:
-                    return []
-                return [Send(to=sender, message=CatchupReply(entries=entries))]
+                return catchup.serve(self, sender, from_slot, upto)
             case SnapshotTransfer(slot=slot, state=state):
-                return self._install_snapshot(sender, slot, state)
+                return catchup.install_snapshot(self, sender, slot, state)
             case CatchupReply(entries=entries):
-                learned = 0
-                for entry in entries:
-                    if self._learn(entry.slot, entry.batch):
-                        learned += 1
-                if learned:
-                    return [Note(kind="catchup", detail=f"slots={learned} from={sender}")]
-                return []
+                return catchup.learn_entries(self, sender, entries)
             case ReadIndexRequest(request_ids=request_ids):
                 leader = self.leader
                 if leader is not None and leader.prepared:
@@ -460,18 +445,6 @@ class Replica:
         self.acceptor.compact(snapshot.slot)
         self.learner.compact(snapshot.slot)
 
-    def _install_snapshot(self, sender: NodeId, slot: Slot, state: bytes) -> list[Effect]:
-        if slot <= self.learner.decided_upto:
-            return []  # we already have everything it covers
-        snapshot = Snapshot(slot=slot, promised=self.acceptor.promised, state=state)
-        self.snapshot = snapshot
-        self.acceptor.compact(slot)
-        self.learner.install(slot)
-        return [
-            RestoreSnapshot(snapshot=snapshot),
-            Note(kind="snapshot_installed", detail=f"slot={slot} from={sender}"),
-        ]
-
     # ---- learning -----------------------------------------------------------------------------
     def _learn(self, slot: Slot, batch: tuple[Command, ...]) -> bool:
         record = self.learner.learn(slot, batch)
@@ -495,23 +468,9 @@ class Replica:
     def _end_of_step(self, effects: list[Effect]) -> None:
         learner = self.learner
         if learner.missing() and self.tick - self.catchup_tick >= self.config.retransmit_ticks:
-            self.catchup_tick = self.tick
-            start = learner.decided_upto + 1
-            upto = min(learner.commit_hint, start + self.config.catchup_slots_max - 1)
-            source = self._catchup_source()
-            effects.append(Send(to=source, message=CatchupRequest(from_slot=start, upto=upto)))
+            effects.append(catchup.request(self))
         if self._decided_records:
             effects.append(Persist(records=tuple(self._decided_records), barrier=False))
             self._decided_records = []
         if learner.delivered_upto < learner.decided_upto:
             effects.extend(learner.deliver())
-
-    def _catchup_source(self) -> NodeId:
-        """Ask the leader first; if it does not answer, every other attempt asks a random peer
-        (the leader may be cut off, and any replica that decided the slots can answer)."""
-        self.catchup_attempts += 1
-        owner = self.config.owner(self.view)
-        if owner != self.node_id and self.catchup_attempts % 2 == 1:
-            return owner
-        peers = self.config.peers
-        return peers[self._rng.randrange(len(peers))]
