@@ -11,8 +11,6 @@ from pyxos.check.objects import (
     election_violations,
 )
 
-_OWNERS = {1: "c1", 2: "c2", 3: "c3"}
-
 
 def _lock(
     client: int,
@@ -35,6 +33,15 @@ def _lock(
     )
 
 
+def _grant(
+    client: int, ttl: int, span: tuple[int, int], *, at: int, token: int, wait: bool = False
+) -> ObjectOp:
+    """Client `client` (owner `c<client>`) acquires L for `ttl` ms and is granted it at `at`."""
+    owner = f"c{client}"
+    out = _out(None, owner, token, at + ttl, granted=True)
+    return _lock(client, "acquire", (owner, ttl, wait), span, at=at, out=out)
+
+
 def _out(
     error: str | None = None,
     holder: str | None = None,
@@ -50,14 +57,7 @@ def _out(
 
 def test_a_grant_then_a_refusal_then_a_fenced_write() -> None:
     ops = [
-        _lock(
-            1,
-            "acquire",
-            ("c1", 100, False),
-            (0, 10),
-            at=5,
-            out=_out(None, "c1", 1, 105, granted=True),
-        ),
+        _grant(1, 100, (0, 10), at=5, token=1),
         _lock(2, "acquire", ("c2", 100, False), (20, 30), at=25, out=_out("held", "c1", 1, 105)),
         _lock(1, "guarded", (1, "v1"), (40, 50), at=45, out=_out(None, "c1", 1, 105)),
     ]
@@ -66,14 +66,7 @@ def test_a_grant_then_a_refusal_then_a_fenced_write() -> None:
 
 def test_a_fenced_write_accepted_after_the_lease_expired_is_a_violation() -> None:
     ops = [
-        _lock(
-            1,
-            "acquire",
-            ("c1", 100, False),
-            (0, 10),
-            at=5,
-            out=_out(None, "c1", 1, 105, granted=True),
-        ),
+        _grant(1, 100, (0, 10), at=5, token=1),
         _lock(1, "guarded", (1, "v1"), (200, 210), at=205, out=_out(None, "c1", 1, 105)),
     ]
     check = check_locks(ops, [5, 205])
@@ -83,14 +76,7 @@ def test_a_fenced_write_accepted_after_the_lease_expired_is_a_violation() -> Non
 
 def test_a_waiter_is_granted_at_the_first_command_after_the_expiry() -> None:
     ops = [
-        _lock(
-            1,
-            "acquire",
-            ("c1", 100, False),
-            (0, 10),
-            at=5,
-            out=_out(None, "c1", 1, 105, granted=True),
-        ),
+        _grant(1, 100, (0, 10), at=5, token=1),
         _lock(
             2,
             "acquire",
@@ -107,31 +93,15 @@ def test_a_waiter_is_granted_at_the_first_command_after_the_expiry() -> None:
 
 
 def test_calls_are_ordered_by_log_time_whatever_their_overlap() -> None:
-    grant = _lock(
-        1, "acquire", ("c1", 100, False), (0, 50), at=40, out=_out(None, "c1", 1, 140, granted=True)
-    )
+    grant = _grant(1, 100, (0, 50), at=40, token=1)
     held = _lock(2, "acquire", ("c2", 100, False), (0, 50), at=30, out=_out(None, "c1", 1, 140))
     assert not check_locks([grant, held], [30, 40]).ok  # "held" at 30, before the grant at 40
 
 
 def test_tokens_must_be_consecutive_grants() -> None:
     ops = [
-        _lock(
-            1,
-            "acquire",
-            ("c1", 10, False),
-            (0, 10),
-            at=5,
-            out=_out(None, "c1", 1, 15, granted=True),
-        ),
-        _lock(
-            2,
-            "acquire",
-            ("c2", 10, False),
-            (20, 30),
-            at=25,
-            out=_out(None, "c2", 1, 35, granted=True),
-        ),
+        _grant(1, 10, (0, 10), at=5, token=1),
+        _grant(2, 10, (20, 30), at=25, token=1),
     ]
     assert not check_locks(ops, [5, 25]).ok
 
@@ -151,22 +121,8 @@ def test_queues_are_fifo() -> None:
 
 def test_two_leaders_in_one_term_are_reported() -> None:
     ops = [
-        _lock(
-            1,
-            "acquire",
-            ("c1", 100, True),
-            (0, 10),
-            at=5,
-            out=_out(None, "c1", 1, 105, granted=True),
-        ),
-        _lock(
-            2,
-            "acquire",
-            ("c2", 100, True),
-            (20, 30),
-            at=25,
-            out=_out(None, "c2", 1, 125, granted=True),
-        ),
+        _grant(1, 100, (0, 10), at=5, token=1, wait=True),
+        _grant(2, 100, (20, 30), at=25, token=1, wait=True),
     ]
     assert election_violations(ops) == ["election 'L': term 1 has leaders 'c1' and 'c2'"]
     assert election_violations(ops[:1]) == []

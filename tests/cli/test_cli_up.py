@@ -3,9 +3,7 @@ cluster file, and the CLI reaches the cluster through them."""
 
 from __future__ import annotations
 
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,33 +14,13 @@ from cli_cluster import FAILOVER_DEADLINE_S, run_main
 
 from pyxos.cli import kv_cmd, up_cmd
 from pyxos.runtime.config import load_config
-
-
-def free_base(count: int) -> int:
-    """A port P with P.., P-1000.. and P+1000.. (count each) all free now."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(22000, 54000)
-        ports = [p + k for p in (base - 1000, base, base + 1000) for k in range(count)]
-        sockets = []
-        try:
-            for port in ports:
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-        return base
-    raise AssertionError("no free port range")
+from pyxos.runtime.ports import free_port_base
 
 
 def test_up_prints_the_client_endpoints_and_kv_uses_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = free_base(3)
+    base = free_port_base(3)
     data = tmp_path / "cluster"
     command = [sys.executable, "-m", "pyxos.cli.up_cmd", "--data-dir", str(data)]
     command += ["--base-port", str(base), "--fault-injection"]

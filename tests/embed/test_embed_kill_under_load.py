@@ -18,6 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+# The runtime tests' polling helper lives in their directory (as the client tests use it).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "runtime"))
+
+from test_runtime_cluster import poll as runtime_poll
+
 from pyxos.embed import local_cluster_toml
 
 T = TypeVar("T")
@@ -26,18 +31,10 @@ COMMANDS = 10_000
 TASKS_PER_NODE = 6
 IDS = (1, 2, 3)
 DEADLINE_S = 90.0
-POLL_S = 0.05
 
 
 def poll(what: str, check: Callable[[], T | None], deadline_s: float = DEADLINE_S) -> T:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        result = check()
-        if result is not None and result is not False:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not reached within {deadline_s}s")
-        time.sleep(POLL_S)
+    return runtime_poll(what, check, deadline_s)
 
 
 class Processes:

@@ -21,7 +21,7 @@ import pytest
 
 from pyxos.core.messages import ViewChange
 from pyxos.runtime.config import HostPort, cluster_toml
-from pyxos.runtime.ports import free_ports
+from pyxos.runtime.ports import free_port_base, free_ports
 from pyxos.wire.frames import encode_frame
 from pyxos.wire.peer import encode_envelope
 
@@ -277,30 +277,8 @@ def test_http_errors_from_a_real_node(cluster: Cluster) -> None:
     assert cluster.get(2, "big") == {"code": "key_not_found", "message": "no key 'big'"}
 
 
-def _free_base(count: int) -> int:
-    """A port P such that the HTTP (P..), peer (P-1000..) and client (P+1000..) ranges of
-    `pyxos up` are all free now."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(21000, 59000)
-        ports = [p + k for p in (base - 1000, base, base + 1000) for k in range(count)]
-        try:
-            sockets = []
-            for port in ports:
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-        return base
-    raise AssertionError("no free port range")
-
-
 def test_pyxos_up_starts_stops_and_recovers(tmp_path: Path) -> None:
-    base = _free_base(3)
+    base = free_port_base(3)
     data = tmp_path / "cluster"
     command = [sys.executable, "-m", "pyxos.cli.up_cmd", "--data-dir", str(data)]
     command += ["--base-port", str(base)]

@@ -77,6 +77,11 @@ class ClosedLoopClient(Generic[EntryT, OutputT]):
         self.last_good: int | None = None
         self.history: list[EntryT] = []
         self._invoke_us = 0
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """A subclass's own fields, set up at the end of `__init__` (so that a subclass that
+        adds no constructor argument need not repeat the constructor)."""
 
     def timeout_us(self) -> int:
         low = self.timeout_us_min

@@ -21,7 +21,6 @@ refused for a stale token.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from random import Random
 
 from pyxos.check.objects import ObjectOp
 from pyxos.machines import locks, queue
@@ -51,24 +50,7 @@ class ObjectClient(ClosedLoopClient[ObjectOp, Hashable]):
 
     __slots__ = ("_args", "_key", "_kind", "_seqs", "counts", "seq")
 
-    def __init__(
-        self,
-        address: int,
-        rng: Random,
-        *,
-        nodes: tuple[int, ...],
-        ops: int,
-        timeout_us_min: int,
-        timeout_us_max: int,
-    ) -> None:
-        super().__init__(
-            address,
-            rng,
-            nodes=nodes,
-            ops=ops,
-            timeout_us_min=timeout_us_min,
-            timeout_us_max=timeout_us_max,
-        )
+    def _init_state(self) -> None:
         self.seq = 0
         self._seqs: list[int] = []  # the seq of each operation in `history`
         self.counts: dict[str, int] = {}
@@ -153,24 +135,8 @@ class LockClient(ObjectClient):
 
     _LOCK = LOCK_NAME
 
-    def __init__(
-        self,
-        address: int,
-        rng: Random,
-        *,
-        nodes: tuple[int, ...],
-        ops: int,
-        timeout_us_min: int,
-        timeout_us_max: int,
-    ) -> None:
-        super().__init__(
-            address,
-            rng,
-            nodes=nodes,
-            ops=ops,
-            timeout_us_min=timeout_us_min,
-            timeout_us_max=timeout_us_max,
-        )
+    def _init_state(self) -> None:
+        super()._init_state()
         self._lock = self._LOCK
         self._token: int | None = None  # the token of the grant this client believes it holds
         self._waiting = False
