@@ -1,6 +1,6 @@
 """The pure layers import no I/O, clocks, threads or global randomness.
 
-`core`, `machines`, `node`, `wire`, `check`, `faults` and `sim` must be drivable by the
+`core`, `machines`, `node`, `exec`, `wire`, `check`, `faults` and `sim` must be drivable by the
 simulator deterministically; an import of one of these modules there would let nondeterminism
 in. `random` is allowed only as `from random import Random` (an injected, seeded instance).
 The check is an AST walk so it also sees imports inside functions.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "pyxos"
-PURE = ("core", "machines", "node", "wire", "check", "faults", "sim")
+PURE = ("core", "machines", "node", "exec", "wire", "check", "faults", "sim")
 FORBIDDEN = {
     "asyncio",
     "time",
@@ -36,7 +36,8 @@ ALLOWED_INTERNAL = {
     "faults": {"faults", "core"},
     "wire": {"wire", "core", "node", "machines"},
     "node": {"node", "core", "machines"},
-    "sim": {"sim", "core", "machines", "node", "check", "faults", "wire"},
+    "exec": {"exec", "core", "node"},
+    "sim": {"sim", "core", "machines", "node", "exec", "check", "faults", "wire"},
 }
 
 
@@ -124,3 +125,116 @@ def test_io_layer_imports_point_down(path: Path) -> None:
             if target in ALL_LAYERS and target not in IO_ALLOWED[layer]:
                 upward.append(f"line {node.lineno}: {layer} imports pyxos.{target}")
     assert upward == []
+
+
+# ---- inside the core: protocols are packages, and nothing reaches into one ------------------
+CORE = SRC / "core"
+PROTOCOL_PACKAGES = sorted(
+    p.name
+    for p in CORE.iterdir()
+    if p.is_dir() and (p / "__init__.py").exists() and p.name != "quorum"
+)
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.lineno, node.module))
+            # `from pyxos.core.multipaxos import leader` imports a submodule too.
+            found.extend((node.lineno, f"{node.module}.{a.name}") for a in node.names)
+    return found
+
+
+def test_the_core_hosts_multipaxos_as_a_package() -> None:
+    assert "multipaxos" in PROTOCOL_PACKAGES
+
+
+def test_nothing_outside_a_protocol_package_imports_its_modules() -> None:
+    """The layers above (and the other protocols) know a protocol only through its package's
+    public names (`pyxos.core.multipaxos`), never its internal modules."""
+    reaching = []
+    for path in sorted(SRC.rglob("*.py")):
+        for package in PROTOCOL_PACKAGES:
+            inside = f"pyxos.core.{package}"
+            if _module_name(path).startswith(inside):
+                continue
+            for lineno, name in _imported_modules(path):
+                module_file = SRC.parent / (name.replace(".", "/") + ".py")
+                if name.startswith(inside + ".") and module_file.exists():
+                    reaching.append(f"{path.relative_to(SRC)}:{lineno} imports {name}")
+    assert reaching == []
+
+
+def _core_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    modules = {_module_name(p): p for p in CORE.rglob("*.py")}
+    for name, path in modules.items():
+        edges = set()
+        for _, imported in _imported_modules(path):
+            if imported in modules and imported != name:
+                edges.add(imported)
+        graph[name] = edges
+    return graph
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)) is not None:
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)) is not None:
+            return found
+    return None
+
+
+def test_no_import_circles_inside_the_core() -> None:
+    """Roles are leaf objects: none imports a module that imports it back (the package's own
+    `__init__`, which only re-exports, is left out of the graph's edges into it)."""
+    graph = _core_graph()
+    for name in graph:
+        graph[name] = {m for m in graph[name] if not _is_package(m)}
+    assert _find_cycle(graph) is None
+
+
+def _is_package(module: str) -> bool:
+    return (SRC.parent / module.replace(".", "/") / "__init__.py").exists()
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_core_module_calls_another_modules_private_names() -> None:
+    """`x._name` where `x` is not `self` or `cls`: a role reaching into another's internals."""
+    found = []
+    for path in sorted(CORE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+            ):
+                found.append(f"{path.relative_to(SRC)}:{node.lineno} .{node.attr}")
+    assert found == []

@@ -19,11 +19,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from pyxos.core.messages import ViewChange
+from pyxos.core.multipaxos.messages import ViewChange
 from pyxos.runtime.config import HostPort, cluster_toml
 from pyxos.runtime.ports import free_port_base, free_ports
 from pyxos.wire.frames import encode_frame
-from pyxos.wire.peer import encode_envelope
+from pyxos.wire.peer import PeerCodec
 
 T = TypeVar("T")
 START_DEADLINE_S = 20.0
@@ -243,9 +243,9 @@ def test_garbage_on_the_peer_port_does_not_hurt_the_node(cluster: Cluster) -> No
     junk = [
         rng.randbytes(5000),
         encode_frame(b"not msgpack at all"),
-        encode_frame(encode_envelope(cluster="another", sender=1, message=ViewChange(view=1))),
+        encode_frame(PeerCodec(cluster="another").encode(sender=1, message=ViewChange(view=1))),
         encode_frame(
-            encode_envelope(cluster="test-cluster", sender=42, message=ViewChange(view=1))
+            PeerCodec(cluster="test-cluster").encode(sender=42, message=ViewChange(view=1))
         ),
         b"\xff\xff\xff\xff",
         b"GET / HTTP/1.1\r\n\r\n",

@@ -1,8 +1,8 @@
 """A node whose log is damaged refuses to start, and `pyxos node --rebuild` brings it back.
 
-The rebuilt node starts empty, rejoins without voting until that is safe (pyxos.core.rejoin),
-catches up from its peers, and then counts in quorums again: the cluster keeps serving when one
-of the two other nodes is then stopped.
+The rebuilt node starts empty, rejoins without voting until that is safe (the rejoin rule,
+pyxos.core.multipaxos.rejoin), catches up from its peers, and then counts in quorums again: the
+cluster keeps serving when one of the two other nodes is then stopped.
 """
 
 from __future__ import annotations

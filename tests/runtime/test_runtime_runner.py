@@ -15,8 +15,8 @@ import pytest
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
 from pyxos.core.io import Persist, Send
-from pyxos.core.messages import Commit, Message, ViewChange
-from pyxos.core.records import DecidedValue, Promised, Record
+from pyxos.core.multipaxos.messages import Commit, Message, ViewChange
+from pyxos.core.multipaxos.records import DecidedValue, Promised, Record
 from pyxos.machines.kv import Get, KvMachine, Put, decode_result, encode_op
 from pyxos.node.node import Node
 from pyxos.runtime.config import Limits
@@ -97,7 +97,7 @@ def test_a_send_after_a_barrier_waits_for_the_sync() -> None:
         store = h.store
         assert isinstance(store, GatedStore)
         await h.runner.start()
-        h.runner._execute([Persist(records=(R1,)), Send(to=2, message=M1)])
+        h.runner._executor.execute([Persist(records=(R1,)), Send(to=2, message=M1)])
         await asyncio.to_thread(store.entered.get, True, DEADLINE_S)
         assert h.sent == []  # the sync has not completed
         store.permits.put(1)
@@ -116,11 +116,11 @@ def test_one_sync_covers_everything_appended_while_the_previous_ran() -> None:
         assert isinstance(store, GatedStore)
         runner = h.runner
         await runner.start()
-        runner._execute([Persist(records=(R1,)), Send(to=2, message=M1)])
+        runner._executor.execute([Persist(records=(R1,)), Send(to=2, message=M1)])
         await asyncio.to_thread(store.entered.get, True, DEADLINE_S)
         # While sync 1 runs: two more persists (one not a barrier), each followed by a send.
-        runner._execute([Persist(records=(R2,)), Send(to=3, message=M2)])
-        runner._execute([Persist(records=(R3,), barrier=False), Send(to=2, message=M3)])
+        runner._executor.execute([Persist(records=(R2,)), Send(to=3, message=M2)])
+        runner._executor.execute([Persist(records=(R3,), barrier=False), Send(to=2, message=M3)])
         assert h.sent == []
         store.permits.put(1)
         await until(lambda: len(h.sent) == 1)
@@ -130,7 +130,7 @@ def test_one_sync_covers_everything_appended_while_the_previous_ran() -> None:
         await until(lambda: len(h.sent) == 3)
         assert h.sent == [(2, M1), (3, M2), (2, M3)]  # in order
         assert store.appends == [[R1], [R2, R3]]  # two syncs for three persists
-        assert runner.counters.syncs == 2
+        assert runner.disk_counters.syncs == 2
         await runner.stop()
 
     run(scenario)
@@ -143,10 +143,10 @@ def test_a_non_barrier_persist_neither_waits_nor_syncs_alone() -> None:
         assert isinstance(store, GatedStore)
         runner = h.runner
         await runner.start()
-        runner._execute([Persist(records=(R1,), barrier=False), Send(to=2, message=M1)])
+        runner._executor.execute([Persist(records=(R1,), barrier=False), Send(to=2, message=M1)])
         assert h.sent == [(2, M1)]
-        assert runner._writer is None  # no sync for it alone...
-        runner._execute([Persist(records=(R2,)), Send(to=3, message=M2)])
+        assert runner._executor.writer.in_flight is None  # no sync for it alone...
+        runner._executor.execute([Persist(records=(R2,)), Send(to=3, message=M2)])
         await asyncio.to_thread(store.entered.get, True, DEADLINE_S)
         store.permits.put(1)
         await until(lambda: len(h.sent) == 2)
@@ -162,7 +162,7 @@ def test_the_ticker_syncs_non_barrier_records() -> None:
         h = Harness(members=(1,), tick_ms=1)
         runner = h.runner
         await runner.start()
-        runner._execute([Persist(records=(R1,), barrier=False)])
+        runner._executor.execute([Persist(records=(R1,), barrier=False)])
         await until(lambda: R1 in h.store.durable)
         await runner.stop()
 
@@ -176,7 +176,7 @@ def test_a_failed_sync_stops_the_node_and_nothing_gated_is_sent() -> None:
         store.fail_next_sync()
         runner = h.runner
         await runner.start()
-        runner._execute([Persist(records=(R1,)), Send(to=2, message=M1)])
+        runner._executor.execute([Persist(records=(R1,)), Send(to=2, message=M1)])
         await until(lambda: bool(h.failures))
         assert isinstance(h.failures[0], StorageFailed)
         assert isinstance(runner.failure, StorageFailed)
@@ -195,7 +195,7 @@ def test_a_message_to_oneself_skips_the_transport() -> None:
         h = Harness(tick_ms=NO_TICKS_MS)
         await h.runner.start()
         commit = Commit(ballot=Ballot(0, 1), upto=0)
-        h.runner._execute([Send(to=1, message=commit), Send(to=2, message=commit)])
+        h.runner._executor.execute([Send(to=1, message=commit), Send(to=2, message=commit)])
         assert h.sent == [(2, commit)]
         await until(lambda: h.runner.counters.steps == 1)
         await h.runner.stop()
@@ -324,7 +324,7 @@ def test_snapshots_are_saved_and_a_restart_recovers_from_them() -> None:
         for i in range(12):
             await runner.write(encode_op(Put(key=f"k{i}", value=b"v")))
         await runner.stop()
-        assert runner.counters.snapshots_saved >= 2
+        assert runner.disk_counters.snapshots_saved >= 2
         loaded = store.load()
         assert loaded.snapshot is not None
         assert loaded.snapshot.slot >= 10

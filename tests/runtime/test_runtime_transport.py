@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import Callable
 
 from pyxos.core.ids import Ballot
-from pyxos.core.messages import Commit, Message, ViewChange
+from pyxos.core.multipaxos.messages import Commit, Message, ViewChange
 from pyxos.runtime.config import HostPort, Limits
 from pyxos.runtime.ports import free_ports
 from pyxos.runtime.transport import PeerTransport
 from pyxos.wire.frames import encode_frame
-from pyxos.wire.peer import encode_envelope
+from pyxos.wire.peer import PeerCodec
 
 DEADLINE_S = 5.0
 LIMITS = Limits(reconnect_ms_min=10, reconnect_ms_max=100)
@@ -85,10 +85,10 @@ def test_garbage_and_foreign_frames_are_dropped_and_counted() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", pair.addresses[2].port)
         writer.write(
             encode_frame(b"garbage")
-            + encode_frame(encode_envelope(cluster="other", sender=1, message=M1))
-            + encode_frame(encode_envelope(cluster="c", sender=9, message=M1))  # not a member
-            + encode_frame(encode_envelope(cluster="c", sender=2, message=M1))  # itself
-            + encode_frame(encode_envelope(cluster="c", sender=1, message=M2))  # fine
+            + encode_frame(PeerCodec(cluster="other").encode(sender=1, message=M1))
+            + encode_frame(PeerCodec(cluster="c").encode(sender=9, message=M1))  # not a member
+            + encode_frame(PeerCodec(cluster="c").encode(sender=2, message=M1))  # itself
+            + encode_frame(PeerCodec(cluster="c").encode(sender=1, message=M2))  # fine
         )
         await writer.drain()
         await until(lambda: two.counters.frames_rejected == 4 and len(pair.got[2]) == 1)

@@ -11,7 +11,8 @@ from random import Random
 
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
-from pyxos.core.records import Record, Snapshot
+from pyxos.core.multipaxos.records import Record
+from pyxos.core.snapshot import Snapshot
 from pyxos.machines.base import StateMachine
 from pyxos.node.io import NodeEffect, NodeInput
 from pyxos.sim.host import NodeFactory, SimNode

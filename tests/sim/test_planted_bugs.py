@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 import pytest
 
-from pyxos.core import acceptor, leader, replica
 from pyxos.core.commands import NOOP, Batch
 from pyxos.core.ids import Ballot
 from pyxos.core.io import Effect, Persist, Send
-from pyxos.core.messages import AcceptedEntry
+from pyxos.core.multipaxos import acceptor, leader, replica
+from pyxos.core.multipaxos.messages import AcceptedEntry
 from pyxos.machines import locks, router
 from pyxos.machines.base import ApplyContext
 from pyxos.sim.options import WORKLOAD_ELECTION, WORKLOAD_LOCK

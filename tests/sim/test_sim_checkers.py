@@ -1,11 +1,12 @@
-"""Each checker reports a hand-made violating trace, and stays quiet on a clean one."""
+"""Each checker reports a hand-made violating trace, and stays quiet on a clean one. Records
+reach the checkers as the protocol's facts (`fact(record)`), as in a run."""
 
 from __future__ import annotations
 
 from pyxos.core.commands import Batch, Command
 from pyxos.core.ids import Ballot
+from pyxos.core.multipaxos.records import AcceptedValue, DecidedValue, Promised, fact
 from pyxos.core.quorum import Majority
-from pyxos.core.records import AcceptedValue, DecidedValue, Promised
 from pyxos.sim.checkers import (
     AppliedPrefixes,
     ChosenValues,
@@ -25,7 +26,7 @@ def _chosen() -> ChosenValues:
 
 
 def _accept(checker: ChosenValues, node: int, slot: int, ballot: Ballot, batch: Batch) -> None:
-    checker.on_durable(node, AcceptedValue(slot=slot, ballot=ballot, batch=batch), 100)
+    checker.on_durable(node, fact(AcceptedValue(slot=slot, ballot=ballot, batch=batch)), 100)
 
 
 # ---- 1. at most one value chosen per slot ---------------------------------------------------
@@ -38,7 +39,7 @@ def test_a_clean_slot_is_chosen_once() -> None:
     # A later ballot re-proposing the chosen value is fine.
     _accept(c, 2, 1, B2, X)
     _accept(c, 3, 1, B2, X)
-    c.on_durable(1, DecidedValue(slot=1, batch=X), 200)
+    c.on_durable(1, fact(DecidedValue(slot=1, batch=X)), 200)
     assert c.chosen == {1: X}
     assert c.violations == []
 
@@ -62,10 +63,10 @@ def test_two_values_accepted_at_one_ballot() -> None:
 
 def test_a_decided_record_must_match_the_chosen_value() -> None:
     c = _chosen()
-    c.on_durable(1, DecidedValue(slot=1, batch=X), 5)
+    c.on_durable(1, fact(DecidedValue(slot=1, batch=X)), 5)
     _accept(c, 1, 2, B1, X)
     _accept(c, 2, 2, B1, X)
-    c.on_durable(3, DecidedValue(slot=2, batch=Y), 6)
+    c.on_durable(3, fact(DecidedValue(slot=2, batch=Y)), 6)
     assert len(c.violations) == 2
     assert "before any value was chosen" in c.violations[0]
     assert "node 3 slot 2" in c.violations[1]
@@ -120,31 +121,31 @@ def test_applying_an_unchosen_slot() -> None:
 # ---- 3. ballots never decrease ----------------------------------------------------------------
 def test_monotone_ballots_clean() -> None:
     m = MonotoneBallots()
-    m.on_durable(1, Promised(ballot=B1), 1)
-    m.on_durable(1, AcceptedValue(slot=1, ballot=B1, batch=X), 2)
-    m.on_durable(1, AcceptedValue(slot=1, ballot=B2, batch=X), 3)
-    m.on_durable(1, Promised(ballot=B2), 4)
+    m.on_durable(1, fact(Promised(ballot=B1)), 1)
+    m.on_durable(1, fact(AcceptedValue(slot=1, ballot=B1, batch=X)), 2)
+    m.on_durable(1, fact(AcceptedValue(slot=1, ballot=B2, batch=X)), 3)
+    m.on_durable(1, fact(Promised(ballot=B2)), 4)
     m.on_restart(1, B2, 5)
     assert m.violations == []
 
 
 def test_a_promise_going_down() -> None:
     m = MonotoneBallots()
-    m.on_durable(2, Promised(ballot=B2), 1)
-    m.on_durable(2, Promised(ballot=B1), 2)
+    m.on_durable(2, fact(Promised(ballot=B2)), 1)
+    m.on_durable(2, fact(Promised(ballot=B1)), 2)
     assert len(m.violations) == 1 and "promise 1.1 is below" in m.violations[0]
 
 
 def test_an_accept_below_the_promise() -> None:
     m = MonotoneBallots()
-    m.on_durable(2, AcceptedValue(slot=4, ballot=B2, batch=X), 1)  # accepting 2.2 promises it
-    m.on_durable(2, AcceptedValue(slot=5, ballot=B1, batch=X), 2)
+    m.on_durable(2, fact(AcceptedValue(slot=4, ballot=B2, batch=X)), 1)  # accepting 2.2 promises it
+    m.on_durable(2, fact(AcceptedValue(slot=5, ballot=B1, batch=X)), 2)
     assert len(m.violations) == 1 and "slot 5" in m.violations[0]
 
 
 def test_a_restart_forgetting_its_promise() -> None:
     m = MonotoneBallots()
-    m.on_durable(3, Promised(ballot=B2), 1)
+    m.on_durable(3, fact(Promised(ballot=B2)), 1)
     m.on_restart(3, B1, 9)
     assert m.violations == [
         "t=9us node 3: restarted with promise 1.1, below its durable promise 2.2"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def test_one_seed_prints_options_and_result(
 def test_a_failing_seed_prints_violations_and_replay(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(runner, "real_node_factory", mute_factory)
+    monkeypatch.setattr(runner, "node_factory_of", lambda spec: mute_factory)
     code = main(["sim", "--seed", "4", "--ops", "30", "--convergence-us-max", "500000"])
     out = capsys.readouterr().out
     assert code == 1
@@ -40,6 +41,36 @@ def test_a_failing_seed_prints_violations_and_replay(
     assert out.rstrip().splitlines()[-1] == (
         "replay: pyxos sim --seed 4 --ops 30 --convergence-us-max 500000"
     )
+
+
+def test_the_replay_repeats_the_quorums(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(runner, "node_factory_of", lambda spec: mute_factory)
+    argv = ["sim", "--seed", "4", "--nodes", "5", "--quorums", "flexible:q1=4,q2=2"]
+    assert main([*argv, "--ops", "30", "--convergence-us-max", "500000"]) == 1
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert last == (
+        "replay: pyxos sim --seed 4 --quorums flexible:q1=4,q2=2 --nodes 5 --ops 30 "
+        "--convergence-us-max 500000"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--quorums", "flexible:q1=2,q2=2", "--nodes", "5"], "can be disjoint"),
+        (["--quorums", "flexible:q1=4"], "need both q1 and q2"),
+        (["--quorums", "ring"], "unknown quorum kind 'ring'"),
+        (["--protocol", "raft"], "unknown protocol 'raft'"),
+    ],
+)
+def test_a_bad_protocol_or_quorum_system_is_a_clear_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with contextlib.suppress(SystemExit):
+        assert main(["sim", "--seed", "1", *argv]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_a_range_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from pyxos.core.commands import Command
 from pyxos.core.ids import Ballot
-from pyxos.core.records import AcceptedValue, DecidedValue, Promised, Record
+from pyxos.core.multipaxos.records import AcceptedValue, DecidedValue, Promised, Record
 from pyxos.storage import failpoints
 
 MakeRecords = Callable[[Random, int], list[Record]]

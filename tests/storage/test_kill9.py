@@ -22,7 +22,7 @@ from random import Random
 
 import pytest
 
-from pyxos.storage.group_commit import EXIT_STORAGE_FAILED
+from pyxos.storage.errors import EXIT_STORAGE_FAILED
 from pyxos.storage.wal import WriteAheadLog
 
 CYCLES_PER_RUN = 55

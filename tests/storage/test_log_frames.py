@@ -10,7 +10,7 @@ from conftest import MakeRecords
 from crc32c import crc32c
 
 from pyxos.core.ids import Ballot
-from pyxos.core.records import Promised, Record
+from pyxos.core.multipaxos.records import Promised, Record
 from pyxos.wire.log_frames import (
     HEADER,
     Clean,

@@ -10,9 +10,9 @@ import pytest
 from conftest import MakeRecords
 
 from pyxos.core.ids import Ballot
-from pyxos.core.records import AcceptedValue, Promised
+from pyxos.core.multipaxos.records import AcceptedValue, Promised, covers
 from pyxos.storage.errors import StorageFailed, StoreStateError
-from pyxos.storage.logstore import LogStore, MemoryLogStore, Snapshot, covers
+from pyxos.storage.logstore import LogStore, MemoryLogStore, Snapshot
 from pyxos.storage.wal import WriteAheadLog
 
 Reopen = Callable[[], LogStore]

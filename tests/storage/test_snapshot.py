@@ -10,7 +10,7 @@ import pytest
 
 from pyxos.core.commands import Command
 from pyxos.core.ids import Ballot
-from pyxos.core.records import AcceptedValue, Promised, Record
+from pyxos.core.multipaxos.records import AcceptedValue, Promised, Record
 from pyxos.storage.errors import CorruptLog, CorruptSnapshot
 from pyxos.storage.logstore import Snapshot
 from pyxos.storage.snapshot import (

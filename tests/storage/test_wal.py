@@ -13,7 +13,7 @@ from conftest import MakeRecords
 
 from pyxos.core.commands import Command
 from pyxos.core.ids import Ballot
-from pyxos.core.records import DecidedValue, Promised, Record
+from pyxos.core.multipaxos.records import DecidedValue, Promised, Record
 from pyxos.storage import failpoints
 from pyxos.storage.errors import CorruptLog, StorageError, StorageFailed, StoreStateError
 from pyxos.storage.logstore import LoadedLog

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from pyxos.core.commands import Command
 from pyxos.core.ids import Ballot
-from pyxos.core.messages import (
+from pyxos.core.multipaxos import SPEC
+from pyxos.core.multipaxos.messages import (
     Accept,
     Accepted,
     AcceptedEntry,
@@ -24,7 +25,9 @@ from pyxos.core.messages import (
     ViewChange,
 )
 from pyxos.wire.errors import RemoteProtocolError
-from pyxos.wire.peer import PROTOCOL_VERSION, Envelope, decode_envelope, encode_envelope
+from pyxos.wire.peer import PROTOCOL_VERSION, Envelope, PeerCodec
+
+C1 = PeerCodec(cluster="c1")
 
 B = Ballot(3, 2)
 CMD = Command(client_id=7, seq=1, op=b"\x00op")
@@ -47,24 +50,54 @@ MESSAGES: list[Message] = [
 
 @pytest.mark.parametrize("message", MESSAGES, ids=lambda m: type(m).__name__)
 def test_every_message_round_trips(message: Message) -> None:
-    payload = encode_envelope(cluster="c1", sender=2, message=message)
-    envelope = decode_envelope(payload, cluster="c1")
-    assert envelope == Envelope(version=PROTOCOL_VERSION, cluster="c1", sender=2, message=message)
+    payload = C1.encode(sender=2, message=message)
+    envelope = C1.decode(payload)
+    assert envelope == Envelope(
+        version=PROTOCOL_VERSION,
+        cluster="c1",
+        protocol=SPEC.wire_name,
+        sender=2,
+        message=message,
+    )
 
 
 def test_foreign_cluster_is_refused() -> None:
-    payload = encode_envelope(cluster="other", sender=2, message=ViewChange(view=1))
+    payload = PeerCodec(cluster="other").encode(sender=2, message=ViewChange(view=1))
     with pytest.raises(RemoteProtocolError, match="cluster 'other'"):
-        decode_envelope(payload, cluster="c1")
+        C1.decode(payload)
 
 
 def test_wrong_version_is_refused() -> None:
     envelope = Envelope(
-        version=PROTOCOL_VERSION + 1, cluster="c1", sender=2, message=Commit(ballot=B, upto=1)
+        version=PROTOCOL_VERSION + 1,
+        cluster="c1",
+        protocol=SPEC.wire_name,
+        sender=2,
+        message=Commit(ballot=B, upto=1),
     )
     payload = msgspec.msgpack.encode(envelope)
     with pytest.raises(RemoteProtocolError, match="version"):
-        decode_envelope(payload, cluster="c1")
+        C1.decode(payload)
+
+
+@pytest.mark.parametrize("protocol", ["multipaxos/2", "wpaxos/1"])
+def test_another_protocol_or_version_of_it_is_refused(protocol: str) -> None:
+    envelope = Envelope(
+        version=PROTOCOL_VERSION,
+        cluster="c1",
+        protocol=protocol,
+        sender=2,
+        message=Commit(ballot=B, upto=1),
+    )
+    payload = msgspec.msgpack.encode(envelope)
+    with pytest.raises(RemoteProtocolError, match=f"runs protocol {protocol}"):
+        C1.decode(payload)
+
+
+def test_an_envelope_of_the_first_format_is_refused() -> None:
+    payload = msgspec.msgpack.encode([1, "c1", 2, ["vc", 1]])
+    with pytest.raises(RemoteProtocolError):
+        C1.decode(payload)
 
 
 @pytest.mark.parametrize(
@@ -73,16 +106,16 @@ def test_wrong_version_is_refused() -> None:
         b"",
         b"\xc1",  # never used in msgpack
         b"garbage bytes",
-        msgspec.msgpack.encode([1, "c1", 2]),  # too short
-        msgspec.msgpack.encode([1, "c1", 2, ["nope", 1]]),  # unknown message tag
-        msgspec.msgpack.encode([1, "c1", "two", ["vc", 1]]),  # wrong type
+        msgspec.msgpack.encode([2, "c1", "multipaxos/1", 2]),  # too short
+        msgspec.msgpack.encode([2, "c1", "multipaxos/1", 2, ["nope", 1]]),  # unknown tag
+        msgspec.msgpack.encode([2, "c1", "multipaxos/1", "two", ["vc", 1]]),  # wrong type
         msgspec.msgpack.encode({"version": 1}),
         b"\x94\x00\xa1\x80",  # a cluster id that is not UTF-8 (found by hypothesis)
     ],
 )
 def test_garbage_is_refused(payload: bytes) -> None:
     with pytest.raises(RemoteProtocolError):
-        decode_envelope(payload, cluster="c1")
+        C1.decode(payload)
 
 
 @settings(max_examples=500)
@@ -92,15 +125,15 @@ def test_corrupted_envelopes_raise_only_remote_protocol_error(
 ) -> None:
     # Flip bytes of valid envelopes: closer to real damage than random bytes.
     message = data.draw(st.sampled_from(MESSAGES))
-    payload = bytearray(encode_envelope(cluster="c1", sender=2, message=message))
+    payload = bytearray(C1.encode(sender=2, message=message))
     for position in positions:
         payload[position % len(payload)] = data.draw(st.integers(min_value=0, max_value=255))
     with contextlib.suppress(RemoteProtocolError):
-        decode_envelope(bytes(payload), cluster="c1")
+        C1.decode(bytes(payload))
 
 
 @settings(max_examples=2000)
 @given(st.binary(max_size=200))
 def test_random_bytes_raise_only_remote_protocol_error(payload: bytes) -> None:
     with contextlib.suppress(RemoteProtocolError):
-        decode_envelope(payload, cluster="c1")
+        C1.decode(payload)

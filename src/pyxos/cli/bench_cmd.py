@@ -14,7 +14,7 @@ a temporary 3-node cluster (fsync on, as always) for the run and stops it afterw
 
 `sim` prints simulated client operations and messages per CPU-second (`time.process_time`) over
 a sweep of seeds with their default options. `storage` measures the disk's raw fsync rate, the
-write-ahead log's group-commit throughput beside it, and restart time (`pyxos.storage.bench`).
+write-ahead log's group-commit throughput beside it, and restart time (`pyxos.bench.storage`).
 """
 
 from __future__ import annotations
@@ -402,7 +402,7 @@ def run_sim(args: argparse.Namespace) -> int:
 
 
 def run_storage(args: argparse.Namespace) -> int:
-    from pyxos.storage.bench import bench_storage, format_storage_bench
+    from pyxos.bench.storage import bench_storage, format_storage_bench
 
     if args.restart_records < 1:
         print("error: --restart-records must be positive")

@@ -2,6 +2,7 @@
 
     pyxos sim --seed 7 [--nodes 5 --ops 400 ...] [--transcript FILE] [--history FILE]
     pyxos sim --seeds 1..1000 [--min-coverage 5]
+    pyxos sim --seeds 1..500 --nodes 5 --quorums flexible:q1=4,q2=2
 
 One seed prints the options it expanded to, a result line, and on failure every violation, the
 linearizability checker's counterexample and the command that replays the run. A range prints
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from pyxos.check.history import dump_jsonl
+from pyxos.core.protocols import DEFAULT_PROTOCOL, PROTOCOLS, protocol_spec
+from pyxos.core.quorum import MAJORITY, QuorumSpec, parse_quorums
 from pyxos.sim import SimResult, expand_options, run_with_options
 from pyxos.sim.options import FLOAT_OPTIONS, OPTION_NAMES, RANGES
 from pyxos.sim.result import COVERAGE_COUNTERS
@@ -47,8 +50,29 @@ def register(sub: Any) -> None:
         default=5.0,
         help="fail a sweep of 100+ seeds if a coverage counter occurs in fewer percent of seeds",
     )
+    parser.add_argument(
+        "--protocol",
+        default=DEFAULT_PROTOCOL,
+        help=f"the protocol the nodes run: {', '.join(sorted(PROTOCOLS))} "
+        f"(default {DEFAULT_PROTOCOL})",
+    )
+    parser.add_argument(
+        "--quorums",
+        type=_quorums,
+        default=MAJORITY,
+        metavar="SPEC",
+        help="the quorum system: majority (default), flexible:q1=Q1,q2=Q2, or "
+        "grid:zones=Z,fz=FZ,fn=FN (the members split into Z zones of consecutive ids)",
+    )
     add_option_flags(parser)
     parser.set_defaults(func=run)
+
+
+def _quorums(text: str) -> QuorumSpec:
+    try:
+        return parse_quorums(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_option_flags(parser: argparse.ArgumentParser) -> None:
@@ -92,23 +116,41 @@ def parse_seed_range(text: str) -> range:
 def run(args: argparse.Namespace) -> int:
     try:
         overrides = overrides_from_args(args)
+        setup = Setup(protocol=protocol_spec(args.protocol).name, quorums=args.quorums)
         if args.seed is not None:
-            return _run_one(args.seed, overrides, args.transcript, args.history)
+            return _run_one(args.seed, overrides, args.transcript, args.history, setup)
         if args.transcript is not None or args.history is not None:
             print("error: --transcript and --history need --seed", file=sys.stderr)
             return 2
-        return _run_many(args.seeds, overrides, args.min_coverage)
+        return _run_many(args.seeds, overrides, args.min_coverage, setup)
     except ValueError as exc:  # an invalid option value
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
+@dataclass(frozen=True)
+class Setup:
+    """What a run fixes besides its seed's options: the protocol and the quorums."""
+
+    protocol: str = DEFAULT_PROTOCOL
+    quorums: QuorumSpec = MAJORITY
+
+
 def _run_one(
-    seed: int, overrides: dict[str, int | float], transcript: Path | None, history: Path | None
+    seed: int,
+    overrides: dict[str, int | float],
+    transcript: Path | None,
+    history: Path | None,
+    setup: Setup,
 ) -> int:
     started = time.process_time()
     options = expand_options(seed, **overrides)
-    result = run_with_options(options, transcript=transcript is not None)
+    result = run_with_options(
+        options,
+        transcript=transcript is not None,
+        protocol=setup.protocol,
+        quorums=setup.quorums,
+    )
     cpu_s = time.process_time() - started
     print(f"seed {seed}: options {result.options.describe()}")
     if transcript is not None and result.transcript is not None:
@@ -169,12 +211,21 @@ class Sweep:
         )
 
 
-def sweep(seeds: range, overrides: dict[str, int | float], *, report: bool = True) -> Sweep:
+def sweep(
+    seeds: range,
+    overrides: dict[str, int | float],
+    *,
+    report: bool = True,
+    setup: Setup | None = None,
+) -> Sweep:
     """Run every seed; with `report`, print a line for each failing seed as it fails."""
     totals = Sweep()
+    setup = setup if setup is not None else Setup()
     for seed in seeds:
         started = time.process_time()
-        result = run_with_options(expand_options(seed, **overrides))
+        result = run_with_options(
+            expand_options(seed, **overrides), protocol=setup.protocol, quorums=setup.quorums
+        )
         totals.cpu_s += time.process_time() - started
         totals.add(result)
         if report and not result.ok:
@@ -187,8 +238,10 @@ def sweep(seeds: range, overrides: dict[str, int | float], *, report: bool = Tru
     return totals
 
 
-def _run_many(seeds: range, overrides: dict[str, int | float], min_coverage: float) -> int:
-    totals = sweep(seeds, overrides)
+def _run_many(
+    seeds: range, overrides: dict[str, int | float], min_coverage: float, setup: Setup
+) -> int:
+    totals = sweep(seeds, overrides, setup=setup)
     print(
         f"seeds {seeds.start}..{seeds.stop - 1}: {totals.seeds} runs, {totals.violations} "
         f"violations, {len(totals.failing)} failing seeds"

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any, TextIO, assert_never
 
 from pyxos.core.ids import Ballot
-from pyxos.core.records import AcceptedValue, DecidedValue, Promised, Record
-from pyxos.storage.wal import DirectoryScan, scan_directory
+from pyxos.core.io import DurableRecord as Record
+from pyxos.core.protocol import AcceptFact, DecideFact, PromiseFact
+from pyxos.storage.errors import StorageError
+from pyxos.storage.wal import DirectoryScan, directory_codec, scan_directory
 from pyxos.wire.log_frames import Clean, Corrupt, TornTail
 
 EXIT_OK = 0
@@ -76,7 +78,10 @@ def _scan(directory: str, prog: str) -> DirectoryScan | None:
         print(f"{prog}: {directory}: not a directory", file=sys.stderr)
         return None
     try:
-        return scan_directory(path)
+        return scan_directory(path, directory_codec(path))
+    except StorageError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return None
     except OSError as exc:
         print(f"{prog}: cannot read {directory}: {exc}", file=sys.stderr)
         return None
@@ -127,15 +132,17 @@ def _notes(scan: DirectoryScan) -> list[str]:
     ]
 
 
-def _describe(record: Record) -> tuple[str, str, Ballot | None, str]:
+def _describe(record: Record, scan: DirectoryScan) -> tuple[str, str, Ballot | None, str]:
     """(type, slot, ballot, batch size) columns of one record."""
-    match record:
-        case Promised(ballot=ballot):
+    match scan.protocol.fact(record):
+        case PromiseFact(ballot=ballot):
             return "promised", "-", ballot, "-"
-        case AcceptedValue(slot=slot, ballot=ballot, batch=batch):
+        case AcceptFact(instance=slot, ballot=ballot, batch=batch):
             return "accepted", str(slot), ballot, str(len(batch))
-        case DecidedValue(slot=slot, batch=batch):
+        case DecideFact(instance=slot, batch=batch):
             return "decided", str(slot), None, str(len(batch))
+        case None:
+            return type(record).__name__, "-", None, "-"
         case unreachable:
             assert_never(unreachable)
 
@@ -146,7 +153,7 @@ def _print_records(scan: DirectoryScan, out: TextIO) -> None:
         out.write(f"{'offset':>12}  {'seq':>10}  {'type':<9} {'slot':>10}  {'ballot':>9}")
         out.write(f"  {'batch':>5}  checksum\n")
         for index, frame in enumerate(seg.frames):
-            kind, slot, ballot, batch = _describe(frame.record)
+            kind, slot, ballot, batch = _describe(frame.record, scan)
             out.write(
                 f"{frame.offset:>12}  {seg.first_seq + index:>10}  {kind:<9} {slot:>10}  "
                 f"{'-' if ballot is None else str(ballot):>9}  {batch:>5}  ok\n"
@@ -169,14 +176,16 @@ def _print_summary(scan: DirectoryScan, out: TextIO) -> None:
     promise: Ballot | None = None
     for seg in scan.segments:
         for frame in seg.frames:
-            kind, _, _, _ = _describe(frame.record)
+            kind, _, _, _ = _describe(frame.record, scan)
             kinds[kind] += 1
-            match frame.record:
-                case Promised(ballot=ballot):
+            match scan.protocol.fact(frame.record):
+                case PromiseFact(ballot=ballot):
                     promise = ballot if promise is None else max(promise, ballot)
-                case AcceptedValue(slot=slot) | DecidedValue(slot=slot):
+                case AcceptFact(instance=slot) | DecideFact(instance=slot):
                     slot_min = slot if slot_min is None else min(slot_min, slot)
                     slot_max = slot if slot_max is None else max(slot_max, slot)
+                case _:
+                    pass
     total = sum(kinds.values())
     size = sum(seg.size_bytes for seg in scan.segments)
     names = [seg.path.name for seg in scan.segments]
@@ -186,6 +195,7 @@ def _print_summary(scan: DirectoryScan, out: TextIO) -> None:
         promise = snap.promised
     out.write("summary\n")
     out.write(f"  directory  {scan.directory}\n")
+    out.write(f"  protocol   {scan.protocol.wire_name}\n")
     out.write(f"  segments   {len(names)}{span}, {size} bytes\n")
     by_kind = ", ".join(f"{k} {kinds[k]}" for k in ("promised", "accepted", "decided"))
     out.write(f"  records    {total}: {by_kind}\n")

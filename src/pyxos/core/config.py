@@ -1,4 +1,4 @@
-"""Replica configuration: membership, quorums and the protocol's timers, in ticks.
+"""Replica configuration: membership, quorums and the protocols' timers, in ticks.
 
 Timers count ticks, not milliseconds, so the core never needs a clock: the driver feeds
 `Tick(now_ms)` every `tick_ms` and the replica counts. Names carry their unit last.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyxos.core.ids import Ballot, NodeId
+from pyxos.core.ids import NodeId
 from pyxos.core.quorum import Majority, QuorumSystem
 
 
@@ -46,6 +46,12 @@ class ReplicaConfig:
     # The node snapshots its state machine every this many applied slots and the log below the
     # snapshot is compacted away (0: never, the log grows without bound).
     snapshot_every_slots: int = 10_000
+    # Paxi's thrifty option: phase 2 goes to a smallest phase-2 quorum first, the other members
+    # only on retransmission (see `multipaxos/leader.py`).
+    thrifty: bool = False
+    # Log time moves by at most this many ticks' worth per tick, whatever the driver's clock
+    # says (see `clock.py`): a clock that jumps cannot end a lease early.
+    log_time_step_ticks_max: int = 4
     _quorum: QuorumSystem = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +72,7 @@ class ReplicaConfig:
             "batch_bytes_max",
             "catchup_slots_max",
             "catchup_bytes_max",
+            "log_time_step_ticks_max",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -84,13 +91,6 @@ class ReplicaConfig:
     @property
     def quorums(self) -> QuorumSystem:
         return self._quorum
-
-    def owner(self, view: int) -> NodeId:
-        """The node that leads `view`: views rotate through the members (PfSB)."""
-        return self.members[view % len(self.members)]
-
-    def ballot(self, view: int) -> Ballot:
-        return Ballot(view, self.owner(view))
 
     @property
     def peers(self) -> tuple[NodeId, ...]:

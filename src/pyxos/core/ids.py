@@ -1,8 +1,8 @@
 """Identifiers: node ids, slots and ballots.
 
 A ballot is `(round, node)`, ordered lexicographically, so two nodes never share a ballot.
-A view `v` is owned by one node (see `pyxos.core.config.ReplicaConfig.owner`) and its ballot is
-`Ballot(v, owner(v))`.
+Multi-Paxos gives view `v` to one node, its owner, and leads it with `Ballot(v, owner)` (see
+`pyxos.core.multipaxos.views`).
 """
 
 from __future__ import annotations

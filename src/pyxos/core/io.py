@@ -1,18 +1,28 @@
-"""Inputs to `Replica.step` and the effects it returns.
+"""Inputs to a protocol's `step` and the effects it returns: the contract every protocol speaks.
 
 Effects are executed in list order by the driver. `Persist` is a barrier: no effect after it in
-the list may happen before its records are durable. A replica therefore never has to remember to
-"sync before send": it places the `Send` after the `Persist` that justifies it.
+the list may happen before its records are durable. A protocol therefore never has to remember
+to "sync before send": it places the `Send` after the `Persist` that justifies it.
+
+Messages and records are each protocol's own msgspec structs (`PeerMessage`, `DurableRecord`);
+the driver moves them without looking inside, and the codecs are built from the protocol's
+declared types (see `pyxos.core.protocol.ProtocolSpec`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
+
 from pyxos.core.commands import Batch, Command
 from pyxos.core.ids import NodeId, Slot
-from pyxos.core.messages import Message
-from pyxos.core.records import Record, Snapshot
+from pyxos.core.snapshot import Snapshot
+
+PeerMessage = msgspec.Struct
+"""A protocol's peer message (a tagged msgspec struct of its own message union)."""
+DurableRecord = msgspec.Struct
+"""A protocol's durable log record (a tagged msgspec struct of its own record union)."""
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -28,12 +38,12 @@ class Receive:
     """A peer message arrived from `sender`."""
 
     sender: NodeId
-    message: Message
+    message: PeerMessage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Propose:
-    """Client commands to order. The replica queues, proposes or forwards them to the leader."""
+    """Client commands to order. The protocol queues, proposes or forwards them."""
 
     commands: tuple[Command, ...]
 
@@ -49,13 +59,27 @@ class RequestReadIndex:
 class Flush:
     """The driver has no more input queued right now.
 
-    The replica batches by turn: commands that arrived since the last flush share one slot,
+    A protocol batches by turn: commands that arrived since the last flush share one slot,
     the commit point is announced once, and forwards and read-index requests travel together.
     A `Tick` flushes too, so a driver that never sends `Flush` loses at most one tick.
     """
 
 
-Input = Tick | Receive | Propose | RequestReadIndex | Flush
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Compact:
+    """The node captured its state after applying every position up to `slot`.
+
+    The protocol wraps it in a `Snapshot` (adding what it must keep, such as its promise),
+    forgets the log it covers, serves it to peers that are behind, and returns `SaveSnapshot`.
+    `slot` must not be above the last position the protocol delivered.
+    """
+
+    slot: Slot
+    state: bytes
+    time_ms: int
+
+
+Input = Tick | Receive | Propose | RequestReadIndex | Flush | Compact
 
 
 # ---- effects ------------------------------------------------------------------------------
@@ -64,7 +88,7 @@ class Send:
     """Send `message` to peer `to` (possibly this replica itself)."""
 
     to: NodeId
-    message: Message
+    message: PeerMessage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,13 +100,18 @@ class Persist:
     covers them (used for decided values, which a replica could relearn from its peers).
     """
 
-    records: tuple[Record, ...]
+    records: tuple[DurableRecord, ...]
     barrier: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Deliver:
-    """`batch` was chosen in `slot`. Delivered exactly once per slot, in slot order."""
+    """`batch` is ready to execute at position `slot` of this replica's execution order.
+
+    Positions run 1, 2, 3, ... without gaps, each delivered exactly once (after a snapshot at
+    `s`, from `s + 1`). How positions relate across replicas is the protocol's
+    `ExecutionOrder`: with `TOTAL` (Multi-Paxos) position `s` holds the same batch on every
+    replica."""
 
     slot: Slot
     batch: Batch
@@ -90,7 +119,7 @@ class Deliver:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReadIndexReady:
-    """The reads `request_ids` may be served once slot `index` has been applied."""
+    """The reads `request_ids` may be served once position `index` has been applied."""
 
     request_ids: tuple[int, ...]
     index: Slot
@@ -98,10 +127,20 @@ class ReadIndexReady:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RestoreSnapshot:
-    """Replace the state machine with `snapshot` (received from a peer), then persist it.
+    """Replace the state machine with `snapshot` (received from a peer).
 
-    Deliveries continue from `snapshot.slot + 1`.
-    """
+    Deliveries continue from `snapshot.slot + 1`. The protocol also returns `SaveSnapshot`
+    for it, after this effect."""
+
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveSnapshot:
+    """Make `snapshot` durable (temp file, sync, rename), then drop the log records it covers.
+
+    Not a barrier: nothing waits for it, since the records it covers stay valid until then.
+    The driver installs it through its log writer, in order with the records around it."""
 
     snapshot: Snapshot
 
@@ -117,4 +156,4 @@ class Note:
     detail: str = ""
 
 
-Effect = Send | Persist | Deliver | ReadIndexReady | RestoreSnapshot | Note
+Effect = Send | Persist | Deliver | ReadIndexReady | RestoreSnapshot | SaveSnapshot | Note

@@ -1,7 +1,8 @@
 """Inputs and effects of `Node.step`: the core's, plus the client side.
 
 A node takes the core's `Tick` and `Receive` plus `FromClient`, and returns the core's `Send`,
-`Persist` and `Note` plus `Reply` (to a client) and `Applied` (a slot reached the state machine).
+`Persist`, `SaveSnapshot` and `Note` plus `Reply` (to a client), `Applied` (a slot reached the
+state machine) and `Restored` (a snapshot replaced it).
 `Persist` stays a barrier: a `Reply` after it waits for the records to be durable.
 """
 
@@ -11,8 +12,7 @@ from dataclasses import dataclass
 
 from pyxos.core.commands import Batch
 from pyxos.core.ids import Slot
-from pyxos.core.io import Flush, Note, Persist, Receive, Send, Tick
-from pyxos.core.records import Snapshot
+from pyxos.core.io import Flush, Note, Persist, Receive, SaveSnapshot, Send, Tick
 from pyxos.node.client_messages import ClientInbound, ClientOutbound
 
 # A client's address as the driver knows it (a connection id at runtime, an int in the simulator).
@@ -41,16 +41,6 @@ class Applied:
 
     slot: Slot
     batch: Batch
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SaveSnapshot:
-    """Make `snapshot` durable (temp file, sync, rename), then drop the log records it covers:
-    values of slots up to `snapshot.slot` and promises up to `snapshot.promised`.
-
-    Not a barrier: nothing waits for it, since the records it covers stay valid until then."""
-
-    snapshot: Snapshot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,7 +21,9 @@ from pyxos.core.commands import Batch, Command, batch_time
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import (
+    Compact,
     Deliver,
+    DurableRecord,
     Effect,
     Flush,
     Note,
@@ -31,11 +33,13 @@ from pyxos.core.io import (
     Receive,
     RequestReadIndex,
     RestoreSnapshot,
+    SaveSnapshot,
     Send,
     Tick,
 )
-from pyxos.core.records import Record, Snapshot
-from pyxos.core.replica import Replica
+from pyxos.core.protocol import ProtocolSpec, ProtocolStatus, Replica
+from pyxos.core.protocols import DEFAULT_PROTOCOL, protocol_spec
+from pyxos.core.snapshot import Snapshot
 from pyxos.machines.base import ApplyContext, StateMachine, TimedMachine
 from pyxos.machines.router import CLOCK_OP
 from pyxos.machines.sessions import (
@@ -55,7 +59,6 @@ from pyxos.node.io import (
     NodeInput,
     Reply,
     Restored,
-    SaveSnapshot,
 )
 
 # A clock command proposed for a deadline is proposed again after this many ticks if log time
@@ -88,11 +91,15 @@ class Node:
         config: ReplicaConfig,
         machine: StateMachine,
         rng: Random,
-        durable: Sequence[Record] = (),
+        durable: Sequence[DurableRecord] = (),
         snapshot: Snapshot | None = None,
         rejoining: bool = False,
+        protocol: ProtocolSpec | None = None,
     ) -> None:
+        """Build the node from what survived on its disk. `protocol` is the protocol its replica
+        runs (Multi-Paxos when not given)."""
         self.config = config
+        self.protocol = protocol if protocol is not None else protocol_spec(DEFAULT_PROTOCOL)
         self.node_id: NodeId = config.node_id
         self.machine = machine
         self.sessions = SessionTable()
@@ -105,8 +112,14 @@ class Node:
             self.time_ms = state.restore(snapshot.state, machine, self.sessions)
             self.applied_upto = self._snapshot_slot = snapshot.slot
             self._pending.append(Restored(slot=snapshot.slot))
-        self.replica = Replica(config, rng, durable, snapshot, rejoining)
-        self.replica.clock.see(self.time_ms)
+        self.replica: Replica = self.protocol.build(
+            config,
+            rng,
+            durable=durable,
+            snapshot=snapshot,
+            rejoining=rejoining,
+            log_time_ms=self.time_ms,
+        )
         self._timed = machine if isinstance(machine, TimedMachine) else None
         self._clock_proposed: tuple[int, int] | None = None  # (deadline, tick)
         self._clock_seq = 0
@@ -124,6 +137,10 @@ class Node:
     @property
     def is_leader(self) -> bool:
         return self.replica.is_leader
+
+    def status(self) -> ProtocolStatus:
+        """The replica's view of itself (see `ProtocolStatus`)."""
+        return self.replica.status()
 
     def step(self, inp: NodeInput) -> list[NodeEffect]:
         match inp:
@@ -191,11 +208,11 @@ class Node:
                     self._serve_reads(out)
                 case RestoreSnapshot(snapshot=snapshot):
                     self.time_ms = state.restore(snapshot.state, self.machine, self.sessions)
-                    self.replica.clock.see(self.time_ms)
                     self.applied_upto = self._snapshot_slot = snapshot.slot
                     out.append(Restored(slot=snapshot.slot))
-                    out.append(SaveSnapshot(snapshot=snapshot))
                     self._serve_reads(out)
+                case SaveSnapshot():
+                    out.append(effect)
                 case _:
                     assert_never(effect)
         return out
@@ -227,10 +244,9 @@ class Node:
 
     def _take_snapshot(self, slot: Slot, out: list[NodeEffect]) -> None:
         data = state.capture(self.machine, self.sessions, self.time_ms)
-        snapshot = Snapshot(slot=slot, promised=self.replica.promised, state=data)
         self._snapshot_slot = slot
-        self.replica.compact(snapshot)
-        out.append(SaveSnapshot(snapshot=snapshot))
+        compact = Compact(slot=slot, state=data, time_ms=self.time_ms)
+        out.extend(self._run(self.replica.step(compact)))
 
     def _propose_clock(self) -> list[NodeEffect]:
         """On the leader: propose a clock command once log time should pass the machine's next
@@ -239,7 +255,7 @@ class Node:
         deadline = self._timed.next_deadline_ms()
         if deadline is None or deadline <= self.time_ms:
             return []
-        if self.replica.clock.peek() < deadline:
+        if self.replica.log_time_ms < deadline:
             return []
         sent = self._clock_proposed
         if sent is not None and sent[0] == deadline and self._ticks - sent[1] < CLOCK_RETRY_TICKS:

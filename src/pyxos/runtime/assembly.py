@@ -21,7 +21,8 @@ from pathlib import Path
 from random import Random
 
 from pyxos.core.ids import NodeId
-from pyxos.core.records import AcceptedValue, DecidedValue, Promised, Record, covers
+from pyxos.core.io import DurableRecord as Record
+from pyxos.core.protocol import AcceptFact, DecideFact, PromiseFact, ProtocolSpec
 from pyxos.machines.base import StateMachine
 from pyxos.node.node import Node
 from pyxos.runtime.config import ClusterConfig, NodeSpec
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 
 BOOT_FILE = "boot"
 WAL_DIR = "wal"
-# Present while a rebuilt node has not yet been allowed to vote (pyxos.core.rejoin): a restart
-# in that window must stay mute too, since the votes it forgot still do not count.
+# Present while a rebuilt node has not yet been allowed to vote (see the protocol's rejoin rule,
+# pyxos.core.multipaxos.rejoin): a restart in that window must stay mute too, since the votes it
+# forgot still do not count.
 REJOINING_FILE = "REJOINING"
 
 
@@ -66,19 +68,20 @@ async def assemble_node(
     (`CorruptLog`, `StorageError` if another process holds the directory, ...).
     """
     spec = config.node(node_id)
+    protocol = config.protocol_spec
     spec.data_dir.mkdir(parents=True, exist_ok=True)
-    store = WriteAheadLog(spec.data_dir / WAL_DIR)
+    store = WriteAheadLog(spec.data_dir / WAL_DIR, protocol=protocol)
     loaded = await asyncio.to_thread(store.load)
     records: list[Record] = list(loaded.records)
     snapshot = loaded.snapshot
     if snapshot is not None:
         # The log may still start with records the snapshot covers (docs/storage.md).
-        records = [r for r in records if not covers(snapshot, r)]
+        records = [r for r in records if not protocol.covers(snapshot, r)]
     boot = await asyncio.to_thread(bump_boot_count, spec.data_dir)
     log.info(
         "node=%d recovered %s, boot %d",
         node_id,
-        _describe(records, None if snapshot is None else snapshot.slot),
+        _describe(protocol, records, None if snapshot is None else snapshot.slot),
         boot,
     )
     node = Node(
@@ -88,6 +91,7 @@ async def assemble_node(
         durable=records,
         snapshot=snapshot,
         rejoining=(spec.data_dir / REJOINING_FILE).exists(),
+        protocol=protocol,
     )
 
     def on_note(kind: str, detail: str) -> None:
@@ -110,6 +114,7 @@ async def assemble_node(
         peers={s.node_id: s.peer for s in config.nodes},
         deliver=runner.receive,
         limits=config.limits,
+        protocol=protocol,
     )
     runner.attach(transport.send)
     return AssembledNode(spec=spec, runner=runner, transport=transport, boot=boot)
@@ -128,7 +133,7 @@ def rebuild_data_dir(data_dir: Path) -> Path | None:
     data_dir.mkdir(parents=True, exist_ok=True)
     marker = data_dir / REJOINING_FILE
     with open(marker, "wb") as f:
-        f.write(b"rebuilt: do not vote until pyxos.core.rejoin allows it\n")
+        f.write(b"rebuilt: do not vote until the rejoin rule allows it\n")
         os.fsync(f.fileno())
     fsync_directory(data_dir)
     fsync_directory(data_dir.parent)
@@ -167,9 +172,10 @@ def bump_boot_count(data_dir: Path) -> int:
     return count
 
 
-def _describe(records: list[Record], snapshot_slot: int | None) -> str:
-    promised = sum(1 for r in records if isinstance(r, Promised))
-    accepted = sum(1 for r in records if isinstance(r, AcceptedValue))
-    decided = sum(1 for r in records if isinstance(r, DecidedValue))
+def _describe(protocol: ProtocolSpec, records: list[Record], snapshot_slot: int | None) -> str:
+    facts = [protocol.fact(r) for r in records]
+    promised = sum(1 for f in facts if isinstance(f, PromiseFact))
+    accepted = sum(1 for f in facts if isinstance(f, AcceptFact))
+    decided = sum(1 for f in facts if isinstance(f, DecideFact))
     where = "no snapshot" if snapshot_slot is None else f"snapshot at slot {snapshot_slot}"
     return f"{promised} promises, {accepted} accepted, {decided} decided records, {where}"

@@ -4,6 +4,7 @@ Two formats. A TOML cluster file (decoded with `msgspec.toml` into the structs b
 fields refused so that a typo is an error rather than a silently ignored setting):
 
     cluster = "prod-kv"                # peers refuse frames from any other cluster id
+    protocol = "multipaxos"            # optional: the consensus protocol (the default)
     data_dir = "/var/lib/pyxos"        # node k keeps its data in <data_dir>/node-<k>
     fault_injection = false            # true enables /crash and the like (tests, demos only)
 
@@ -13,6 +14,13 @@ fields refused so that a typo is an error rather than a silently ignored setting
     http = "0.0.0.0:8000"              # HTTP API
     client = "0.0.0.0:9000"            # optional: the fast client protocol (default: HTTP + 1000)
     # data_dir = "/mnt/fast/pyxos"     # optional: this node's own data directory
+
+    [quorums]                          # optional: majority (the default), flexible or grid
+    kind = "flexible"                  # Flexible Paxos: phase-1 quorums of q1 nodes and
+    q1 = 4                             # phase-2 quorums of q2 (q1 + q2 must exceed the nodes)
+    q2 = 2
+    # kind = "grid", fz = 1, fn = 0    # WPaxos grids over zone.node ids (see core/quorum)
+    thrifty = false                    # Paxi's thrifty: phase 2 sent to a quorum first
 
     [timers]                           # optional: pyxos.core.config.ReplicaConfig fields
     tick_ms = 10
@@ -47,6 +55,9 @@ import msgspec
 
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import NodeId
+from pyxos.core.protocol import ProtocolSpec
+from pyxos.core.protocols import DEFAULT_PROTOCOL, UnknownProtocol, protocol_spec
+from pyxos.core.quorum import MAJORITY, QuorumSpec, QuorumSystem, check_intersection
 
 PEER_PORT_DEFAULT = 7000
 HTTP_PORT_OFFSET = 1000
@@ -122,6 +133,17 @@ class TimersFile(_Strict):
     snapshot_every_slots: int | None = None
 
 
+class QuorumsFile(_Strict):
+    """The `[quorums]` table: which quorum system the replicas use (see `QuorumSpec`)."""
+
+    kind: str = "majority"
+    q1: int | None = None
+    q2: int | None = None
+    fz: int | None = None
+    fn: int | None = None
+    thrifty: bool = False
+
+
 class Limits(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
     """Runtime limits. Every queue of the runtime is bounded by one of these."""
 
@@ -166,8 +188,10 @@ class NodeFile(_Strict):
 class ClusterFile(_Strict):
     cluster: str
     nodes: list[NodeFile]
+    protocol: str = DEFAULT_PROTOCOL
     data_dir: str = "data"
     fault_injection: bool = False
+    quorums: QuorumsFile = msgspec.field(default_factory=QuorumsFile)
     timers: TimersFile = msgspec.field(default_factory=TimersFile)
     limits: Limits = msgspec.field(default_factory=Limits)
 
@@ -202,6 +226,19 @@ class ClusterConfig:
     fault_injection: bool = False
     # Node ids were written as "zone.node" (Paxi, WPaxos).
     zoned: bool = False
+    protocol: str = DEFAULT_PROTOCOL
+    quorums: QuorumSpec = MAJORITY
+    # Paxi's thrifty option (see `pyxos.core.multipaxos.leader`).
+    thrifty: bool = False
+
+    @property
+    def protocol_spec(self) -> ProtocolSpec:
+        """The protocol every member runs."""
+        return protocol_spec(self.protocol)
+
+    def quorum_system(self) -> QuorumSystem:
+        """The quorum system over the members. Raises `ValueError` if it cannot be built."""
+        return self.quorums.build(self.members, self.zones if self.zoned else None)
 
     @property
     def members(self) -> tuple[NodeId, ...]:
@@ -242,7 +279,13 @@ class ClusterConfig:
 
     def replica_config(self, node_id: NodeId) -> ReplicaConfig:
         timers: dict[str, Any] = dict(self.timers)
-        return ReplicaConfig(node_id=node_id, members=self.members, **timers)
+        return ReplicaConfig(
+            node_id=node_id,
+            members=self.members,
+            quorum=self.quorum_system(),
+            thrifty=self.thrifty,
+            **timers,
+        )
 
 
 # ---- parsing ------------------------------------------------------------------------------
@@ -408,6 +451,11 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
         for name in TimersFile.__struct_fields__
         if (value := getattr(raw.timers, name)) is not None
     }
+    try:
+        protocol_spec(raw.protocol)
+    except UnknownProtocol as exc:
+        raise fail("protocol", str(exc)) from None
+    quorums = _quorums(raw.quorums, fail)
     config = ClusterConfig(
         cluster=raw.cluster,
         nodes=tuple(sorted(specs, key=lambda s: s.node_id)),
@@ -416,7 +464,16 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
         source=source,
         fault_injection=raw.fault_injection,
         zoned=zoned,
+        protocol=raw.protocol,
+        quorums=quorums,
+        thrifty=raw.quorums.thrifty,
     )
+    try:
+        system = config.quorum_system()
+        if len(config.members) <= 16:
+            check_intersection(system)
+    except ValueError as exc:
+        raise fail("quorums", str(exc)) from None
     try:
         config.replica_config(config.nodes[0].node_id)
     except ValueError as exc:
@@ -426,6 +483,13 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
     except ValueError as exc:
         raise fail("limits", str(exc)) from None
     return config
+
+
+def _quorums(raw: QuorumsFile, fail: Any) -> QuorumSpec:
+    try:
+        return QuorumSpec(kind=raw.kind, q1=raw.q1, q2=raw.q2, fz=raw.fz, fn=raw.fn)
+    except ValueError as exc:
+        raise fail("quorums", str(exc)) from None
 
 
 def cluster_toml(

@@ -3,27 +3,23 @@
 Theory of operation. Everything that happens to the node is an input in one bounded inbox:
 peer messages (from the transport), client requests (from the HTTP API) and ticks (a timer on
 the event loop that feeds `Tick(now_ms)` every `tick_ms`, from `loop.time()`). One task, the
-stepper, takes inputs out of the inbox, steps the node, and executes the effects it returns in
-list order:
+stepper, takes inputs out of the inbox a turn at a time (`pyxos.exec.turns`), steps the node,
+and hands the effects to the `EffectExecutor` (`pyxos.exec`), the same one the simulator runs:
+messages and replies go out through the `Persist` gate, records and snapshots go to the
+group-commit writer, observations come back here. The runner supplies the I/O:
 
-- `Persist(records)` hands the records to the log writer and, if it is a barrier, puts a
-  marker into the `EffectGate`: every later `Send` and `Reply` of this node (in this step and
-  in later ones) waits behind it until a sync covering those records has completed. The node
-  does not wait: it keeps stepping, its in-memory state running ahead of what it has said.
 - `Send` goes to the transport (to itself: straight back into the inbox) and `Reply` completes
-  the future of the HTTP request that waits for it, both through the gate.
-- `Persist(barrier=False)` and `SaveSnapshot` are queued to the log writer in order too, but
-  start no sync of their own: the next sync covers them (at the latest the one the ticker
-  starts every `tick_ms` when something is unsynced).
+  the future of the request that waits for it, once the gate lets them out.
 - `Applied`, `Restored` and `Note` are observations (counters and log lines). `Applied` also
   calls the hooks registered with `on_applied` (a lease waiter checks whether the slot just
   applied granted it the lock); with none registered it costs one truth test.
+- A write round runs in a worker thread (`asyncio.to_thread`): append its records, install its
+  snapshots where they fall, sync once; then the executor opens the gate up to its last record.
+  Records handed over while a round runs wait for the next one, so under load one `fdatasync`
+  covers many steps' records; the ticker asks every `tick_ms` for records that no barrier
+  waits for. The store is only ever touched by one thread at a time.
 
-Group commit. The log writer runs at most one round at a time in a worker thread
-(`asyncio.to_thread`): append every record handed over since the previous round, sync once,
-then open the gate up to the last of them. Records appended while a round runs wait for the
-next one, so under load one `fdatasync` covers many steps' records. The store is only ever
-touched by one thread at a time. A failed sync (or any exception below the writer) is final:
+Failure. A failed sync (or any exception below the writer) is final:
 the runner stops stepping, drops everything gated, and calls `on_failure`, which in a server
 ends the process with a non-zero status (fail-stop: after a failed fsync the data may be lost,
 so a node must never act as if it were durable). It is never retried.
@@ -49,31 +45,29 @@ from typing import Any, assert_never
 
 from pyxos.core.commands import Batch
 from pyxos.core.ids import NodeId, Slot
-from pyxos.core.io import Flush
-from pyxos.core.messages import Message
-from pyxos.core.records import Record, Snapshot
+from pyxos.core.io import PeerMessage as Message
+from pyxos.core.protocol import ROLE_REJOINING
+from pyxos.exec.executor import EffectExecutor, Emitted, Observed
+from pyxos.exec.turns import STEPS_PER_TURN, run_turn
+from pyxos.exec.writer import WriteRound
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest, ReadReply
 from pyxos.node.io import (
     Applied,
     FromClient,
-    NodeEffect,
     NodeInput,
     Note,
-    Persist,
     Receive,
-    Reply,
     Restored,
-    SaveSnapshot,
     Send,
     Tick,
 )
 from pyxos.node.node import Node
 from pyxos.runtime.client_requests import ClientRequests
 from pyxos.runtime.config import Limits
+from pyxos.runtime.disk import DiskCounters, DiskRounds
 from pyxos.runtime.faults import FaultTable
-from pyxos.runtime.gate import EffectGate
 from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
-from pyxos.storage.logstore import LogStore, write_round
+from pyxos.storage.logstore import LogStore
 
 # The request names stay importable from here, where they were defined at first.
 __all__ = [
@@ -86,11 +80,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-FLUSH = Flush()
 
-STEPS_PER_TURN = 64
-"""Inputs stepped before the stepper yields to the event loop, so that the log writer, the
-sends to peers and the HTTP server are not held up behind a long run of steps."""
+TICKS_BEHIND_MAX = 10
+"""A ticker this many ticks late skips the missed ones (see `_tick`)."""
 
 APPLIED_LOG_MAX = 100_000
 """How many applied slots a node keeps in memory for inspection."""
@@ -99,13 +91,10 @@ APPLIED_LOG_MAX = 100_000
 @dataclass(slots=True)
 class RunnerCounters:
     steps: int = 0
-    syncs: int = 0
-    records_synced: int = 0
     peer_messages_dropped: int = 0
     client_requests_refused: int = 0
     client_retries: int = 0
     client_timeouts: int = 0
-    snapshots_saved: int = 0
 
 
 class NodeRunner(ClientRequests):
@@ -143,13 +132,13 @@ class NodeRunner(ClientRequests):
         self._inbox: deque[NodeInput] = deque()
         self._bounded = 0  # inputs in the inbox that count against `inbox_max`
         self._wakeup: asyncio.Future[None] | None = None
-        self._gate: EffectGate[Send | Reply] = EffectGate()
-        self._unsynced: list[Record | Snapshot] = []
-        self._appended = 0  # position of the last record handed to the log writer
-        self._durable = 0  # position up to which the log is synced
-        self._wanted = 0  # a sync is wanted up to here (the last barrier, or a tick's flush)
+        self._disk = DiskRounds(
+            store, done=self._round_done, on_failure=lambda e: self._fail(e, "the log store failed")
+        )
+        self._executor = EffectExecutor(
+            emit=self._emit, observe=self._observe, start_round=self._disk.start
+        )
         self._disk_progress: asyncio.Future[None] | None = None
-        self._writer: asyncio.Task[None] | None = None
         self._stepper: asyncio.Task[None] | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
         self._next_tick = 0.0
@@ -186,12 +175,11 @@ class NodeRunner(ClientRequests):
         if self.failure is None:
             # A clean exit: the last round may still be running; then sync what is left, so
             # that non-barrier records (decided values) survive too.
-            if self._writer is not None:
-                await asyncio.gather(self._writer, return_exceptions=True)
-            if self._unsynced and self.failure is None:
-                items, self._unsynced = self._unsynced, []
+            await self._disk.drain()
+            rest = self._executor.writer.take_rest()
+            if rest is not None and self.failure is None:
                 try:
-                    await asyncio.to_thread(write_round, self._store, items)
+                    await self._disk.write_now(rest)
                 except Exception as exc:
                     log.critical("node=%d final sync failed: %s", self.node_id, exc)
                     self.failure = exc
@@ -204,7 +192,7 @@ class NodeRunner(ClientRequests):
             self._tick_handle.cancel()
         if self._stepper is not None and self._stepper is not asyncio.current_task():
             self._stepper.cancel()
-        dropped = self._gate.clear()
+        dropped = self._executor.stop()
         if dropped:
             log.info("node=%d dropped %d gated effects at stop", self.node_id, dropped)
         self._abandon_requests(Unavailable("the node is stopping"))
@@ -249,12 +237,16 @@ class NodeRunner(ClientRequests):
         loop = asyncio.get_running_loop()
         # Ticks are not counted against the bound: they come at a fixed rate, and dropping one
         # would make the node's timers run slow. A late timer fires the missed ticks at once.
-        self._put(Tick(now_ms=int(loop.time() * 1000)))
-        if self._unsynced and self._running:
+        now = loop.time()
+        self._put(Tick(now_ms=int(now * 1000)))
+        if self._running:
             # Non-barrier records become durable within a tick even when nothing else syncs.
-            self._wanted = self._appended
-            self._kick_writer()
+            self._executor.want_all()
         self._next_tick += self._tick_s
+        if now - self._next_tick > TICKS_BEHIND_MAX * self._tick_s:
+            # The loop stalled (or its clock jumped): resume the beat from now instead of
+            # firing every missed tick at once.
+            self._next_tick = now + self._tick_s
         self._tick_handle = loop.call_at(self._next_tick, self._tick)
 
     # ---- the stepper ----------------------------------------------------------------------
@@ -264,29 +256,25 @@ class NodeRunner(ClientRequests):
         node = self.node
         limit = self._limits.unsynced_records_max
         counters = self.counters
+        executor = self._executor
+        writer = executor.writer
         while self._running:
             if not inbox:
                 self._wakeup = loop.create_future()
                 await self._wakeup
                 continue
-            if self._appended - self._durable > limit:
-                # The disk is behind: take no input until a sync completes.
-                self._wanted = self._appended
-                self._kick_writer()
+            if writer.backlog > limit:
+                # The disk is behind: take no input until a round completes.
+                executor.want_all()
                 self._disk_progress = loop.create_future()
                 await self._disk_progress
                 continue
             try:
-                for _ in range(STEPS_PER_TURN):
-                    if not inbox:
-                        break
-                    inp = inbox.popleft()
-                    if type(inp) is not Tick and not _is_local(inp, self.node_id):
-                        self._bounded -= 1
-                    counters.steps += 1
-                    self._execute(node.step(inp))
-                # The turn ends: what it gathered is proposed, announced and forwarded together.
-                self._execute(node.step(FLUSH))
+                # The turn ends with a flush: what it gathered is proposed, announced and
+                # forwarded together.
+                counters.steps += run_turn(
+                    inbox, node.step, executor.execute, inputs_max=STEPS_PER_TURN, taken=self._taken
+                )
                 if self._on_role is not None and node.is_leader != self._was_leader:
                     self._was_leader = not self._was_leader
                     self._on_role(self._was_leader)
@@ -295,41 +283,27 @@ class NodeRunner(ClientRequests):
                 return
             await asyncio.sleep(0)
 
-    def _execute(self, effects: list[NodeEffect]) -> None:
-        gate = self._gate
-        for effect in effects:
-            match effect:
-                case Send() | Reply():
-                    if gate.offer(effect):
-                        self._emit(effect)
-                case Persist(records=records, barrier=barrier):
-                    if records:
-                        self._unsynced.extend(records)
-                        self._appended += len(records)
-                    if barrier and self._appended > self._durable:
-                        gate.barrier(self._appended)
-                        self._wanted = self._appended
-                        self._kick_writer()
-                case SaveSnapshot(snapshot=snapshot):
-                    # Not a barrier: the records it covers stay valid until it is installed.
-                    self._unsynced.append(snapshot)
-                case Applied(slot=slot, batch=batch):
-                    self.applied_log.append((slot, batch))
-                    if self._applied_hooks:
-                        for hook in tuple(self._applied_hooks):
-                            hook()
-                case Restored(slot=slot):
-                    log.info(
-                        "node=%d state restored from a snapshot at slot %d", self.node_id, slot
-                    )
-                case Note(kind=kind, detail=detail):
-                    log.info("node=%d %s %s", self.node_id, kind, detail)
-                    if self._on_note is not None:
-                        self._on_note(kind, detail)
-                case _:
-                    assert_never(effect)
+    def _taken(self, inp: NodeInput) -> None:
+        if type(inp) is not Tick and not _is_local(inp, self.node_id):
+            self._bounded -= 1
 
-    def _emit(self, effect: Send | Reply) -> None:
+    def _observe(self, effect: Observed) -> None:
+        match effect:
+            case Applied(slot=slot, batch=batch):
+                self.applied_log.append((slot, batch))
+                if self._applied_hooks:
+                    for hook in tuple(self._applied_hooks):
+                        hook()
+            case Restored(slot=slot):
+                log.info("node=%d state restored from a snapshot at slot %d", self.node_id, slot)
+            case Note(kind=kind, detail=detail):
+                log.info("node=%d %s %s", self.node_id, kind, detail)
+                if self._on_note is not None:
+                    self._on_note(kind, detail)
+            case _:
+                assert_never(effect)
+
+    def _emit(self, effect: Emitted) -> None:
         if type(effect) is Send:
             if effect.to == self.node_id:
                 # A message to oneself (the leader's own vote) skips the network and the bound.
@@ -365,34 +339,16 @@ class NodeRunner(ClientRequests):
             self._send(to, message)
 
     # ---- the log writer (group commit) ----------------------------------------------------
-    def _kick_writer(self) -> None:
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
-
-    async def _write_loop(self) -> None:
-        store = self._store
-        # Rounds go on while something waits behind a barrier. Non-barrier records (decided
-        # values, snapshots) start no round of their own: they ride with the next one, or with
-        # the one the ticker starts, so that they never cost an extra fsync on the hot path.
-        while self._unsynced and self._wanted > self._durable and self.failure is None:
-            items, self._unsynced = self._unsynced, []
-            upto = self._appended
-            try:
-                await asyncio.to_thread(write_round, store, items)
-            except Exception as exc:
-                self._fail(exc, "the log store failed")
-                return
-            self.counters.syncs += 1
-            self.counters.records_synced += upto - self._durable
-            self.counters.snapshots_saved += sum(1 for i in items if isinstance(i, Snapshot))
-            self._durable = upto
-            if not self._running:
-                return  # stopping: nothing gated may run any more
-            for effect in self._gate.release(upto):
-                self._emit(effect)
-            progress = self._disk_progress
-            if progress is not None and not progress.done():
-                progress.set_result(None)
+    def _round_done(self, round_: WriteRound) -> None:
+        """A write round is durable: the executor releases what waited for it."""
+        if not self._running:
+            # Stopping: the records are durable, but nothing gated may run any more.
+            self._executor.writer.finish(round_)
+            return
+        self._executor.round_done(round_)
+        progress = self._disk_progress
+        if progress is not None and not progress.done():
+            progress.set_result(None)
 
     # ---- watching the applied state -------------------------------------------------------
     def on_applied(self, hook: Callable[[], None]) -> Callable[[], None]:
@@ -415,46 +371,43 @@ class NodeRunner(ClientRequests):
 
     # ---- observation ----------------------------------------------------------------------
     @property
+    def disk_counters(self) -> DiskCounters:
+        """Write rounds (syncs), records and snapshots made durable so far."""
+        return self._disk.counters
+
+    @property
     def leader_known(self) -> bool:
-        replica = self.node.replica
-        return replica.is_leader or (replica.leader is None and replica.churn == 0)
+        return self.node.status().leader is not None
 
     def status(self) -> dict[str, Any]:
-        replica = self.node.replica
-        if replica.is_leader:
-            role, leader = "leader", self.node_id
-        elif replica.leader is not None:
-            role, leader = "candidate", None
-        else:
-            role, leader = "follower", replica.leader_hint if replica.churn == 0 else None
+        status = self.node.status()
         counters = self.counters
+        disk = self._disk.counters
+        writer = self._executor.writer
         return {
             "node": self.node_id,
-            "role": role,
-            "leader": leader,
-            "view": replica.view,
-            "ballot": str(replica.promised),
-            "decided_index": replica.decided_upto,
+            "protocol": status.protocol,
+            "role": "follower" if status.role == ROLE_REJOINING else status.role,
+            "leader": status.leader,
+            "view": status.view,
+            "ballot": str(status.promised),
+            "decided_index": status.decided_upto,
             "applied_index": self.node.applied_upto,
             # On the leader: slots each peer is behind (from heartbeat acks); elsewhere empty.
-            "lag": (
-                {str(p): n for p, n in replica.leader.lag().items()}
-                if replica.is_leader and replica.leader is not None
-                else {}
-            ),
-            "durable_records": self._durable,
-            "unsynced_records": self._appended - self._durable,
+            "lag": {str(p): n for p, n in status.lag.items()},
+            "durable_records": writer.durable,
+            "unsynced_records": writer.backlog,
             "inbox": len(self._inbox),
             "clients_in_use": self._pool.in_use,
             "counters": {
                 "steps": counters.steps,
-                "syncs": counters.syncs,
-                "records_synced": counters.records_synced,
+                "syncs": disk.syncs,
+                "records_synced": disk.records_synced,
                 "peer_messages_dropped": counters.peer_messages_dropped,
                 "client_requests_refused": counters.client_requests_refused,
                 "client_retries": counters.client_retries,
                 "client_timeouts": counters.client_timeouts,
-                "snapshots_saved": counters.snapshots_saved,
+                "snapshots_saved": disk.snapshots_saved,
             },
         }
 

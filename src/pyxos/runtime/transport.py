@@ -3,8 +3,8 @@
 Theory of operation. Every node listens on its peer address and dials every other node once:
 node a sends to node b only over the connection a opened, and b answers over the one it opened
 to a. So each connection carries frames one way, there is no handshake, and a reconnect is
-never a race between two dialers. Every frame carries an `Envelope` (protocol version, cluster
-id, sender id); the receiver checks it and hands `(sender, message)` to the runner.
+never a race between two dialers. Every frame carries an `Envelope` (envelope version, cluster
+id, protocol, sender id); the receiver checks it and hands `(sender, message)` to the runner.
 
 Sending never blocks the node. `send` encodes the frame and appends it to the peer's pending
 list; the first frame of a turn schedules a flush with `call_soon`, so everything the node sends
@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from typing import cast
 
 from pyxos.core.ids import NodeId
-from pyxos.core.messages import Message
+from pyxos.core.io import PeerMessage as Message
+from pyxos.core.protocol import ProtocolSpec
 from pyxos.runtime.batching import WriteBatcher
 from pyxos.runtime.config import HostPort, Limits
 from pyxos.wire.errors import LocalProtocolError, RemoteProtocolError
 from pyxos.wire.frames import FrameDecoder, encode_frame
-from pyxos.wire.peer import decode_envelope, encode_envelope
+from pyxos.wire.peer import PeerCodec
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,11 @@ class PeerTransport:
         peers: Mapping[NodeId, HostPort],
         deliver: Callable[[NodeId, Message], bool],
         limits: Limits,
+        protocol: ProtocolSpec | None = None,
     ) -> None:
         self.node_id = node_id
         self.cluster = cluster
+        self._codec = PeerCodec(cluster=cluster, protocol=protocol)
         self._listen = listen
         self._deliver = deliver
         self._limits = limits
@@ -116,9 +119,7 @@ class PeerTransport:
         # A broadcast (Commit, Prepare, Heartbeat) is one object sent to every peer: encode once.
         if message is not self._last_message:
             try:
-                payload = encode_envelope(
-                    cluster=self.cluster, sender=self.node_id, message=message
-                )
+                payload = self._codec.encode(sender=self.node_id, message=message)
                 frame = encode_frame(payload, frame_bytes_max=self._limits.frame_bytes_max)
             except LocalProtocolError as exc:
                 log.error("node=%d cannot send %s: %s", self.node_id, type(message).__name__, exc)
@@ -134,7 +135,7 @@ class PeerTransport:
     def _on_frame(self, payload: bytes, where: str) -> None:
         counters = self.counters
         try:
-            envelope = decode_envelope(payload, cluster=self.cluster)
+            envelope = self._codec.decode(payload)
         except RemoteProtocolError as exc:
             self._reject(f"{where}: {exc}")
             return

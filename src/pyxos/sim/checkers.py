@@ -2,7 +2,9 @@
 
 Each checker sees a stream of facts the runner feeds it as they happen, and appends a
 human-readable string to `violations` for every broken rule, naming the node, the slot, the
-ballot and the virtual time:
+ballot and the virtual time. Durable records reach them as the protocol's `Fact`s (a promise,
+an acceptance, a decided value: `pyxos.core.protocol`), so every protocol is judged by the same
+rules:
 
 - `ChosenValues`: at most one value is chosen per slot. A value is chosen at `(slot, ballot)`
   once acceptors forming a phase-2 quorum have *durably* accepted it (records are fed when
@@ -27,8 +29,8 @@ from collections.abc import Iterable, Mapping
 
 from pyxos.core.commands import Batch
 from pyxos.core.ids import BALLOT_ZERO, Ballot, NodeId, Slot
+from pyxos.core.protocol import AcceptFact, DecideFact, Fact, PromiseFact
 from pyxos.core.quorum import QuorumSystem
-from pyxos.core.records import AcceptedValue, DecidedValue, Promised, Record
 
 
 def format_batch(batch: Batch) -> str:
@@ -49,25 +51,25 @@ class ChosenValues:
         self.chosen: dict[Slot, Batch] = {}
         self.violations: list[str] = []
 
-    def on_durable(self, node: NodeId, record: Record, now_us: int) -> None:
-        """`record` of `node` just became durable."""
-        if type(record) is AcceptedValue:
-            self._on_accepted(node, record, now_us)
-        elif type(record) is DecidedValue:
-            chosen = self.chosen.get(record.slot)
+    def on_durable(self, node: NodeId, fact: Fact | None, now_us: int) -> None:
+        """A record of `node` meaning `fact` just became durable."""
+        if type(fact) is AcceptFact:
+            self._on_accepted(node, fact, now_us)
+        elif type(fact) is DecideFact:
+            chosen = self.chosen.get(fact.instance)
             if chosen is None:
                 self.violations.append(
-                    f"t={now_us}us node {node} slot {record.slot}: decided "
-                    f"{format_batch(record.batch)} before any value was chosen"
+                    f"t={now_us}us node {node} slot {fact.instance}: decided "
+                    f"{format_batch(fact.batch)} before any value was chosen"
                 )
-            elif chosen != record.batch:
+            elif chosen != fact.batch:
                 self.violations.append(
-                    f"t={now_us}us node {node} slot {record.slot}: decided "
-                    f"{format_batch(record.batch)} but {format_batch(chosen)} was chosen"
+                    f"t={now_us}us node {node} slot {fact.instance}: decided "
+                    f"{format_batch(fact.batch)} but {format_batch(chosen)} was chosen"
                 )
 
-    def _on_accepted(self, node: NodeId, record: AcceptedValue, now_us: int) -> None:
-        slot, ballot, batch = record.slot, record.ballot, record.batch
+    def _on_accepted(self, node: NodeId, fact: AcceptFact, now_us: int) -> None:
+        slot, ballot, batch = fact.instance, fact.ballot, fact.batch
         key = (slot, ballot)
         vote = self._votes.get(key)
         if vote is None:
@@ -164,18 +166,19 @@ class MonotoneBallots:
         self._accepted: dict[tuple[NodeId, Slot], Ballot] = {}
         self.violations: list[str] = []
 
-    def on_durable(self, node: NodeId, record: Record, now_us: int) -> None:
-        if type(record) is Promised:
+    def on_durable(self, node: NodeId, fact: Fact | None, now_us: int) -> None:
+        """A record of `node` meaning `fact` just became durable."""
+        if type(fact) is PromiseFact:
             highest = self._promised.get(node, BALLOT_ZERO)
-            if record.ballot < highest:
+            if fact.ballot < highest:
                 self.violations.append(
-                    f"t={now_us}us node {node}: durable promise {record.ballot} is below "
+                    f"t={now_us}us node {node}: durable promise {fact.ballot} is below "
                     f"its earlier durable promise {highest}"
                 )
             else:
-                self._promised[node] = record.ballot
-        elif type(record) is AcceptedValue:
-            slot, ballot = record.slot, record.ballot
+                self._promised[node] = fact.ballot
+        elif type(fact) is AcceptFact:
+            slot, ballot = fact.instance, fact.ballot
             highest = self._promised.get(node, BALLOT_ZERO)
             if ballot < highest:
                 self.violations.append(

@@ -1,15 +1,20 @@
 """The simulated cluster: hosting the nodes and executing their effects.
 
-Theory of operation. A node's effects run in list order. `Send` and `Reply` go through the
-network; `Persist` writes records to the node's disk and starts a sync, and a barrier `Persist`
-holds every later output of the node until that sync completes (`pyxos.sim.barrier`), while the
-node keeps stepping. `Applied` and `Note` are observations of the node's in-memory state and go
-to the checkers and coverage counters at once. Records reach the checkers when their sync
-completes.
+Theory of operation. A node runs as it does in the runtime: its inputs (peer messages, client
+requests, ticks) queue in its inbox, and a turn steps up to `turn_inputs_max` of them and then
+flushes (`pyxos.exec.turns`); a turn costs `step_cost_us` of virtual time per input, so inputs
+that arrive meanwhile wait for the next turn, as they would behind a busy event loop. Effects
+go to the runtime's own `EffectExecutor` (`pyxos.exec`): `Send` and `Reply` through its
+`Persist` gate to the network, records and snapshots to its group-commit writer, whose rounds
+run on the simulated disk (one at a time: append, then a sync that completes after the disk's
+latency, then the round's snapshots are saved). `Applied` and `Note` are observations of the
+node's in-memory state and go to the checkers and coverage counters at once; records reach the
+checkers when their sync completes.
 
-A node boots from its disk's synced records; its `Host` (disk, gate, incarnation) outlives its
-crashes. A node that finds damage on its disk that no crash explains refuses to start, and the
-operator rebuilds it `REBUILD_DELAY_US` later (a `Rebuild` fault, fired by `pyxos.sim.injector`).
+A node boots from its disk's synced records; its `Host` (disk, incarnation) outlives its
+crashes, while its inbox and executor are memory and die with it. A node that finds damage on
+its disk that no crash explains refuses to start, and the operator rebuilds it
+`REBUILD_DELAY_US` later (a `Rebuild` fault, fired by `pyxos.sim.injector`).
 """
 
 from __future__ import annotations
@@ -19,26 +24,19 @@ from random import Random
 from typing import assert_never
 
 from pyxos.core.config import ReplicaConfig
-from pyxos.core.io import Flush
+from pyxos.core.protocol import ProtocolSpec
+from pyxos.core.quorum import QuorumSystem
+from pyxos.exec.executor import EffectExecutor, Emitted, Observed
+from pyxos.exec.turns import run_turn
+from pyxos.exec.writer import WriteRound
 from pyxos.faults import Rebuild
 from pyxos.machines.base import StateMachine
 from pyxos.machines.catalog import build_machines
-from pyxos.node.io import (
-    Applied,
-    NodeInput,
-    Note,
-    Persist,
-    Receive,
-    Reply,
-    Restored,
-    SaveSnapshot,
-    Send,
-    Tick,
-)
+from pyxos.node.io import Applied, NodeInput, Note, Receive, Restored, Send, Tick
 from pyxos.sim.checkers import AppliedPrefixes, ChosenValues, MonotoneBallots, format_batch
 from pyxos.sim.coverage import Coverage
 from pyxos.sim.disk import SimDisk
-from pyxos.sim.events import DELIVER, FAULT, SYNC, TICK, TO_CLIENT, EventQueue
+from pyxos.sim.events import DELIVER, FAULT, SYNC, TICK, TO_CLIENT, TURN, EventQueue
 from pyxos.sim.faults import PlannedFault
 from pyxos.sim.host import Host, NodeFactory
 from pyxos.sim.network import SimNetwork
@@ -49,13 +47,21 @@ REBUILD_DELAY_US = 200_000
 """How long after a node refuses to start on a corrupt log the operator rebuilds it."""
 
 
-def build_hosts(options: SimOptions, members: tuple[int, ...], rng: Random) -> dict[int, Host]:
+def build_hosts(
+    options: SimOptions,
+    members: tuple[int, ...],
+    rng: Random,
+    *,
+    quorums: QuorumSystem,
+    protocol: ProtocolSpec,
+) -> dict[int, Host]:
     """One host per member, in member order; each disk's generator is drawn from `rng`."""
     hosts: dict[int, Host] = {}
     for node_id in members:
         config = ReplicaConfig(
             node_id=node_id,
             members=members,
+            quorum=quorums,
             tick_ms=options.tick_ms,
             heartbeat_ticks=options.heartbeat_ticks,
             election_timeout_ticks_min=options.election_timeout_ticks_min,
@@ -63,30 +69,33 @@ def build_hosts(options: SimOptions, members: tuple[int, ...], rng: Random) -> d
             election_timeout_ticks_jitter=options.election_timeout_ticks_jitter,
             retransmit_ticks=options.retransmit_ticks,
             snapshot_every_slots=options.snapshot_every_slots,
+            thrifty=bool(options.thrifty),
         )
         disk = SimDisk(
             Random(rng.getrandbits(64)),
             latency_us_min=options.disk_latency_us_min,
             latency_us_max=options.disk_latency_us_max,
+            protocol=protocol,
         )
         hosts[node_id] = Host(config, disk)
     return hosts
 
 
-FLUSH = Flush()
-
-
 class Cluster:
     """The nodes' hosts: boots, crashes and steps the nodes, and executes their effects.
 
-    `steps` counts node steps and `records_synced` the records whose sync completed.
+    `steps` counts the inputs nodes stepped and `records_synced` the records whose sync
+    completed.
     """
 
     __slots__ = (
+        "_fact",
         "_factory",
         "_machines",
         "_node_rng",
+        "_step_cost_us",
         "_tick_rng",
+        "_turn_inputs_max",
         "applied",
         "ballots",
         "chosen",
@@ -106,6 +115,7 @@ class Cluster:
         hosts: dict[int, Host],
         *,
         factory: NodeFactory,
+        protocol: ProtocolSpec,
         queue: EventQueue,
         network: SimNetwork,
         transcript: Transcript | None,
@@ -117,10 +127,13 @@ class Cluster:
         node_rng: Random,
         tick_rng: Random,
         tick_us: int,
+        turn_inputs_max: int,
+        step_cost_us: int,
         machine_factory: Callable[[], StateMachine] = build_machines,
     ) -> None:
         self.hosts = hosts
         self._factory = factory
+        self._fact = protocol.fact
         self._machines = machine_factory  # a fresh state machine for each incarnation
         self.queue = queue
         self.network = network
@@ -132,6 +145,8 @@ class Cluster:
         self.violations = violations  # shared with the runner: disk problems found at boot
         self._node_rng = node_rng  # one generator per incarnation is drawn from it
         self._tick_rng = tick_rng  # each incarnation's tick phase
+        self._turn_inputs_max = turn_inputs_max
+        self._step_cost_us = step_cost_us
         self.tick_us = tick_us
         self.steps = 0
         self.records_synced = 0
@@ -166,11 +181,24 @@ class Cluster:
         else:
             node = self._factory(host.config, self._machines(), rng, disk.synced, disk.snapshot)
         host.node = node
+        host.executor = self._executor(host, host.incarnation)
         self.applied.on_start(host.node_id)
         if host.incarnation > 1:
             self.ballots.on_restart(host.node_id, node.promised, now)
         phase_us = int(self._tick_rng.random() * self.tick_us)
         self.queue.after(phase_us, TICK, host.node_id, host.incarnation)
+
+    def _executor(self, host: Host, incarnation: int) -> EffectExecutor:
+        def emit(effect: Emitted) -> None:
+            self._emit(host, effect)
+
+        def observe(effect: Observed) -> None:
+            self._observe(host, effect)
+
+        def start_round(round_: WriteRound) -> None:
+            self._start_round(host, incarnation, round_)
+
+        return EffectExecutor(emit=emit, observe=observe, start_round=start_round)
 
     def _refuse_to_start(self, host: Host, corrupt: str) -> None:
         """A node that finds damage no crash explains stops loudly; the operator rebuilds it."""
@@ -185,80 +213,93 @@ class Cluster:
             self.queue.push(at_us, FAULT, 0, PlannedFault(at_us=at_us, action=action))
 
     def crash(self, host: Host) -> None:
-        """Stop `host`'s node: its unsynced records and its gated effects are lost."""
+        """Stop `host`'s node: its inbox, its unsynced records and its gated effects are lost."""
         host.up = False
         host.node = None
-        host.incarnation += 1  # the old incarnation's ticks and syncs find nobody home
+        host.incarnation += 1  # the old incarnation's ticks, turns and syncs find nobody home
         lost = host.disk.crash()
-        dropped = host.gate.clear()
+        dropped = host.executor.stop() if host.executor is not None else 0
+        host.executor = None
+        host.inbox.clear()
+        host.turn_pending = False
         if self.transcript is not None:
             self.transcript.add(
                 self.queue.now_us,
                 f"n{host.node_id} down: {lost} unsynced records lost, {dropped} effects dropped",
             )
 
-    # ---- stepping and effects ---------------------------------------------------------------
-    def step(self, host: Host, inp: NodeInput) -> None:
-        """Step `host`'s (live) node with `inp` and execute its effects in order."""
-        node = host.node
-        assert node is not None
-        self.steps += 1
-        effects = node.step(inp)
-        if type(inp) is not Tick:
-            # One input per turn: the driver's turn ends here (a Tick flushes by itself).
-            effects += node.step(FLUSH)
-        tr = self.transcript
-        if tr is not None and type(inp) is not Tick:
-            tr.add(self.queue.now_us, f"n{host.node_id} <- {describe_input(inp)}")
-        gate = host.gate
-        for effect in effects:
-            match effect:
-                case Send() | Reply():
-                    if gate.offer(effect):
-                        self._execute(host, effect)
-                case Persist(records=records, barrier=barrier):
-                    disk = host.disk
-                    disk.append(records)
-                    sync_id, done_us = disk.start_sync(self.queue.now_us)
-                    self.queue.push(done_us, SYNC, host.node_id, (host.incarnation, sync_id))
-                    if barrier:
-                        gate.barrier(sync_id)
-                    if tr is not None:
-                        tr.add(
-                            self.queue.now_us,
-                            f"n{host.node_id} persist sync={sync_id} barrier={barrier} {records!r}",
-                        )
-                case Applied(slot=slot, batch=batch):
-                    self.applied.on_applied(host.node_id, slot, batch, self.queue.now_us)
-                    if tr is not None:
-                        tr.add(
-                            self.queue.now_us,
-                            f"n{host.node_id} applied slot={slot} {format_batch(batch)}",
-                        )
-                case SaveSnapshot(snapshot=snapshot):
-                    # Written, synced and renamed at once; it covers only decided slots and a
-                    # promise already made, so it never needs to wait behind a barrier.
-                    compacted = host.disk.save_snapshot(snapshot)
-                    if tr is not None:
-                        tr.add(
-                            self.queue.now_us,
-                            f"n{host.node_id} snapshot slot={snapshot.slot} "
-                            f"promised={snapshot.promised} compacted={compacted}",
-                        )
-                case Restored(slot=slot):
-                    self.applied.on_restored(host.node_id, slot)
-                    if tr is not None:
-                        tr.add(self.queue.now_us, f"n{host.node_id} restored slot={slot}")
-                case Note(kind=kind, detail=detail):
-                    self.coverage.on_note(kind, restarted=host.restarts > 0)
-                    if kind == "rejoined":
-                        host.rejoining = False
-                    if tr is not None:
-                        tr.add(self.queue.now_us, f"n{host.node_id} note {kind} {detail}")
-                case _:
-                    assert_never(effect)
+    # ---- inputs and turns -------------------------------------------------------------------
+    def deliver(self, host: Host, inp: NodeInput) -> None:
+        """An input for `host`'s (live) node: it waits in the inbox for the node's next turn."""
+        host.inbox.append(inp)
+        self._schedule_turn(host)
 
-    def _execute(self, host: Host, effect: Send | Reply) -> None:
+    def tick(self, host: Host) -> None:
+        """The node's ticker fired: a `Tick` input, and records no barrier waits for are
+        wanted durable (as the runtime's ticker does)."""
+        host.inbox.append(Tick(now_ms=self.queue.now_us // 1000))
+        assert host.executor is not None
+        host.executor.want_all()
+        self._schedule_turn(host)
+
+    def _schedule_turn(self, host: Host) -> None:
+        if not host.turn_pending:
+            host.turn_pending = True
+            self.queue.after(self._step_cost_us, TURN, host.node_id, host.incarnation)
+
+    def on_turn(self, host: Host, incarnation: int) -> None:
+        """The node's turn: step what waits in its inbox (up to the bound), then flush."""
+        if host.incarnation != incarnation or not host.up:
+            return
+        node, executor = host.node, host.executor
+        assert node is not None and executor is not None
+        host.turn_pending = False
+        taken = self._describe_taken(host) if self.transcript is not None else None
+        count = run_turn(
+            host.inbox,
+            node.step,
+            executor.execute,
+            inputs_max=self._turn_inputs_max,
+            taken=taken,
+        )
+        self.steps += count
+        if host.inbox and host.up and host.incarnation == incarnation:
+            host.turn_pending = True
+            self.queue.after(count * self._step_cost_us, TURN, host.node_id, incarnation)
+
+    def _describe_taken(self, host: Host) -> Callable[[NodeInput], None]:
+        transcript = self.transcript
+        assert transcript is not None
+
+        def taken(inp: NodeInput) -> None:
+            if type(inp) is not Tick:
+                transcript.add(self.queue.now_us, f"n{host.node_id} <- {describe_input(inp)}")
+
+        return taken
+
+    # ---- effects ----------------------------------------------------------------------------
+    def _observe(self, host: Host, effect: Observed) -> None:
+        tr = self.transcript
+        now = self.queue.now_us
+        match effect:
+            case Applied(slot=slot, batch=batch):
+                self.applied.on_applied(host.node_id, slot, batch, now)
+                if tr is not None:
+                    tr.add(now, f"n{host.node_id} applied slot={slot} {format_batch(batch)}")
+            case Restored(slot=slot):
+                self.applied.on_restored(host.node_id, slot)
+                if tr is not None:
+                    tr.add(now, f"n{host.node_id} restored slot={slot}")
+            case Note(kind=kind, detail=detail):
+                self.coverage.on_note(kind, restarted=host.restarts > 0)
+                if kind == "rejoined":
+                    host.rejoining = False
+                if tr is not None:
+                    tr.add(now, f"n{host.node_id} note {kind} {detail}")
+            case _:
+                assert_never(effect)
+
+    def _emit(self, host: Host, effect: Emitted) -> None:
         now = self.queue.now_us
         src = host.node_id
         delays = self.network.transit(src, effect.to)
@@ -278,18 +319,53 @@ class Cluster:
             for delay in delays:
                 push(now + delay, TO_CLIENT, effect.to, payload)
 
-    def on_sync(self, host: Host, incarnation: int, sync_id: int) -> None:
-        """A sync completed: its records become durable and the effects it held run."""
+    # ---- the disk ---------------------------------------------------------------------------
+    def _start_round(self, host: Host, incarnation: int, round_: WriteRound) -> None:
+        """The executor's writer starts a round: its records are written (not yet durable) and
+        a sync starts; the round completes with the sync."""
+        if host.incarnation != incarnation or not host.up:
+            return
+        disk = host.disk
+        records = round_.records
+        disk.append(records)
+        sync_id, done_us = disk.start_sync(self.queue.now_us)
+        self.queue.push(done_us, SYNC, host.node_id, (incarnation, sync_id, round_))
+        if self.transcript is not None:
+            snapshots = [s.slot for s in round_.snapshots]
+            self.transcript.add(
+                self.queue.now_us,
+                f"n{host.node_id} write sync={sync_id} upto={round_.upto} "
+                f"snapshots={snapshots} {records!r}",
+            )
+
+    def on_sync(self, host: Host, incarnation: int, sync_id: int, round_: WriteRound) -> None:
+        """A round's sync completed: its records become durable, its snapshots are saved, and
+        the effects it held run."""
         if host.incarnation != incarnation or not host.up:
             return  # the node crashed while this sync was in flight: it never completed
         now = self.queue.now_us
         node_id = host.node_id
-        records = host.disk.complete_sync(sync_id)
+        disk = host.disk
+        records = disk.complete_sync(sync_id)
         self.records_synced += len(records)
-        if self.transcript is not None:
-            self.transcript.add(now, f"n{node_id} synced sync={sync_id} records={len(records)}")
+        tr = self.transcript
+        if tr is not None:
+            tr.add(now, f"n{node_id} synced sync={sync_id} records={len(records)}")
+        fact = self._fact
         for record in records:
-            self.chosen.on_durable(node_id, record, now)
-            self.ballots.on_durable(node_id, record, now)
-        for effect in host.gate.release(sync_id):
-            self._execute(host, effect)
+            meaning = fact(record)
+            self.chosen.on_durable(node_id, meaning, now)
+            self.ballots.on_durable(node_id, meaning, now)
+        for snapshot in round_.snapshots:
+            # Written, synced and renamed with the round; it covers only decided slots and a
+            # promise already made.
+            compacted = disk.save_snapshot(snapshot)
+            if tr is not None:
+                tr.add(
+                    now,
+                    f"n{node_id} snapshot slot={snapshot.slot} promised={snapshot.promised} "
+                    f"compacted={compacted}",
+                )
+        executor = host.executor
+        assert executor is not None
+        executor.round_done(round_)

@@ -1,15 +1,18 @@
 """The simulated disk: an append-only record log whose unsynced suffix a crash loses.
 
-`append` writes records (not yet durable); `start_sync` begins a sync covering everything
-appended so far and says when it completes (a random latency, never before an earlier sync:
-syncs complete in order); `complete_sync` makes the covered records durable and returns them, so
-the runner can show them to the checkers exactly when they become durable. `crash` forgets the
-unsynced suffix and every sync in flight; half the time it also tears the first unsynced record
-(a prefix of its frame reaches the disk). `recover` then runs the write-ahead log's real frame
-scanner over the disk's bytes, as a restarting node does, and must find exactly the synced
-records followed by a torn tail to cut off. `corrupt` flips a bit inside a synced record that is
-not the last one (damage no crash explains): the scanner must report it, and the node must not
-start until it is rebuilt (`wipe`).
+It is the simulator's side of the effect executor's disk interface (`pyxos.exec`): a write
+round appends its records (`append`, not yet durable) and starts a sync covering everything
+appended so far (`start_sync`, which says when it completes: a random latency, never before an
+earlier sync); when it completes, `complete_sync` makes the covered records durable and returns
+them, so the runner can show them to the checkers exactly when they become durable, and the
+round's snapshots are saved (`save_snapshot`: written, synced and renamed at once).
+
+`crash` forgets the unsynced suffix and every sync in flight; half the time it also tears the
+first unsynced record (a prefix of its frame reaches the disk). `recover` then runs the
+write-ahead log's real frame scanner over the disk's bytes, as a restarting node does, and must
+find exactly the synced records followed by a torn tail to cut off. `corrupt` flips a bit
+inside a synced record that is not the last one (damage no crash explains): the scanner must
+report it, and the node must not start until it is rebuilt (`wipe`).
 """
 
 from __future__ import annotations
@@ -18,15 +21,10 @@ from collections import deque
 from collections.abc import Sequence
 from random import Random
 
-from pyxos.core.records import Record, Snapshot, covers
-from pyxos.wire.log_frames import (
-    Clean,
-    Corrupt,
-    TornTail,
-    encode_frame,
-    encode_frames,
-    scan_bytes,
-)
+from pyxos.core.io import DurableRecord as Record
+from pyxos.core.protocol import ProtocolSpec
+from pyxos.core.snapshot import Snapshot
+from pyxos.wire.log_frames import Clean, Corrupt, RecordCodec, TornTail, scan_bytes
 
 TORN_WRITE_P = 0.5
 """How often a crash with unsynced records leaves a torn prefix of the first one on disk."""
@@ -36,6 +34,8 @@ class SimDisk:
     """One node's disk. Survives the node's crashes; only `synced` survives a crash."""
 
     __slots__ = (
+        "_codec",
+        "_covers",
         "_inflight",
         "_last_done_us",
         "_latency_us_max",
@@ -51,7 +51,11 @@ class SimDisk:
         "torn",
     )
 
-    def __init__(self, rng: Random, *, latency_us_min: int, latency_us_max: int) -> None:
+    def __init__(
+        self, rng: Random, *, latency_us_min: int, latency_us_max: int, protocol: ProtocolSpec
+    ) -> None:
+        self._codec = RecordCodec(protocol)
+        self._covers = protocol.covers
         self._rng = rng
         self._latency_us_min = latency_us_min
         self._latency_us_max = latency_us_max
@@ -104,6 +108,7 @@ class SimDisk:
         synced_len = 0
         # Map old positions to new ones so that syncs in flight still cover the same records.
         new_position = [0] * (len(self._written) + 1)
+        covers = self._covers
         for index, record in enumerate(self._written):
             new_position[index] = len(kept)
             if not covers(snapshot, record):
@@ -121,7 +126,7 @@ class SimDisk:
         """Lose the unsynced suffix and every sync in flight. Returns how many records were lost."""
         lost = len(self._written) - self._synced_len
         if lost and self._rng.random() < TORN_WRITE_P:
-            frame = encode_frame(self._written[self._synced_len])
+            frame = self._codec.frame(self._written[self._synced_len])
             self.torn = frame[: 1 + int(self._rng.random() * (len(frame) - 1))]
         del self._written[self._synced_len :]
         self._inflight.clear()
@@ -133,7 +138,7 @@ class SimDisk:
         if self._synced_len < 2:
             return False
         index = int(rng.random() * (self._synced_len - 1))
-        bits = 8 * len(encode_frame(self._written[index]))
+        bits = 8 * len(self._codec.frame(self._written[index]))
         self.corrupt_at = (index, int(rng.random() * bits))
         return True
 
@@ -156,8 +161,8 @@ class SimDisk:
         synced = self._written[: self._synced_len]
         if self.corrupt_at is not None:
             return False, *self._scan_corrupt(synced, *self.corrupt_at)
-        data = encode_frames(synced)
-        frames, end = scan_bytes(data + self.torn)
+        data = self._frames(synced)
+        frames, end = scan_bytes(data + self.torn, codec=self._codec)
         torn, self.torn = self.torn, b""
         problem = None
         if [frame.record for frame in frames] != synced:
@@ -168,12 +173,14 @@ class SimDisk:
             problem = f"an intact log read as {end}"
         return bool(torn), problem, None
 
-    @staticmethod
-    def _scan_corrupt(synced: list[Record], index: int, bit: int) -> tuple[str | None, str]:
-        start = len(encode_frames(synced[:index]))
-        data = bytearray(encode_frames(synced))
+    def _frames(self, records: list[Record]) -> bytes:
+        return b"".join(self._codec.frame(r) for r in records)
+
+    def _scan_corrupt(self, synced: list[Record], index: int, bit: int) -> tuple[str | None, str]:
+        start = len(self._frames(synced[:index]))
+        data = bytearray(self._frames(synced))
         data[start + bit // 8] ^= 1 << (bit % 8)
-        _, end = scan_bytes(bytes(data))
+        _, end = scan_bytes(bytes(data), codec=self._codec)
         if isinstance(end, Corrupt):
             return None, f"corrupt log at offset {end.offset}: {end.reason}"
         return f"a flipped bit in record {index} of {len(synced)} read as {end}", "undetected"

@@ -14,12 +14,13 @@ from typing import Any
 # Event kinds. `target` is a node id or a client address; `payload` depends on the kind.
 TICK = 0  # payload: the node's incarnation
 DELIVER = 1  # payload: the node input (Receive or FromClient)
-SYNC = 2  # payload: (incarnation, sync id)
+SYNC = 2  # payload: (incarnation, sync id, the write round)
 TO_CLIENT = 3  # payload: a client message (ClientReply or ReadReply)
 CLIENT_TIMEOUT = 4  # payload: (op number, attempt)
 CLIENT_NEXT = 5  # payload: None; the client's think time is over
 FAULT = 6  # payload: a planned fault action
 CONTROL = 7  # payload: a phase change or the periodic convergence check
+TURN = 8  # payload: the node's incarnation; it steps the inputs in its inbox
 
 Event = tuple[int, int, int, int, Any]
 

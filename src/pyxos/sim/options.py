@@ -60,6 +60,14 @@ RANGES: dict[str, tuple[float, float]] = {
     "convergence_us_max": (30_000_000, 30_000_000),
     "client_timeout_us_min": (200_000, 200_000),
     "client_timeout_us_max": (500_000, 500_000),
+    # how a node takes its inputs (`pyxos.exec.turns`): at most this many per turn, a third of
+    # the seeds 1 (a flush after every input), a third 64 (the runtime's bound), the rest in
+    # between; each input costs this much virtual time, so inputs queue behind a busy node
+    "turn_inputs_max": (1, 64),
+    "step_cost_us": (5, 100),
+    # 1: Paxi's thrifty phase 2 (to a quorum first, the rest on retransmission), in a quarter
+    # of the seeds
+    "thrifty": (0, 1),
     # what the clients do: an index into WORKLOADS
     "workload": (0, len(WORKLOADS) - 1),
 }
@@ -97,12 +105,15 @@ class SimOptions:
     convergence_us_max: int
     client_timeout_us_min: int
     client_timeout_us_max: int
+    turn_inputs_max: int
+    step_cost_us: int
+    thrifty: int
     workload: int  # last: it takes no draw from the seed's stream (`draw_workload`)
 
     def __post_init__(self) -> None:
         if not 0 <= self.workload < len(WORKLOADS):
             raise ValueError(f"workload must be within 0..{len(WORKLOADS) - 1}")
-        for name in ("nodes", "clients", "keys", "tick_ms"):
+        for name in ("nodes", "clients", "keys", "tick_ms", "turn_inputs_max"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         for name in (
@@ -129,6 +140,10 @@ class SimOptions:
                 raise ValueError(f"need 0 <= {low} <= {high}")
         if self.client_timeout_us_min < 1:
             raise ValueError("client_timeout_us_min must be positive")
+        if self.step_cost_us < 1:
+            raise ValueError("step_cost_us must be positive")
+        if self.thrifty not in (0, 1):
+            raise ValueError("thrifty must be 0 or 1")
 
     def describe(self) -> str:
         """Every option but the seed, `name=value` separated by spaces, in declaration order."""
@@ -161,6 +176,11 @@ def draw_options(rng: Random, seed: int) -> SimOptions:
         elif name == "election_timeout_ticks_min":
             # ReplicaConfig needs heartbeat_ticks <= half of the election timeout.
             drawn[name] = max(rng.randint(int(low), int(high)), 2 * int(drawn["heartbeat_ticks"]))
+        elif name == "turn_inputs_max":
+            third = rng.randrange(3)
+            drawn[name] = (int(low), int(high), rng.randint(int(low) + 1, int(high) - 1))[third]
+        elif name == "thrifty":
+            drawn[name] = int(rng.random() < 0.25)
         elif name in FLOAT_OPTIONS:
             drawn[name] = round(rng.uniform(low, high), 3)
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pyxos.core.quorum import QuorumSpec
 from pyxos.sim.checkers import (
     AppliedPrefixes,
     ChosenValues,
@@ -42,7 +43,7 @@ def is_converged(cluster: Cluster, traffic: ClientTraffic, chosen: ChosenValues)
     upto = None
     for host in cluster.hosts.values():
         node = host.node
-        if node is None or len(host.gate):
+        if node is None or not host.quiet:
             return False
         if upto is None:
             upto = node.applied_upto
@@ -99,6 +100,8 @@ def build_result(
     delivered: int,
     fault_events: int,
     transcript: Transcript | None,
+    protocol: str,
+    quorums: QuorumSpec,
 ) -> SimResult:
     """The run's result; `violations` are the runner's own, after the checkers'."""
     history = traffic.history()
@@ -143,4 +146,6 @@ def build_result(
         object_history=object_history,
         counterexample=counterexample,
         transcript=None if transcript is None else transcript.lines,
+        protocol=protocol,
+        quorums=quorums,
     )

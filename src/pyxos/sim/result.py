@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from pyxos.check.history import Operation
 from pyxos.check.objects import ObjectOp
+from pyxos.core.protocols import DEFAULT_PROTOCOL
+from pyxos.core.quorum import MAJORITY, QuorumSpec
 from pyxos.sim.options import FLOAT_OPTIONS, SimOptions, expand_options
 
 COVERAGE_COUNTERS = (
@@ -60,6 +62,8 @@ class SimResult:
     counterexample: str | None = None
     """The linearizability checker's report when the history failed."""
     transcript: list[str] | None = None
+    protocol: str = DEFAULT_PROTOCOL
+    quorums: QuorumSpec = MAJORITY
 
     @property
     def ok(self) -> bool:
@@ -68,12 +72,19 @@ class SimResult:
     @property
     def replay(self) -> str:
         """The command that reruns exactly this run."""
-        return replay_command(self.options)
+        return replay_command(self.options, protocol=self.protocol, quorums=self.quorums)
 
 
-def replay_command(options: SimOptions) -> str:
-    """`pyxos sim --seed S` plus every option that differs from what the seed expands to."""
+def replay_command(
+    options: SimOptions, *, protocol: str = DEFAULT_PROTOCOL, quorums: QuorumSpec = MAJORITY
+) -> str:
+    """`pyxos sim --seed S` plus every option that differs from what the seed expands to, and
+    the protocol and quorums unless they are the defaults."""
     parts = [f"pyxos sim --seed {options.seed}"]
+    if protocol != DEFAULT_PROTOCOL:
+        parts.append(f"--protocol {protocol}")
+    if quorums != MAJORITY:
+        parts.append(f"--quorums {quorums.describe()}")
     for name, value in options.overrides_from(expand_options(options.seed)).items():
         text = repr(float(value)) if name in FLOAT_OPTIONS else str(value)
         parts.append(f"--{name.replace('_', '-')} {text}")

@@ -23,10 +23,11 @@ import traceback
 from collections.abc import Callable
 from random import Random
 
+from pyxos.core.protocols import DEFAULT_PROTOCOL, protocol_spec
+from pyxos.core.quorum import MAJORITY, QuorumSpec, QuorumSystem
 from pyxos.faults import Fault
 from pyxos.machines.base import StateMachine
 from pyxos.machines.catalog import build_machines
-from pyxos.node.io import Tick
 from pyxos.sim.checkers import AppliedPrefixes, ChosenValues, MonotoneBallots
 from pyxos.sim.cluster import Cluster, build_hosts
 from pyxos.sim.coverage import Coverage
@@ -39,9 +40,11 @@ from pyxos.sim.events import (
     SYNC,
     TICK,
     TO_CLIENT,
+    TURN,
     EventQueue,
 )
-from pyxos.sim.host import NodeFactory, real_node_factory
+from pyxos.sim.host import NodeFactory
+from pyxos.sim.host import node_factory as node_factory_of
 from pyxos.sim.injector import FaultInjector
 from pyxos.sim.network import SimNetwork
 from pyxos.sim.options import SimOptions, apply_overrides, draw_options
@@ -69,18 +72,38 @@ def run_seed(
     *,
     transcript: bool = False,
     node_factory: NodeFactory | None = None,
+    quorums: QuorumSpec = MAJORITY,
+    protocol: str = DEFAULT_PROTOCOL,
     **overrides: int | float,
 ) -> SimResult:
-    """Run seed `seed` with its options (and `overrides`, by option name) and check it."""
+    """Run seed `seed` with its options (and `overrides`, by option name) and check it, under
+    `protocol` with `quorums`."""
     options = apply_overrides(draw_options(Random(seed), seed), overrides)
-    return run_with_options(options, transcript=transcript, node_factory=node_factory)
+    return run_with_options(
+        options,
+        transcript=transcript,
+        node_factory=node_factory,
+        quorums=quorums,
+        protocol=protocol,
+    )
 
 
 def run_with_options(
-    options: SimOptions, *, transcript: bool = False, node_factory: NodeFactory | None = None
+    options: SimOptions,
+    *,
+    transcript: bool = False,
+    node_factory: NodeFactory | None = None,
+    quorums: QuorumSpec = MAJORITY,
+    protocol: str = DEFAULT_PROTOCOL,
 ) -> SimResult:
     """Run with fully expanded options (the seed is `options.seed`)."""
-    sim = Simulation(options, transcript=transcript, node_factory=node_factory)
+    sim = Simulation(
+        options,
+        transcript=transcript,
+        node_factory=node_factory,
+        quorums=quorums,
+        protocol=protocol,
+    )
     return sim.run()
 
 
@@ -94,29 +117,36 @@ class Simulation:
         transcript: bool = False,
         node_factory: NodeFactory | None = None,
         machine_factory: Callable[[], StateMachine] | None = None,
+        quorums: QuorumSpec = MAJORITY,
+        protocol: str = DEFAULT_PROTOCOL,
     ) -> None:
+        """Raises `ValueError` for an unknown protocol or quorums that do not fit the nodes."""
         self.options = options
+        self.quorums = quorums
+        spec = protocol_spec(protocol)
+        self.protocol = spec
         rng = Random(options.seed)
         draw_options(rng, options.seed)  # the options' draws come first in the seed's stream
-        factory = node_factory if node_factory is not None else real_node_factory
+        factory = node_factory if node_factory is not None else node_factory_of(spec)
         self.queue = EventQueue()
         self.transcript = Transcript() if transcript else None
         members = tuple(range(1, options.nodes + 1))
         self.members = members
+        system: QuorumSystem = quorums.build(members)
         # The sub-generators, in their fixed order.
         self.network = SimNetwork(
             Random(rng.getrandbits(64)),
             delay_us_min=options.delay_us_min,
             delay_us_max=options.delay_us_max,
         )
-        self.hosts = build_hosts(options, members, rng)
+        self.hosts = build_hosts(options, members, rng, quorums=system, protocol=spec)
         self.clients = build_clients(options, members, rng)
         plan_rng = Random(rng.getrandbits(64))
         tick_rng = Random(rng.getrandbits(64))
         node_rng = Random(rng.getrandbits(64))
         think_rng = Random(rng.getrandbits(64))
         fault_rng = Random(rng.getrandbits(64))
-        self.chosen = ChosenValues(self.hosts[members[0]].config.quorums)
+        self.chosen = ChosenValues(system)
         self.applied = AppliedPrefixes(self.chosen)
         self.ballots = MonotoneBallots()
         self.coverage = Coverage()
@@ -125,6 +155,7 @@ class Simulation:
         self.cluster = Cluster(
             self.hosts,
             factory=factory,
+            protocol=spec,
             queue=self.queue,
             network=self.network,
             transcript=self.transcript,
@@ -136,6 +167,8 @@ class Simulation:
             node_rng=node_rng,
             tick_rng=tick_rng,
             tick_us=self._tick_us,
+            turn_inputs_max=options.turn_inputs_max,
+            step_cost_us=options.step_cost_us,
             machine_factory=machine_factory or build_machines,
         )
         self.traffic = ClientTraffic(
@@ -194,7 +227,7 @@ class Simulation:
         clients = self.clients
         cluster = self.cluster
         traffic = self.traffic
-        step = cluster.step
+        deliver = cluster.deliver
         tick_us = self._tick_us
         while queue and self.phase != _DONE:
             _, _, kind, target, payload = queue.pop()
@@ -202,16 +235,18 @@ class Simulation:
                 host = hosts[target]
                 if host.up:
                     self.delivered += 1
-                    step(host, payload)
+                    deliver(host, payload)
                 else:
                     self.network.dropped += 1
+            elif kind == TURN:
+                cluster.on_turn(hosts[target], payload)
             elif kind == TICK:
                 host = hosts[target]
                 if host.incarnation == payload and host.up:
                     queue.after(tick_us, TICK, target, payload)
-                    step(host, Tick(now_ms=queue.now_us // 1000))
+                    cluster.tick(host)
             elif kind == SYNC:
-                cluster.on_sync(hosts[target], payload[0], payload[1])
+                cluster.on_sync(hosts[target], *payload)
             elif kind == TO_CLIENT:
                 self.delivered += 1
                 traffic.on_reply(clients[target], payload[0], payload[1])
@@ -291,4 +326,6 @@ class Simulation:
             delivered=self.delivered,
             fault_events=self.injector.fault_events,
             transcript=self.transcript,
+            protocol=self.protocol.name,
+            quorums=self.quorums,
         )

@@ -1,5 +1,6 @@
 """Durable storage: the `LogStore` interface, its in-memory twin, the write-ahead log on disk,
-snapshot files and a group-commit writer. See docs/storage.md for the on-disk format and the
+snapshot files. (Group commit, which decides what each write round holds, is the effect
+executor's: `pyxos.exec.writer`.) See docs/storage.md for the on-disk format and the
 recovery rules.
 
 This is an I/O layer (files, fsync, a writer thread); the protocol core never imports it.
@@ -7,19 +8,14 @@ This is an I/O layer (files, fsync, a writer thread); the protocol core never im
 
 from __future__ import annotations
 
-from pyxos.core.records import Snapshot, covers
+from pyxos.core.snapshot import Snapshot
 from pyxos.storage.errors import (
+    EXIT_STORAGE_FAILED,
     CorruptLog,
     CorruptSnapshot,
     StorageError,
     StorageFailed,
     StoreStateError,
-)
-from pyxos.storage.group_commit import (
-    EXIT_STORAGE_FAILED,
-    GroupCommitStats,
-    GroupCommitWriter,
-    fail_stop,
 )
 from pyxos.storage.logstore import LoadedLog, LogStore, MemoryLogStore
 from pyxos.storage.wal import SEGMENT_BYTES_DEFAULT, WriteAheadLog, scan_directory
@@ -29,8 +25,6 @@ __all__ = [
     "SEGMENT_BYTES_DEFAULT",
     "CorruptLog",
     "CorruptSnapshot",
-    "GroupCommitStats",
-    "GroupCommitWriter",
     "LoadedLog",
     "LogStore",
     "MemoryLogStore",
@@ -39,7 +33,5 @@ __all__ = [
     "StorageFailed",
     "StoreStateError",
     "WriteAheadLog",
-    "covers",
-    "fail_stop",
     "scan_directory",
 ]

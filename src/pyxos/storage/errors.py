@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+EXIT_STORAGE_FAILED = 74
+"""Process exit status after a storage failure (EX_IOERR from sysexits.h)."""
+
 
 class StorageError(Exception):
     """Base class of every error `pyxos.storage` raises on purpose."""

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from pyxos.core.records import Record, Snapshot, covers
+from pyxos.core.io import DurableRecord as Record
+from pyxos.core.protocol import ProtocolSpec
+from pyxos.core.protocols import DEFAULT_PROTOCOL, protocol_spec
+from pyxos.core.snapshot import Snapshot
 from pyxos.storage.errors import StorageFailed, StoreStateError
-from pyxos.wire.log_frames import RECORD_TYPES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,8 +36,8 @@ class LoadedLog:
     repaired_bytes: int = 0
 
 
-# `Snapshot` and `covers` are the core's; re-exported because the store speaks in them.
-__all__ = ["LoadedLog", "LogStore", "MemoryLogStore", "Snapshot", "covers", "write_round"]
+# `Snapshot` is the core's; re-exported because the store speaks in it.
+__all__ = ["LoadedLog", "LogStore", "MemoryLogStore", "Snapshot", "write_round"]
 
 
 class LogStore(Protocol):
@@ -79,9 +81,19 @@ class MemoryLogStore:
     a broken disk would; the store then stays failed until `crash()`.
     """
 
-    __slots__ = ("_fail_next_sync", "_records", "_snapshot", "_state", "_synced", "syncs")
+    __slots__ = (
+        "_fail_next_sync",
+        "_protocol",
+        "_records",
+        "_snapshot",
+        "_state",
+        "_synced",
+        "syncs",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: ProtocolSpec | None = None) -> None:
+        """A store of `protocol`'s records (Multi-Paxos if not given)."""
+        self._protocol = protocol if protocol is not None else protocol_spec(DEFAULT_PROTOCOL)
         self._records: list[Record] = []
         self._synced = 0  # records[:synced] are durable
         self._snapshot: Snapshot | None = None
@@ -97,9 +109,10 @@ class MemoryLogStore:
 
     def append(self, records: Sequence[Record]) -> None:
         self._require_open("append")
+        classes = self._protocol.record_classes
         for record in records:
-            if not isinstance(record, RECORD_TYPES):
-                raise TypeError(f"not a log record: {record!r}")
+            if not isinstance(record, classes):
+                raise TypeError(f"not a {self._protocol.name} log record: {record!r}")
         self._records.extend(records)
 
     def sync(self) -> None:
@@ -117,6 +130,7 @@ class MemoryLogStore:
         self.sync()
         self._snapshot = snapshot
         covered = 0
+        covers = self._protocol.covers
         for record in self._records:
             if not covers(snapshot, record):
                 break

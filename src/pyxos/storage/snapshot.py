@@ -18,9 +18,9 @@ import msgspec
 from crc32c import crc32c
 
 from pyxos.core.ids import Ballot, Slot
+from pyxos.core.snapshot import Snapshot
 from pyxos.storage import fsio
 from pyxos.storage.errors import CorruptSnapshot
-from pyxos.storage.logstore import Snapshot
 
 SNAPSHOT_VERSION = 1
 SNAPSHOT_PREFIX = "snap-"
@@ -35,6 +35,8 @@ class SnapshotBody(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     first_seq_kept: int
     """Sequence number of the first log record kept when this snapshot was installed: the log
     must start there (records before it were deleted, or are to be deleted, with the log)."""
+    time_ms: int = 0
+    """The log time of the state (added later: a file without it decodes with 0)."""
 
 
 class SnapshotFile(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,6 +61,7 @@ def encode_snapshot(snapshot: Snapshot, *, first_seq_kept: int) -> bytes:
             promised=snapshot.promised,
             state=snapshot.state,
             first_seq_kept=first_seq_kept,
+            time_ms=snapshot.time_ms,
         )
     )
     return _encoder.encode(SnapshotFile(version=SNAPSHOT_VERSION, crc=crc32c(body), body=body))
@@ -81,7 +84,9 @@ def decode_snapshot(data: bytes, *, path: str) -> tuple[Snapshot, int]:
         body = _body_decoder.decode(envelope.body)
     except ValueError as exc:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
         raise CorruptSnapshot(path, f"checksum ok but the body does not decode: {exc}") from None
-    snapshot = Snapshot(slot=body.slot, promised=body.promised, state=body.state)
+    snapshot = Snapshot(
+        slot=body.slot, promised=body.promised, state=body.state, time_ms=body.time_ms
+    )
     return snapshot, body.first_seq_kept
 
 

@@ -1,7 +1,9 @@
 """A writer process for crash tests: `python -m pyxos.storage.torture DIR`.
 
 It opens the write-ahead log in DIR, checks what it recovered, and then appends records under
-group commit until it is killed, printing one line per event on stdout (flushed at once):
+group commit until it is killed, printing one line per event on stdout (flushed at once). It
+writes as a node does: batches handed to the group-commit writer (`pyxos.exec.writer`) behind a
+barrier, snapshots in order with them, one write round (append, install, sync) at a time.
 
 - `open K repaired=B`: recovery found records up to K (0 for none), B torn bytes truncated;
 - `ack N`: every record up to N is durable (printed only after the sync that covers it);
@@ -20,17 +22,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future
 from random import Random
 
 from pyxos.core.commands import Command
 from pyxos.core.ids import Ballot
-from pyxos.core.records import AcceptedValue, Record, Snapshot
-from pyxos.storage.errors import StorageError, StorageFailed
-from pyxos.storage.group_commit import EXIT_STORAGE_FAILED, GroupCommitWriter
-from pyxos.storage.logstore import LoadedLog
+from pyxos.core.io import DurableRecord
+from pyxos.core.multipaxos import AcceptedValue
+from pyxos.core.snapshot import Snapshot
+from pyxos.exec.writer import GroupCommit
+from pyxos.storage.errors import EXIT_STORAGE_FAILED, StorageError, StorageFailed
+from pyxos.storage.logstore import LoadedLog, write_round
 from pyxos.storage.wal import WriteAheadLog
 
 EXIT_BAD_RECOVERY = 2
@@ -78,7 +80,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("directory")
     parser.add_argument("--segment-bytes", type=int, default=64 * 1024)
     parser.add_argument("--snapshot-every", type=int, default=0, help="0: never")
-    parser.add_argument("--window", type=int, default=8, help="batches in flight")
+    parser.add_argument("--window", type=int, default=8, help="batches per round, at most")
     parser.add_argument("--records-max", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -92,41 +94,51 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_RECOVERY
     _say(f"open {last} repaired={loaded.repaired_bytes}")
 
-    def on_failure(exc: StorageFailed) -> None:
-        sys.stderr.write(f"storage failed: {exc}\n")
-
-    writer = GroupCommitWriter(wal, on_failure=on_failure)
+    writer = GroupCommit()
     rng = Random(args.seed)
     acked = last
     next_slot = last + 1
     every = args.snapshot_every
     next_snapshot = (last // every + 1) * every if every else 0
-    outstanding: deque[tuple[str, int, Future[None]]] = deque()
+    snapshot_at: int | None = None  # a snapshot handed over, durable with the next round
     try:
         while acked < args.records_max:
-            while outstanding and (outstanding[0][2].done() or len(outstanding) >= args.window):
-                kind, upto, future = outstanding.popleft()
-                future.result()
-                if kind == "ack":
-                    acked = upto
-                _say(f"{kind} {upto}")
-                if kind == "ack" and next_snapshot and acked >= next_snapshot:
-                    snapshot = Snapshot(slot=acked, promised=BALLOT, state=machine_bytes(acked))
-                    outstanding.append(("snap", acked, writer.install_snapshot(snapshot)))
-                    next_snapshot = (acked // every + 1) * every
-            count = rng.randint(1, 4)
-            batch: list[Record] = [record(s) for s in range(next_slot, next_slot + count)]
-            outstanding.append(("ack", next_slot + count - 1, writer.submit(batch)))
-            next_slot += count
-    except StorageFailed:
+            # A round's worth of batches: each a barrier, as a node's accepts are.
+            ends: list[int] = []
+            for _ in range(rng.randint(1, args.window)):
+                count = rng.randint(1, 4)
+                batch: list[DurableRecord] = [
+                    record(s) for s in range(next_slot, next_slot + count)
+                ]
+                writer.append(tuple(batch), barrier=True)
+                next_slot += count
+                ends.append(next_slot - 1)
+            round_ = writer.take_round()
+            assert round_ is not None
+            write_round(wal, list(round_.items))
+            writer.finish(round_)
+            if snapshot_at is not None:
+                _say(f"snap {snapshot_at}")
+                snapshot_at = None
+            for end in ends:
+                acked = end
+                _say(f"ack {end}")
+            if next_snapshot and acked >= next_snapshot:
+                writer.save_snapshot(
+                    Snapshot(slot=acked, promised=BALLOT, state=machine_bytes(acked))
+                )
+                snapshot_at = acked
+                next_snapshot = (acked // every + 1) * every
+    except StorageFailed as exc:
+        sys.stderr.write(f"storage failed: {exc}\n")
         _say(f"fail {acked + 1}")
         try:
-            writer.submit([record(next_slot)])
+            wal.append([record(next_slot)])
         except StorageFailed:
             return EXIT_STORAGE_FAILED
-        sys.stderr.write("BUG: a submit was accepted after the storage failed\n")
+        sys.stderr.write("BUG: an append was accepted after the storage failed\n")
         return 1
-    writer.close()
+    wal.close()
     return 0
 
 

@@ -6,7 +6,10 @@ Theory of operation.
   sequence number, its position in the log since the first record ever written, and a segment is
   named after the sequence number of its first record. `snap-<slot:016x>.snap` is the latest
   snapshot (see `snapshot`); `LOCK` keeps a second process out (an advisory `flock`, released by
-  the kernel when the holder dies, even by kill -9).
+  the kernel when the holder dies, even by kill -9). `FORMAT` names the log's format and the
+  protocol whose records it holds (`pyxos-wal 1` and, say, `protocol multipaxos/1`): a node of
+  another protocol, or of an incompatible version of it, refuses the directory instead of
+  misreading it. A directory from before `FORMAT` existed holds Multi-Paxos records.
 - Appending. `append` encodes records into frames in memory; `sync` writes them with one
   `write` per segment touched (`O_APPEND`) and `fdatasync`s the segment. A segment is rolled
   when the next frame would take it past `segment_bytes_max`: the full segment is synced first,
@@ -42,7 +45,9 @@ from enum import Enum
 from pathlib import Path
 
 from pyxos.core.ids import Ballot
-from pyxos.core.records import Promised, Record
+from pyxos.core.io import DurableRecord as Record
+from pyxos.core.protocol import ProtocolSpec
+from pyxos.core.protocols import protocol_spec
 from pyxos.storage import failpoints, fsio
 from pyxos.storage.errors import (
     CorruptLog,
@@ -53,13 +58,25 @@ from pyxos.storage.errors import (
 )
 from pyxos.storage.logstore import LoadedLog, Snapshot
 from pyxos.storage.snapshot import read_snapshot, snapshot_paths, temp_paths, write_snapshot
-from pyxos.wire.log_frames import Clean, Corrupt, Frame, FrameScanner, TornTail, encode_frame
+from pyxos.wire.log_frames import (
+    DEFAULT_CODEC,
+    Clean,
+    Corrupt,
+    Frame,
+    FrameScanner,
+    RecordCodec,
+    TornTail,
+)
 
 log = logging.getLogger(__name__)
 
 SEGMENT_PREFIX = "wal-"
 SEGMENT_SUFFIX = ".log"
 LOCK_NAME = "LOCK"
+FORMAT_NAME = "FORMAT"
+WAL_FORMAT = "pyxos-wal 1"
+LEGACY_PROTOCOL = "multipaxos/1"
+"""The protocol of a log directory written before `FORMAT` existed."""
 SEGMENT_BYTES_DEFAULT = 64 * 1024 * 1024
 BUFFER_BYTES_MAX = 1024 * 1024
 """Appended frames kept in memory before they are written to the OS (still unsynced)."""
@@ -93,15 +110,15 @@ class SegmentInfo:
     slot_max: int = -1
     promised_max: Ballot | None = None
 
-    def note(self, record: Record, size_bytes: int) -> None:
-        # Called once per record on every restart: plain tests rather than `match` (faster).
+    def note(self, extent: tuple[int, Ballot | None], size_bytes: int) -> None:
+        """Count a record of `extent` (its protocol's `extent(record)`) and `size_bytes`."""
+        # Called once per record on every restart: keep it to plain comparisons.
         self.records += 1
         self.size_bytes += size_bytes
-        if isinstance(record, Promised):
-            if self.promised_max is None or record.ballot > self.promised_max:
-                self.promised_max = record.ballot
-        elif record.slot > self.slot_max:
-            self.slot_max = record.slot
+        slot, promised = extent
+        if promised is not None and (self.promised_max is None or promised > self.promised_max):
+            self.promised_max = promised
+        self.slot_max = max(self.slot_max, slot)
 
     def covered_by(self, snapshot: Snapshot) -> bool:
         return self.slot_max <= snapshot.slot and (
@@ -116,6 +133,35 @@ class SegmentScan:
     size_bytes: int
     frames: tuple[Frame, ...]
     end: Clean | TornTail | Corrupt
+
+
+def read_format(path: Path) -> str:
+    """The protocol (`name/version`) a `FORMAT` file names. Raises `StorageError` for a file
+    that is not one, `OSError` if it cannot be read."""
+    lines = path.read_text(errors="replace").splitlines()
+    if len(lines) >= 2 and lines[0] == WAL_FORMAT and lines[1].startswith("protocol "):
+        return lines[1].removeprefix("protocol ").strip()
+    raise StorageError(f"{path} is not a log format file this version understands: {lines[:2]}")
+
+
+def directory_codec(directory: Path) -> RecordCodec:
+    """The record codec of the protocol a log directory's `FORMAT` names (Multi-Paxos for a
+    directory without one). Raises `StorageError` for a format or protocol this build does not
+    know, `OSError` if the file cannot be read."""
+    path = Path(directory) / FORMAT_NAME
+    if not path.exists():
+        return DEFAULT_CODEC
+    name, _, version = read_format(path).partition("/")
+    try:
+        spec = protocol_spec(name)
+    except ValueError as exc:
+        raise StorageError(f"{path}: {exc}") from None
+    if str(spec.version) != version:
+        raise StorageError(
+            f"{path}: the log holds {name} records of version {version}; this build reads "
+            f"version {spec.version}"
+        )
+    return RecordCodec(spec)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,11 +183,15 @@ class DirectoryScan:
     obsolete_snapshots: tuple[Path, ...] = ()
     temp_files: tuple[Path, ...] = ()
     next_seq: int = 0
+    protocol: ProtocolSpec = DEFAULT_CODEC.spec
+    """The protocol whose records the scan decoded."""
 
 
-def scan_segment(path: Path) -> tuple[list[Frame], Clean | TornTail | Corrupt, int]:
+def scan_segment(
+    path: Path, codec: RecordCodec = DEFAULT_CODEC
+) -> tuple[list[Frame], Clean | TornTail | Corrupt, int]:
     """Read one segment: its valid frames, how it ends, and its size in bytes."""
-    scanner = FrameScanner()
+    scanner = FrameScanner(codec=codec)
     frames: list[Frame] = []
     size = 0
     with open(path, "rb", buffering=0) as handle:
@@ -165,13 +215,13 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def scan_directory(directory: Path) -> DirectoryScan:
+def scan_directory(directory: Path, codec: RecordCodec = DEFAULT_CODEC) -> DirectoryScan:
     """Read and check a log directory; change nothing. Raises `OSError` if it is unreadable."""
     with _gc_paused():
-        return _scan_directory(Path(directory))
+        return _scan_directory(Path(directory), codec)
 
 
-def _scan_directory(directory: Path) -> DirectoryScan:
+def _scan_directory(directory: Path, codec: RecordCodec) -> DirectoryScan:
     snapshots = snapshot_paths(directory)
     snapshot: Snapshot | None = None
     snapshot_path = snapshots[-1] if snapshots else None
@@ -202,7 +252,7 @@ def _scan_directory(directory: Path) -> DirectoryScan:
             what = "a segment is missing" if seq > expected else "segments overlap"
             error = CorruptLog(str(path), 0, f"{what}: expected the log to go on at seq {expected}")
             break
-        frames, end, size = scan_segment(path)
+        frames, end, size = scan_segment(path, codec)
         scans.append(
             SegmentScan(path=path, first_seq=seq, size_bytes=size, frames=tuple(frames), end=end)
         )
@@ -231,6 +281,7 @@ def _scan_directory(directory: Path) -> DirectoryScan:
         obsolete_snapshots=tuple(snapshots[:-1]),
         temp_files=tuple(temp_paths(directory)),
         next_seq=expected,
+        protocol=codec.spec,
     )
 
 
@@ -246,10 +297,17 @@ class WriteAheadLog:
     writer) calls it. One instance is one open: `load` once, ..., `close`."""
 
     def __init__(
-        self, directory: Path | str, *, segment_bytes_max: int = SEGMENT_BYTES_DEFAULT
+        self,
+        directory: Path | str,
+        *,
+        segment_bytes_max: int = SEGMENT_BYTES_DEFAULT,
+        protocol: ProtocolSpec | None = None,
     ) -> None:
+        """A log in `directory` holding the records of `protocol` (Multi-Paxos if not given)."""
         if segment_bytes_max < 1:
             raise ValueError(f"segment_bytes_max must be positive, not {segment_bytes_max}")
+        self._codec = DEFAULT_CODEC if protocol is None else RecordCodec(protocol)
+        self._extent = self._codec.spec.extent
         self._dir = Path(directory)
         self._segment_bytes_max = segment_bytes_max
         self._state = _State.NEW
@@ -282,7 +340,12 @@ class WriteAheadLog:
         try:
             fsio.make_directory(self._dir)
             self._lock()
-            scan = scan_directory(self._dir)
+            self._check_format()
+            scan = scan_directory(self._dir, self._codec)
+        except StorageError:
+            self._state = _State.CLOSED
+            self._release()
+            raise
         except OSError as exc:
             self._state = _State.FAILED
             self._release()
@@ -314,7 +377,7 @@ class WriteAheadLog:
         """Buffer `records` (encoded now: a bad record raises `TypeError`/`ValueError` and
         nothing is appended). Raises `StorageFailed` if the log failed."""
         self._require_open("append")
-        frames = [encode_frame(r) for r in records]
+        frames = [self._codec.frame(r) for r in records]
         self._pending.extend(zip(frames, records, strict=True))
         self._pending_bytes += sum(len(f) for f in frames)
         if self._pending_bytes >= BUFFER_BYTES_MAX:
@@ -362,6 +425,36 @@ class WriteAheadLog:
             self._release()
             raise StorageError(f"{self._dir} is in use by another process") from None
 
+    def _check_format(self) -> None:
+        """Write `FORMAT` into a new directory; refuse one that holds another protocol's log.
+        Raises `StorageError` naming both protocols, `OSError` if the file cannot be written."""
+        path = self._dir / FORMAT_NAME
+        ours = self._codec.spec.wire_name
+        wanted = f"{WAL_FORMAT}\nprotocol {ours}\n"
+        if path.exists():
+            found = read_format(path)
+            if found != ours:
+                raise StorageError(
+                    f"{self._dir} holds a log of protocol {found}; this node runs {ours}. "
+                    f"Start it with the protocol the log was written with, or move the "
+                    f"directory away to start this node empty"
+                )
+            return
+        if segment_paths(self._dir) and ours != LEGACY_PROTOCOL:
+            raise StorageError(
+                f"{self._dir} holds a log of protocol {LEGACY_PROTOCOL} (written before "
+                f"{FORMAT_NAME} existed); this node runs {ours}"
+            )
+        temp = path.with_suffix(".tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            fsio.write_all(fd, wanted.encode())
+            fsio.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+        fsio.fsync_directory(self._dir)
+
     def _release(self) -> None:
         for fd in (self._fd, self._lock_fd):
             if fd >= 0:
@@ -379,8 +472,9 @@ class WriteAheadLog:
         repaired = 0
         for seg in scan.segments:
             info = SegmentInfo(path=seg.path, first_seq=seg.first_seq)
+            extent = self._extent
             for frame in seg.frames:
-                info.note(frame.record, frame.size)
+                info.note(extent(frame.record), frame.size)
             self._segments.append(info)
         if scan.torn is not None:
             last = scan.segments[-1].path
@@ -442,8 +536,9 @@ class WriteAheadLog:
                 self._roll()
                 continue
             self._write(b"".join(frame for frame, _ in pending[i:j]))
+            extent = self._extent
             for frame, record in pending[i:j]:
-                seg.note(record, len(frame))
+                seg.note(extent(record), len(frame))
             i = j
         pending.clear()
         self._pending_bytes = 0

@@ -1,8 +1,10 @@
 """Records <-> bytes, and the frames that carry them in the log.
 
 A frame is `length (u32 LE) | crc32c(payload) (u32 LE) | payload`, where the payload is the
-msgpack encoding of one `Record`. A zero length is never valid (no record encodes to nothing;
-an all-zero region, which a crash can leave behind, must not parse as a frame).
+msgpack encoding of one durable record of the node's protocol (`RecordCodec`: each protocol
+declares its record types; Multi-Paxos's are the default). A zero length is never valid (no
+record encodes to nothing; an all-zero region, which a crash can leave behind, must not parse as
+a frame).
 
 `FrameScanner` reads frames incrementally (`feed(bytes)`, `frames()`, then `finish()` at end of
 file) and reports where the valid prefix ends and why:
@@ -24,45 +26,73 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from crc32c import crc32c
 
-from pyxos.core.records import AcceptedValue, DecidedValue, Promised, Record
+from pyxos.core.io import DurableRecord
+from pyxos.core.protocol import ProtocolSpec
+from pyxos.core.protocols import DEFAULT_PROTOCOL, protocol_spec
 
 HEADER = struct.Struct("<II")
 HEADER_BYTES = HEADER.size
 PAYLOAD_BYTES_MAX = 64 * 1024 * 1024
 """The largest record payload a frame may carry; a larger length field is damage."""
 
-RECORD_TYPES = (Promised, AcceptedValue, DecidedValue)
 
-_encoder = msgspec.msgpack.Encoder()
-_decoder: msgspec.msgpack.Decoder[Record] = msgspec.msgpack.Decoder(Record)
+class RecordCodec:
+    """One protocol's durable records <-> bytes (payloads, and framed)."""
+
+    __slots__ = ("_decoder", "_encoder", "record_classes", "spec")
+
+    def __init__(self, spec: ProtocolSpec) -> None:
+        self.spec = spec
+        self.record_classes = spec.record_classes
+        self._encoder = msgspec.msgpack.Encoder()
+        self._decoder: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder(spec.record_type)
+
+    def encode(self, record: DurableRecord) -> bytes:
+        """The msgpack payload of `record`. Raises `TypeError` for anything that is not one of
+        the protocol's records."""
+        if not isinstance(record, self.record_classes):
+            raise TypeError(f"not a {self.spec.name} log record: {record!r}")
+        return self._encoder.encode(record)
+
+    def decode(self, payload: bytes | memoryview) -> DurableRecord:
+        """Decode one payload. Raises `msgspec.DecodeError` (a `ValueError`) on bad bytes."""
+        record: DurableRecord = self._decoder.decode(payload)
+        return record
+
+    def frame(self, record: DurableRecord) -> bytes:
+        """One framed record. Raises `ValueError` if its payload exceeds `PAYLOAD_BYTES_MAX`."""
+        payload = self.encode(record)
+        if len(payload) > PAYLOAD_BYTES_MAX:
+            raise ValueError(f"record of {len(payload)} bytes exceeds {PAYLOAD_BYTES_MAX}")
+        return HEADER.pack(len(payload), crc32c(payload)) + payload
 
 
-def encode_record(record: Record) -> bytes:
-    """The msgpack payload of `record`. Raises `TypeError` for anything that is not a Record."""
-    if not isinstance(record, RECORD_TYPES):
-        raise TypeError(f"not a log record: {record!r}")
-    return _encoder.encode(record)
+DEFAULT_CODEC = RecordCodec(protocol_spec(DEFAULT_PROTOCOL))
+"""The codec of the default protocol (Multi-Paxos), for logs that do not say otherwise."""
 
 
-def decode_record(payload: bytes | memoryview) -> Record:
+def encode_record(record: DurableRecord, codec: RecordCodec = DEFAULT_CODEC) -> bytes:
+    """The msgpack payload of `record` (see `RecordCodec.encode`)."""
+    return codec.encode(record)
+
+
+def decode_record(payload: bytes | memoryview, codec: RecordCodec = DEFAULT_CODEC) -> DurableRecord:
     """Decode one payload. Raises `msgspec.DecodeError` (a `ValueError`) on bad bytes."""
-    return _decoder.decode(payload)
+    return codec.decode(payload)
 
 
-def encode_frame(record: Record) -> bytes:
+def encode_frame(record: DurableRecord, codec: RecordCodec = DEFAULT_CODEC) -> bytes:
     """One framed record. Raises `ValueError` if its payload exceeds `PAYLOAD_BYTES_MAX`."""
-    payload = encode_record(record)
-    if len(payload) > PAYLOAD_BYTES_MAX:
-        raise ValueError(f"record of {len(payload)} bytes exceeds {PAYLOAD_BYTES_MAX}")
-    return HEADER.pack(len(payload), crc32c(payload)) + payload
+    return codec.frame(record)
 
 
-def encode_frames(records: Iterable[Record]) -> bytes:
-    return b"".join(encode_frame(r) for r in records)
+def encode_frames(records: Iterable[DurableRecord], codec: RecordCodec = DEFAULT_CODEC) -> bytes:
+    return b"".join(codec.frame(r) for r in records)
 
 
 class Frame(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,7 +100,7 @@ class Frame(msgspec.Struct, frozen=True, kw_only=True):
 
     offset: int
     size: int
-    record: Record
+    record: DurableRecord
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,9 +134,10 @@ class FrameScanner:
     rest of the input is kept to decide, at `finish`, whether the bad frame was a torn tail.
     """
 
-    __slots__ = ("_bad", "_buf", "_fatal", "_pos", "_start")
+    __slots__ = ("_bad", "_buf", "_codec", "_fatal", "_pos", "_start")
 
-    def __init__(self, *, offset: int = 0) -> None:
+    def __init__(self, *, offset: int = 0, codec: RecordCodec = DEFAULT_CODEC) -> None:
+        self._codec = codec
         self._buf = b""
         self._start = offset  # file offset of self._buf[0]
         self._pos = 0  # next unread byte in self._buf
@@ -132,7 +163,7 @@ class FrameScanner:
         if self._bad is not None:
             return out
         buf, pos, end, start = self._buf, self._pos, len(self._buf), self._start
-        unpack, mv = HEADER.unpack_from, memoryview(buf)
+        unpack, mv, decode = HEADER.unpack_from, memoryview(buf), self._codec.decode
         while end - pos >= HEADER_BYTES:
             length, crc = unpack(buf, pos)
             if length == 0 or length > PAYLOAD_BYTES_MAX:
@@ -146,7 +177,7 @@ class FrameScanner:
                 self._bad = (pos, "checksum mismatch")
                 break
             try:
-                record = _decoder.decode(payload)
+                record = decode(payload)
             except ValueError as exc:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
                 self._bad = (pos, f"checksum ok but the record does not decode: {exc}")
                 self._fatal = True
@@ -200,9 +231,11 @@ def find_valid_frame(buf: bytes, start: int) -> int | None:
     return None
 
 
-def scan_bytes(data: bytes, *, offset: int = 0) -> tuple[list[Frame], ScanEnd]:
+def scan_bytes(
+    data: bytes, *, offset: int = 0, codec: RecordCodec = DEFAULT_CODEC
+) -> tuple[list[Frame], ScanEnd]:
     """Scan a whole log held in memory: its valid frames and how it ends."""
-    scanner = FrameScanner(offset=offset)
+    scanner = FrameScanner(offset=offset, codec=codec)
     scanner.feed(data)
     frames = scanner.frames()
     return frames, scanner.finish()

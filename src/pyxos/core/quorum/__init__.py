@@ -15,5 +15,15 @@ from pyxos.core.quorum.flexible import Flexible
 from pyxos.core.quorum.grid import Grid
 from pyxos.core.quorum.intersection import check_intersection
 from pyxos.core.quorum.majority import Majority
+from pyxos.core.quorum.spec import MAJORITY, QuorumSpec, parse_quorums
 
-__all__ = ["Flexible", "Grid", "Majority", "QuorumSystem", "check_intersection"]
+__all__ = [
+    "MAJORITY",
+    "Flexible",
+    "Grid",
+    "Majority",
+    "QuorumSpec",
+    "QuorumSystem",
+    "check_intersection",
+    "parse_quorums",
+]

@@ -14,6 +14,16 @@ from dataclasses import KW_ONLY, dataclass, field
 from pyxos.core.ids import NodeId
 
 
+def check_sizes(q1_size: int, q2_size: int, n: int) -> None:
+    """Raise `ValueError` unless every `q1_size`-set meets every `q2_size`-set of `n` members.
+    (A module-level rule so that a test can switch it off and prove the checkers notice.)"""
+    if q1_size + q2_size <= n:
+        raise ValueError(
+            f"phase-1 quorums of {q1_size} and phase-2 quorums of {q2_size} can be disjoint "
+            f"among {n} members: q1 + q2 = {q1_size + q2_size} must exceed {n}"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Flexible:
     """Q1 = any `q1_size` of `members`, Q2 = any `q2_size`; `q1_size + q2_size > len(members)`.
@@ -37,11 +47,7 @@ class Flexible:
         for name, size in (("q1_size", self.q1_size), ("q2_size", self.q2_size)):
             if not 1 <= size <= n:
                 raise ValueError(f"{name}={size} must be between 1 and the {n} members")
-        if self.q1_size + self.q2_size <= n:
-            raise ValueError(
-                f"q1_size + q2_size = {self.q1_size + self.q2_size} must exceed the {n} members,"
-                " or a phase-1 quorum and a phase-2 quorum could be disjoint"
-            )
+        check_sizes(self.q1_size, self.q2_size, n)
         object.__setattr__(self, "members", tuple(sorted(self.members)))
         object.__setattr__(self, "_member_set", frozenset(self.members))
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pyxos.core.acceptor import Acceptor
 from pyxos.core.commands import Command
 from pyxos.core.ids import Ballot
 from pyxos.core.io import Persist, Send
-from pyxos.core.messages import (
+from pyxos.core.multipaxos.acceptor import Acceptor
+from pyxos.core.multipaxos.messages import (
     Accept,
     Accepted,
     AcceptedEntry,
@@ -15,7 +15,7 @@ from pyxos.core.messages import (
     Promise,
     Reject,
 )
-from pyxos.core.records import AcceptedValue, Promised
+from pyxos.core.multipaxos.records import AcceptedValue, Promised
 
 B1 = Ballot(1, 2)
 B2 = Ballot(2, 3)

@@ -7,7 +7,7 @@ from random import Random
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
 from pyxos.core.io import Effect, Persist, Receive, Send, Tick
-from pyxos.core.messages import (
+from pyxos.core.multipaxos.messages import (
     Accept,
     Accepted,
     CatchupReply,
@@ -22,8 +22,8 @@ from pyxos.core.messages import (
     RejoinQuery,
     ViewChange,
 )
-from pyxos.core.records import Promised
-from pyxos.core.replica import Replica
+from pyxos.core.multipaxos.records import Promised
+from pyxos.core.multipaxos.replica import Replica
 
 MEMBERS = (1, 2, 3)
 

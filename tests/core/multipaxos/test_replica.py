@@ -8,7 +8,7 @@ from pyxos.core.commands import Command
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
 from pyxos.core.io import Effect, Flush, Note, Persist, Propose, Receive, Send, Tick
-from pyxos.core.messages import (
+from pyxos.core.multipaxos.messages import (
     Accept,
     AcceptedEntry,
     CatchupRequest,
@@ -21,8 +21,8 @@ from pyxos.core.messages import (
     Promise,
     ViewChange,
 )
-from pyxos.core.records import AcceptedValue, Promised
-from pyxos.core.replica import Replica
+from pyxos.core.multipaxos.records import AcceptedValue, Promised
+from pyxos.core.multipaxos.replica import Replica
 
 MEMBERS = (1, 2, 3)
 A = (Command(client_id=7, seq=1, op=b"a"),)
@@ -73,7 +73,7 @@ def test_the_election_timeout_grows_with_churn_and_is_capped() -> None:
     while len(timeouts) < 6:
         t += 1
         if sends(r.step(Tick(now_ms=10 * t)), PreViewChange):
-            timeouts.append(r.timeout_ticks)
+            timeouts.append(r.elections.timeout_ticks)
     assert timeouts == [60, 120, 240, 240, 240, 240]
 
 
@@ -138,7 +138,7 @@ def test_a_leader_puts_a_turns_commands_in_one_slot() -> None:
 
 def test_recovery_never_reuses_a_ballot_the_replica_led_before() -> None:
     durable = [Promised(ballot=Ballot(0, 1)), AcceptedValue(slot=1, ballot=Ballot(0, 1), batch=A)]
-    r = Replica(ReplicaConfig(node_id=1, members=MEMBERS), Random(0), durable)
+    r = Replica(ReplicaConfig(node_id=1, members=MEMBERS), Random(0), durable=durable)
     assert r.step(Tick(now_ms=10)) == []
     assert r.leader is None
 

@@ -1,12 +1,15 @@
 """Storage benchmark: the disk's fsync rate, group-commit throughput, and restart time.
 
-    python -m pyxos.storage.bench [--dir DIR] [--submitters 1,8,64] [--restart-records N]
+    pyxos bench storage [--dir DIR] [--submitters 1,8,64] [--restart-records N]
 
 `bench_storage` measures, in one run on one disk:
 
 - the raw fsync rate: write 100 bytes and `fdatasync`, in a loop, for `fsync_seconds`;
-- group commit: N threads each submit one ~100-byte record and wait for it (a closed loop),
-  for `commit_seconds`; records per second, syncs per second and batches per sync;
+- group commit: N submitters each hand over one ~100-byte record behind a barrier and wait for
+  the gate to release their answer (a closed loop), for `commit_seconds`; records per second,
+  syncs per second and batches per sync. They go through the nodes' own path: the effect
+  executor (`pyxos.exec`), its group-commit writer, and the runtime's disk rounds in a worker
+  thread (`pyxos.runtime.disk`);
 - restart: the time `WriteAheadLog.load()` takes on a log of `restart_records` small records,
   without a snapshot, and with a snapshot covering 90% of them (the log below it deleted). The
   files were just written, so this is a warm page cache: it measures the scan and decode, not
@@ -16,11 +19,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,8 +32,13 @@ from pathlib import Path
 
 from pyxos.core.commands import Command
 from pyxos.core.ids import Ballot
-from pyxos.core.records import AcceptedValue, Snapshot
-from pyxos.storage.group_commit import GroupCommitWriter
+from pyxos.core.multipaxos import AcceptedValue
+from pyxos.core.snapshot import Snapshot
+from pyxos.exec.executor import EffectExecutor, Emitted
+from pyxos.exec.writer import WriteRound
+from pyxos.node.client_messages import ReadReply
+from pyxos.node.io import Persist, Reply
+from pyxos.runtime.disk import DiskRounds
 from pyxos.storage.wal import WriteAheadLog
 from pyxos.wire.log_frames import encode_record
 
@@ -90,36 +98,58 @@ def measure_fsync_rate(directory: Path, *, seconds: float = 2.0) -> float:
 def measure_group_commit(
     directory: Path, *, submitters: int, seconds: float = 3.0, op_bytes: int = 70
 ) -> CommitFigures:
-    """Closed loop: `submitters` threads each submit one record and wait, until time is up."""
+    """Closed loop: `submitters` each hand over one record and wait, until time is up."""
+    return asyncio.run(_group_commit(directory, submitters, seconds, op_bytes))
+
+
+async def _group_commit(
+    directory: Path, submitters: int, seconds: float, op_bytes: int
+) -> CommitFigures:
     log_dir = directory / f"commit-{submitters}"
     wal = WriteAheadLog(log_dir)
     wal.load()
-    writer = GroupCommitWriter(wal)
+    loop = asyncio.get_running_loop()
+    waiting: dict[int, asyncio.Future[None]] = {}
+
+    def emit(effect: Emitted) -> None:
+        future = waiting.pop(effect.to, None)
+        if future is not None:
+            future.set_result(None)
+
+    def failed(exc: BaseException) -> None:
+        for future in waiting.values():
+            future.set_exception(exc)
+
+    def done(round_: WriteRound) -> None:
+        executor.round_done(round_)
+
+    disk = DiskRounds(wal, done=done, on_failure=failed)
+    executor = EffectExecutor(emit=emit, observe=lambda _: None, start_round=disk.start)
     counts = [0] * submitters
     stop = time.perf_counter() + seconds
 
-    def submitter(index: int) -> None:
+    async def submitter(index: int) -> None:
         slot = index * 10_000_000
+        answer = Reply(to=index, message=ReadReply(client_id=index, read_id=0, result=b""))
         while time.perf_counter() < stop:
             slot += 1
-            writer.submit([_record(slot, op_bytes)]).result()
+            future = waiting[index] = loop.create_future()
+            executor.execute([Persist(records=(_record(slot, op_bytes),)), answer])
+            await future
             counts[index] += 1
 
-    threads = [threading.Thread(target=submitter, args=(i,)) for i in range(submitters)]
     start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    await asyncio.gather(*(submitter(i) for i in range(submitters)))
     elapsed = time.perf_counter() - start
-    stats = writer.stats()
-    writer.close()
+    await disk.drain()
+    wal.close()
     shutil.rmtree(log_dir)
+    syncs = disk.counters.syncs
     return CommitFigures(
         submitters=submitters,
         records_per_s=sum(counts) / elapsed,
-        syncs_per_s=stats.syncs / elapsed,
-        batches_per_sync=stats.batches_per_sync,
+        syncs_per_s=syncs / elapsed,
+        batches_per_sync=disk.counters.records_synced / syncs if syncs else 0.0,
     )
 
 
@@ -216,13 +246,13 @@ def format_storage_bench(result: StorageBench) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pyxos.storage.bench")
+    parser = argparse.ArgumentParser(prog="pyxos bench storage")
     parser.add_argument("--dir", default=None, help="where to write (default: system temp)")
     parser.add_argument(
         "--submitters",
         default="1,8,64",
         type=lambda text: tuple(int(n) for n in text.split(",")),
-        help="comma-separated submitter thread counts (default 1,8,64)",
+        help="comma-separated submitter counts (default 1,8,64)",
     )
     parser.add_argument("--restart-records", type=int, default=1_000_000)
     args = parser.parse_args(argv)

@@ -31,26 +31,77 @@ pre-vote of `prevote.py`: the leader its peers hear is at or below the floor and
 from supporting it, and only a new view can release it. It still never leads while rejoining.
 Two replicas must not rejoin at the same time: a rejoining replica does not answer queries
 until it knows its own floor, so each would wait for the other.
+
+`Rejoin` screens every message a rejoining replica receives and says what to do with it (a
+`Verdict`); the replica acts on the verdict, since it owns the acceptor, learner and views.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from pyxos.core.ids import Ballot, NodeId, Slot
-from pyxos.core.io import Effect, Note, Send
-from pyxos.core.messages import (
+from pyxos.core.io import PeerMessage
+from pyxos.core.multipaxos.messages import (
     Accept,
     Heartbeat,
-    Message,
     Prepare,
     RejoinInfo,
     RejoinQuery,
-    ViewChange,
 )
 
-if TYPE_CHECKING:
-    from pyxos.core.replica import Replica
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """Say nothing and change nothing (a vote we may not cast, or a query we cannot answer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """Handle the message as a replica that is not rejoining would."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Answer the `RejoinQuery` with our own `RejoinInfo` (our floor is known)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FloorKnown:
+    """Every peer answered: promise `floor`, learn every slot up to `slot_floor`, and move to a
+    view above the floor (the leader we hear may lead at the floor for ever)."""
+
+    floor: Ballot
+    slot_floor: Slot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Released:
+    """Voting is safe again: stop rejoining, then handle the message normally."""
+
+    ballot: Ballot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Follow:
+    """Follow the leader of `ballot` and learn its commit point `commit_upto`, but cast no
+    vote."""
+
+    ballot: Ballot
+    commit_upto: Slot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observe:
+    """A `Prepare`: follow its view and wait for its phase 1, but do not promise."""
+
+    ballot: Ballot
+
+
+Verdict = Drop | Handle | Answer | FloorKnown | Released | Follow | Observe
+DROP = Drop()
+HANDLE = Handle()
+ANSWER = Answer()
 
 
 class Rejoin:
@@ -64,6 +115,13 @@ class Rejoin:
         # Every slot a forgotten vote could be in is at or below this: we must learn them all.
         self.slot_floor: Slot = 0
         self.query_tick = -(10**9)
+
+    def query_due(self, tick: int, retransmit_ticks: int) -> bool:
+        """True if we must ask every peer (again) for its promise: until all have answered."""
+        if self.floor is not None or tick - self.query_tick < retransmit_ticks:
+            return False
+        self.query_tick = tick
+        return True
 
     def on_info(
         self, sender: NodeId, promised: Ballot, slot_upto: Slot, peers: tuple[NodeId, ...]
@@ -84,64 +142,36 @@ class Rejoin:
         have learned every slot up to the slot floor."""
         return self.floor is not None and ballot > self.floor and decided_upto >= self.slot_floor
 
-
-def while_rejoining(replica: Replica, sender: NodeId, msg: Message) -> list[Effect] | None:
-    """Handle `msg` for a replica that is rejoining (mute); None lets its normal handler take
-    it."""
-    rejoin = replica.rejoin
-    assert rejoin is not None
-    match msg:
-        case RejoinInfo(promised=promised, slot_upto=slot_upto):
-            if not rejoin.on_info(sender, promised, slot_upto, replica.config.peers):
-                return []
-            floor = rejoin.floor
-            assert floor is not None
-            # Learn every slot a forgotten vote could be in (catch-up starts now).
-            learner = replica.learner
-            learner.commit_hint = max(learner.commit_hint, rejoin.slot_floor)
-            # The leader we hear may well lead at `floor` itself and never change: ask for a
-            # new view, whose leader will prepare above the floor and release us.
-            view = max(replica.view, floor.round) + 1
-            return [
-                *replica.acceptor.promise_floor(floor),
-                Note(kind="rejoin_floor", detail=f"floor={floor}"),
-                *(Send(to=p, message=ViewChange(view=view)) for p in replica.config.peers),
-                *replica._enter_view(view),
-            ]
-        case RejoinQuery():
-            if rejoin.floor is None:
-                return []  # our promise means nothing yet
-            return [Send(to=sender, message=rejoin_info(replica))]
-        case Accept(ballot=ballot) | Heartbeat(ballot=ballot) if rejoin.releases(
-            ballot, replica.learner.decided_upto
-        ):
-            replica.rejoin = None
-            effects: list[Effect] = [Note(kind="rejoined", detail=f"ballot={ballot}")]
-            effects.extend(replica._on_message(sender, msg))
-            return effects
-        case Accept(ballot=ballot, commit_upto=upto) | Heartbeat(ballot=ballot, commit_upto=upto):
-            # Follow the leader and learn, but cast no vote.
-            effects = replica._observe(ballot)
-            if ballot.round == replica.view:
-                replica.heard_leader()
-            replica.learner.commit_hint = max(replica.learner.commit_hint, upto)
-            return effects
-        case Prepare(ballot=ballot):
-            effects = replica._observe(ballot)
-            replica.heard_tick = replica.tick
-            return effects
-        case _:
-            return None
+    def screen(
+        self, sender: NodeId, msg: PeerMessage, decided_upto: Slot, peers: tuple[NodeId, ...]
+    ) -> Verdict:
+        """What a rejoining replica does with `msg` from `sender`."""
+        match msg:
+            case RejoinInfo(promised=promised, slot_upto=slot_upto):
+                if not self.on_info(sender, promised, slot_upto, peers):
+                    return DROP
+                assert self.floor is not None
+                return FloorKnown(floor=self.floor, slot_floor=self.slot_floor)
+            case RejoinQuery():
+                return DROP if self.floor is None else ANSWER  # our promise means nothing yet
+            case Accept(ballot=ballot) | Heartbeat(ballot=ballot) if self.releases(
+                ballot, decided_upto
+            ):
+                return Released(ballot=ballot)
+            case (
+                Accept(ballot=ballot, commit_upto=upto) | Heartbeat(ballot=ballot, commit_upto=upto)
+            ):
+                return Follow(ballot=ballot, commit_upto=upto)
+            case Prepare(ballot=ballot):
+                return Observe(ballot=ballot)
+            case _:
+                return HANDLE
 
 
-def rejoin_info(replica: Replica) -> RejoinInfo:
-    """Our promise, and the highest slot we accepted, learned or proposed."""
-    slot_upto = max(
-        max(replica.acceptor.accepted, default=0),
-        replica.acceptor.compacted_upto,
-        replica.learner.commit_hint,
-        replica.learner.decided_upto,
-    )
-    if replica.leader is not None:
-        slot_upto = max(slot_upto, replica.leader.next_slot - 1)
-    return RejoinInfo(promised=replica.acceptor.promised, slot_upto=slot_upto)
+def rejoin_info(
+    promised: Ballot, accepted_upto: Slot, compacted_upto: Slot, learned_upto: Slot
+) -> RejoinInfo:
+    """Our answer to a `RejoinQuery`: our promise, and the highest slot we accepted, learned or
+    (as leader) proposed (`accepted_upto`, `compacted_upto` and `learned_upto` are the
+    acceptor's, and the learner's and leader's highest, as the replica knows them)."""
+    return RejoinInfo(promised=promised, slot_upto=max(accepted_upto, compacted_upto, learned_upto))

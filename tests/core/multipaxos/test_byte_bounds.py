@@ -7,9 +7,9 @@ from pyxos.core.commands import Command
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot
 from pyxos.core.io import Send
-from pyxos.core.leader import Leader
-from pyxos.core.learner import Learner
-from pyxos.core.messages import Accept
+from pyxos.core.multipaxos.leader import Leader
+from pyxos.core.multipaxos.learner import Learner
+from pyxos.core.multipaxos.messages import Accept
 
 
 def _command(seq: int, size: int) -> Command:

@@ -9,6 +9,15 @@ client commands: each slot carries a batch of commands, and at most `pipeline_sl
 are open at once. A slot is decided when a phase-2 quorum accepted it. Linearizable reads get a
 read index (the last proposed slot) that is confirmed by a phase-2 quorum of heartbeat acks sent
 after the read arrived, so no higher ballot can have chosen anything the read would miss.
+
+Thrifty phase 2 (Paxi's `thrifty` option). With `config.thrifty` a new `Accept` goes only to a
+smallest phase-2 quorum that includes the leader: itself, then the peers heard from most
+recently (in id order among equals), so a node that went silent drops out of the first send.
+The others get it only if the quorum does not answer in time: a retransmission goes to every
+member that has not acknowledged. Once the slot is decided, the replica sends its value to every
+member that did not accept it, as a catch-up reply, so they learn it without asking. Fewer
+acceptances to sync and count in the steady state; a retransmission's delay when a chosen
+acceptor is slow.
 """
 
 from __future__ import annotations
@@ -21,8 +30,8 @@ from pyxos.core.commands import NOOP, Batch, Command, batch_time
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import Effect, Note, ReadIndexReady, Send
-from pyxos.core.learner import Learner
-from pyxos.core.messages import (
+from pyxos.core.multipaxos.learner import Learner
+from pyxos.core.multipaxos.messages import (
     Accept,
     AcceptedEntry,
     Heartbeat,
@@ -97,6 +106,8 @@ class Leader:
         self.peer_decided: dict[NodeId, Slot] = {}  # from heartbeat acks, for `lag`
         self.reads: list[PendingRead] = []
         self.committed_sent: Slot = 0
+        # The tick each peer last answered us (Accepted, HeartbeatAck), for thrifty sends.
+        self.heard: dict[NodeId, int] = {}
 
     # ---- phase 1 ------------------------------------------------------------------------
     def prepare_messages(self, to: Iterable[NodeId]) -> list[Effect]:
@@ -154,7 +165,23 @@ class Leader:
         msg = Accept(
             ballot=self.ballot, slot=slot, batch=batch, commit_upto=self.learner.decided_upto
         )
-        return [Send(to=peer, message=msg) for peer in self.config.members]
+        return [Send(to=peer, message=msg) for peer in self.accept_targets()]
+
+    def accept_targets(self) -> tuple[NodeId, ...]:
+        """Who gets a new `Accept`: every member, or with `thrifty` a smallest phase-2 quorum
+        that includes us, the peers heard from most recently first."""
+        config = self.config
+        if not config.thrifty:
+            return config.members
+        heard = self.heard
+        ranked = sorted(config.peers, key=lambda p: (-heard.get(p, -1), p))
+        targets = [config.node_id]
+        quorums = config.quorums
+        for peer in ranked:
+            if quorums.is_q2(targets):
+                break
+            targets.append(peer)
+        return tuple(targets)
 
     def enqueue(self, commands: tuple[Command, ...]) -> bool:
         """Queue client commands; False if the queue is full (the client will retry)."""
@@ -191,8 +218,10 @@ class Leader:
             taken.append(pending.popleft())
         return tuple(taken)
 
-    def on_accepted(self, sender: NodeId, slot: Slot) -> Batch | None:
-        """Count an acceptance; returns the batch if the slot just became decided."""
+    def on_accepted(self, sender: NodeId, slot: Slot, tick: int) -> Proposal | None:
+        """Count an acceptance; returns the proposal (its batch and who accepted it) if the
+        slot just became decided."""
+        self.heard[sender] = tick
         proposal = self.proposals.get(slot)
         if proposal is None:
             return None
@@ -200,7 +229,7 @@ class Leader:
         if not self.config.quorums.is_q2(proposal.acks):
             return None
         del self.proposals[slot]
-        return proposal.batch
+        return proposal
 
     def retransmit(self, tick: int) -> list[Effect]:
         """Send again what a quorum has not answered yet."""
@@ -252,7 +281,10 @@ class Leader:
         self.read_round_wanted = True
         self.reads.append(PendingRead(asker, request_ids, index, self.read_round + 1))
 
-    def on_heartbeat_ack(self, sender: NodeId, read_round: int, decided_upto: Slot) -> list[Effect]:
+    def on_heartbeat_ack(
+        self, sender: NodeId, read_round: int, decided_upto: Slot, tick: int
+    ) -> list[Effect]:
+        self.heard[sender] = tick
         if read_round > self.read_acks.get(sender, 0):
             self.read_acks[sender] = read_round
         if decided_upto > self.peer_decided.get(sender, 0):

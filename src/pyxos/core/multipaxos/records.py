@@ -1,4 +1,4 @@
-"""Durable records: what a replica writes to its log store and reads back on restart.
+"""Durable records of Multi-Paxos: what a replica writes to its log store and reads back.
 
 A replica's durable state is its promised ballot, what it accepted per slot, and the values it
 learned were chosen. `Promised` and `AcceptedValue` must be durable before the promise or the
@@ -14,6 +14,8 @@ import msgspec
 
 from pyxos.core.commands import Batch
 from pyxos.core.ids import Ballot, Slot
+from pyxos.core.protocol import AcceptFact, DecideFact, Fact, PromiseFact
+from pyxos.core.snapshot import Snapshot
 
 
 class _Rec(msgspec.Struct, frozen=True, kw_only=True, array_like=True, tag=True, gc=False):
@@ -36,23 +38,12 @@ class DecidedValue(_Rec, frozen=True, tag="decided"):
 
 
 Record = Promised | AcceptedValue | DecidedValue
+RECORD_CLASSES: tuple[type[Record], ...] = (Promised, AcceptedValue, DecidedValue)
 
 
-class Snapshot(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
-    """The state after applying every slot up to `slot`, and the promise when it was taken.
-
-    `state` is opaque to the core (the node's machine and session table). Once a snapshot is
-    durable, the log may drop every record it covers: values of slots up to `slot`, and promises
-    up to `promised` (which is why the promise travels with the snapshot).
-    """
-
-    slot: Slot
-    promised: Ballot
-    state: bytes
-
-
-def covers(snapshot: Snapshot, record: Record) -> bool:
+def covers(snapshot: Snapshot, record: msgspec.Struct) -> bool:
     """True if `record` carries nothing `snapshot` does not: the log may drop it."""
+    assert isinstance(record, RECORD_CLASSES), record
     match record:
         case Promised(ballot=ballot):
             return ballot <= snapshot.promised
@@ -60,3 +51,23 @@ def covers(snapshot: Snapshot, record: Record) -> bool:
             return slot <= snapshot.slot
         case unreachable:
             assert_never(unreachable)
+
+
+def extent(record: msgspec.Struct) -> tuple[Slot, Ballot | None]:
+    """The slot `record` is about (0 for a promise) and the ballot it promises (None for a
+    value: an acceptance's ballot is covered by the slot alone, see `covers`)."""
+    if type(record) is Promised:
+        return 0, record.ballot
+    assert isinstance(record, AcceptedValue | DecidedValue), record
+    return record.slot, None
+
+
+def fact(record: msgspec.Struct) -> Fact | None:
+    """What `record` means to the checkers (None for a record that is not ours)."""
+    if type(record) is AcceptedValue:
+        return AcceptFact(instance=record.slot, ballot=record.ballot, batch=record.batch)
+    if type(record) is DecidedValue:
+        return DecideFact(instance=record.slot, batch=record.batch)
+    if type(record) is Promised:
+        return PromiseFact(ballot=record.ballot)
+    return None

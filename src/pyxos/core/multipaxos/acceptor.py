@@ -14,10 +14,12 @@ stable storage before responding".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyxos.core.commands import Batch
 from pyxos.core.ids import BALLOT_ZERO, Ballot, NodeId, Slot
 from pyxos.core.io import Effect, Persist, Send
-from pyxos.core.messages import (
+from pyxos.core.multipaxos.messages import (
     Accept,
     Accepted,
     AcceptedEntry,
@@ -26,7 +28,8 @@ from pyxos.core.messages import (
     Promise,
     Reject,
 )
-from pyxos.core.records import AcceptedValue, Promised, Record, Snapshot
+from pyxos.core.multipaxos.records import AcceptedValue, Promised, Record
+from pyxos.core.snapshot import Snapshot
 
 
 def may_accept(promised: Ballot, ballot: Ballot) -> bool:
@@ -58,7 +61,7 @@ class Acceptor:
         self.compacted_upto = slot
         self.accepted = {s: v for s, v in self.accepted.items() if s > slot}
 
-    def recover(self, records: list[Record], snapshot: Snapshot | None = None) -> None:
+    def recover(self, records: Sequence[Record], snapshot: Snapshot | None = None) -> None:
         """Rebuild from the latest snapshot and the durable records, in written order."""
         if snapshot is not None:
             self.promised = max(self.promised, snapshot.promised)

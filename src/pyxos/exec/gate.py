@@ -1,11 +1,12 @@
-"""The `Persist` barrier at runtime: effects waiting for the disk, in order.
+"""The `Persist` barrier: a node's effects waiting for the disk, in order.
 
 Records get consecutive positions as they are appended (1, 2, 3, ...). A barrier `Persist`
 puts a marker carrying the position of its last record into the gate; every later `Send` or
-`Reply` of the node queues behind it, even those of later steps. When a sync makes the log
-durable up to some position, every marker at or below it is passed and the effects up to the
-next unpassed marker are released, in order. One sync may pass many markers: that is group
-commit seen from the gate.
+`Reply` of the node queues behind it, even those of later steps, while the node itself keeps
+stepping (its memory runs ahead of what it has said). When a write round makes the log durable
+up to some position, every marker at or below it is passed and the effects up to the next
+unpassed marker are released, in order. One round may pass many markers: that is group commit
+seen from the gate.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from typing import Generic, TypeVar
 E = TypeVar("E")
 
 
+def passed(marker: int, durable: int) -> bool:
+    """A marker is passed once the log is durable up to its position. (A module-level rule so
+    that a test can plant a broken one and prove the simulator notices.)"""
+    return marker <= durable
+
+
 class EffectGate(Generic[E]):
-    """Effects of one node waiting behind unfinished syncs."""
+    """Effects of one node waiting behind unfinished writes."""
 
     __slots__ = ("_queue",)
 
@@ -43,7 +50,7 @@ class EffectGate(Generic[E]):
         while queue:
             head = queue[0]
             if isinstance(head, int):
-                if head > durable:
+                if not passed(head, durable):
                     break
                 queue.popleft()
             else:
@@ -51,7 +58,7 @@ class EffectGate(Generic[E]):
         return ready
 
     def clear(self) -> int:
-        """Drop everything (the node stops). Returns the number of effects dropped."""
+        """Drop everything (the node stops or crashes). Returns the number of effects dropped."""
         dropped = sum(1 for item in self._queue if not isinstance(item, int))
         self._queue.clear()
         return dropped

@@ -9,11 +9,13 @@ out of order, but `Deliver` effects leave in slot order with no gaps.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyxos.core.commands import Batch
 from pyxos.core.ids import Slot
 from pyxos.core.io import Deliver, Effect
-from pyxos.core.messages import DecidedEntry
-from pyxos.core.records import DecidedValue, Record
+from pyxos.core.multipaxos.messages import DecidedEntry
+from pyxos.core.multipaxos.records import DecidedValue, Record
 
 
 class Learner:
@@ -31,7 +33,7 @@ class Learner:
         # somewhere, even if we do not know their values yet.
         self.commit_hint: Slot = 0
 
-    def recover(self, records: list[Record], snapshot_slot: Slot = 0) -> None:
+    def recover(self, records: Sequence[Record], snapshot_slot: Slot = 0) -> None:
         """Decided values from durable records, above the snapshot (which is delivered)."""
         self.decided_upto = self.delivered_upto = self.commit_hint = snapshot_slot
         for record in records:

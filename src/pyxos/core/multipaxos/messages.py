@@ -141,10 +141,12 @@ class CatchupReply(_Msg, frozen=True, tag="curep"):
 
 
 class SnapshotTransfer(_Msg, frozen=True, tag="snap"):
-    """A snapshot at `slot`, for a replica that asked for slots its peer has compacted away."""
+    """A snapshot at `slot`, for a replica that asked for slots its peer has compacted away;
+    `time_ms` is the log time of its state (0 from a node that predates the field)."""
 
     slot: Slot
     state: bytes
+    time_ms: int = 0
 
 
 class RejoinQuery(_Msg, frozen=True, tag="rjq"):
@@ -200,7 +202,30 @@ Message = (
     | ReadIndexReply
 )
 
+MESSAGE_CLASSES: tuple[type[Message], ...] = (
+    ViewChange,
+    PreViewChange,
+    PreViewAck,
+    Prepare,
+    Promise,
+    Accept,
+    Accepted,
+    Reject,
+    Commit,
+    Heartbeat,
+    HeartbeatAck,
+    CatchupRequest,
+    CatchupReply,
+    SnapshotTransfer,
+    RejoinQuery,
+    RejoinInfo,
+    Forward,
+    ReadIndexRequest,
+    ReadIndexReply,
+)
+
 __all__ = [
+    "MESSAGE_CLASSES",
     "Accept",
     "Accepted",
     "AcceptedEntry",

@@ -1,16 +1,14 @@
 """A Multi-Paxos replica: `step(input) -> effects`, nothing else.
 
-Theory of operation (Paxos for System Builders, with its missing pieces filled in). Replicas move
-through views; view v is led by `config.owner(v)` with ballot (v, owner). A follower that hears
-nothing from its view's leader for an election timeout asks its peers whether they would follow
-it into the next view (`PreViewChange`, see `prevote.py`); once a phase-1 quorum would, it moves
-there and tells everyone (`ViewChange`). A replica that sees a higher view in any message joins
-it. The timeout doubles with every timeout that brings no progress (capped) and resets once a
-leader is heard, so a cluster under churn settles on one leader instead of duelling.
-
-The acceptor (`acceptor.py`), learner (`learner.py`) and leader (`leader.py`) hold the state;
-this module routes inputs to them, runs the timers and adds what every step ends with: the
-commit point for followers, catch-up requests for missing slots, and delivery in slot order.
+Theory of operation (Paxos for System Builders, with its missing pieces filled in). The roles
+are leaf objects, each in its own module: the acceptor (`acceptor.py`: promises and acceptances,
+durable before they are announced), the learner (`learner.py`: decided values, delivered in slot
+order), the leader of a view (`leader.py`: phase 1 once, then pipelined, batched phase 2 and read
+indexes), the elections (`views.py`: views, timers, pre-vote), catch-up (`catchup.py`) and, after
+a lost disk, rejoin (`rejoin.py`). This module owns them, routes each input to the role it
+concerns, acts on what the elections and rejoin decide, and ends every step the same way: the
+commit point for followers, catch-up requests for missing slots, decided values to persist, and
+delivery in slot order.
 """
 
 from __future__ import annotations
@@ -19,33 +17,41 @@ from collections.abc import Sequence
 from random import Random
 from typing import assert_never
 
-from pyxos.core import catchup
-from pyxos.core.acceptor import Acceptor
 from pyxos.core.clock import LeaderClock
-from pyxos.core.commands import Command, batch_time
+from pyxos.core.commands import Batch, Command, batch_time
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import (
+    Compact,
+    DurableRecord,
     Effect,
     Flush,
     Input,
     Note,
+    PeerMessage,
     Persist,
     Propose,
     ReadIndexReady,
     Receive,
     RequestReadIndex,
+    RestoreSnapshot,
+    SaveSnapshot,
     Send,
     Tick,
 )
-from pyxos.core.leader import Leader
-from pyxos.core.learner import Learner
-from pyxos.core.messages import (
+from pyxos.core.multipaxos import rejoin as rejoin_rules
+from pyxos.core.multipaxos.acceptor import Acceptor
+from pyxos.core.multipaxos.catchup import CatchUp
+from pyxos.core.multipaxos.leader import Leader
+from pyxos.core.multipaxos.learner import Learner
+from pyxos.core.multipaxos.messages import (
+    MESSAGE_CLASSES,
     Accept,
     Accepted,
     CatchupReply,
     CatchupRequest,
     Commit,
+    DecidedEntry,
     Forward,
     Heartbeat,
     HeartbeatAck,
@@ -62,9 +68,18 @@ from pyxos.core.messages import (
     SnapshotTransfer,
     ViewChange,
 )
-from pyxos.core.prevote import PreVote
-from pyxos.core.records import AcceptedValue, DecidedValue, Record, Snapshot
-from pyxos.core.rejoin import Rejoin, rejoin_info, while_rejoining
+from pyxos.core.multipaxos.records import RECORD_CLASSES, AcceptedValue, DecidedValue, Record
+from pyxos.core.multipaxos.views import Elections, view_ballot, view_owner
+from pyxos.core.protocol import (
+    ROLE_CANDIDATE,
+    ROLE_FOLLOWER,
+    ROLE_LEADER,
+    ROLE_REJOINING,
+    ProtocolStatus,
+)
+from pyxos.core.snapshot import Snapshot
+
+PROTOCOL_NAME = "multipaxos"
 
 
 class Replica:
@@ -74,46 +89,48 @@ class Replica:
         self,
         config: ReplicaConfig,
         rng: Random,
-        durable: Sequence[Record] = (),
+        *,
+        durable: Sequence[DurableRecord] = (),
         snapshot: Snapshot | None = None,
         rejoining: bool = False,
+        log_time_ms: int = 0,
     ) -> None:
         """`rejoining=True` for a replica rebuilt after losing its disk (see `rejoin.py`)."""
         self.config = config
-        self.node_id = config.node_id
-        self._rng = rng
+        self._node_id = config.node_id
+        records: list[Record] = []
+        for record in durable:
+            if not isinstance(record, RECORD_CLASSES):
+                raise TypeError(f"node {config.node_id}: not a Multi-Paxos record: {record!r}")
+            records.append(record)
         self.acceptor = Acceptor(config.node_id)
         self.learner = Learner()
-        records = list(durable)
         self.acceptor.recover(records, snapshot)
         self.learner.recover(records, snapshot.slot if snapshot is not None else 0)
-        self.clock = LeaderClock()
+        self.clock = LeaderClock(config.tick_ms * config.log_time_step_ticks_max)
+        self.clock.see(log_time_ms)
+        if snapshot is not None:
+            self.clock.see(snapshot.time_ms)
         for record in records:
             if isinstance(record, AcceptedValue | DecidedValue):
                 self.clock.see(batch_time(record.batch))
         # The latest snapshot, served to peers that ask for slots compacted away.
         self.snapshot = snapshot
-        self.view = self.acceptor.promised.round
+        self.elections = Elections(config, rng, self.acceptor.promised.round)
+        self.catchup = CatchUp(config, rng)
         self.leader: Leader | None = None
         self.tick = 0
-        self.now_ms = 0
-        self.heard_tick = 0  # last tick we heard from our view's leader (or entered the view)
-        # Last tick we heard an established leader we follow (a start counts, so a restarted
-        # replica does not help a stale peer depose a leader it has not heard from yet).
-        self.leader_tick = 0
-        self.pre_vote: PreVote | None = None  # the view we ask support for, if any
-        self.churn = 0  # election timeouts since the last established leader
-        self.timeout_ticks = self._draw_timeout()
-        self.catchup_tick = -config.retransmit_ticks
-        self.catchup_attempts = 0
-        self.view_change_tick = 0
         self._decided_records: list[Record] = []
-        self.rejoin: Rejoin | None = Rejoin() if rejoining else None
+        self.rejoin: rejoin_rules.Rejoin | None = rejoin_rules.Rejoin() if rejoining else None
         # Gathered during a turn, sent at the flush (see `Flush`).
         self._to_forward: list[Command] = []
         self._read_indexes: list[int] = []
 
-    # ---- public view ------------------------------------------------------------------------
+    # ---- the contract's read-only view ---------------------------------------------------------
+    @property
+    def node_id(self) -> NodeId:
+        return self._node_id
+
     @property
     def promised(self) -> Ballot:
         return self.acceptor.promised
@@ -123,24 +140,49 @@ class Replica:
         return self.leader is not None and self.leader.prepared
 
     @property
-    def leader_hint(self) -> NodeId:
-        """The node this replica believes leads (the owner of its view)."""
-        return self.config.owner(self.view)
+    def log_time_ms(self) -> int:
+        return self.clock.peek()
 
     @property
-    def decided_upto(self) -> Slot:
-        return self.learner.decided_upto
+    def view(self) -> int:
+        return self.elections.view
+
+    def status(self) -> ProtocolStatus:
+        leader = self.leader
+        if self.is_leader:
+            role, follows = ROLE_LEADER, self._node_id
+        elif leader is not None:
+            role, follows = ROLE_CANDIDATE, None
+        else:
+            role = ROLE_REJOINING if self.rejoin is not None else ROLE_FOLLOWER
+            follows = self.elections.owner if self.elections.churn == 0 else None
+        lag = {}
+        if leader is not None and leader.prepared:
+            lag = leader.lag()
+        return ProtocolStatus(
+            protocol=PROTOCOL_NAME,
+            role=role,
+            leader=follows,
+            view=self.elections.view,
+            promised=self.acceptor.promised,
+            decided_upto=self.learner.decided_upto,
+            delivered_upto=self.learner.delivered_upto,
+            lag=lag,
+        )
 
     # ---- the one entry point ----------------------------------------------------------------
     def step(self, inp: Input) -> list[Effect]:
         flush = False
         match inp:
             case Tick(now_ms=now_ms):
-                self.now_ms = self.clock.now_ms = now_ms
+                self.clock.advance(now_ms)
                 effects = self._on_tick()
                 flush = True
             case Receive(sender=sender, message=message):
-                effects = self._on_message(sender, message)
+                if isinstance(message, MESSAGE_CLASSES):
+                    effects = self._on_message(sender, message)
+                else:
+                    effects = []  # not ours: the codec should have refused it already
             case Propose(commands=commands):
                 effects = self._on_propose(commands)
             case RequestReadIndex(request_ids=request_ids):
@@ -148,6 +190,9 @@ class Replica:
             case Flush():
                 effects = []
                 flush = True
+            case Compact(slot=slot, state=state, time_ms=time_ms):
+                # Nothing else to do: the node calls this while it applies a delivery.
+                return self._compact(slot, state, time_ms)
             case _:
                 assert_never(inp)
         if flush:
@@ -156,94 +201,65 @@ class Replica:
         return effects
 
     # ---- views and timers -------------------------------------------------------------------
-    def _draw_timeout(self) -> int:
-        c = self.config
-        base = min(
-            c.election_timeout_ticks_max, c.election_timeout_ticks_min << min(self.churn, 16)
-        )
-        return base + self._rng.randint(0, c.election_timeout_ticks_jitter)
-
-    def heard_leader(self) -> None:
-        """We heard an established leader we follow: no election is needed."""
-        self.heard_tick = self.leader_tick = self.tick
-        self.pre_vote = None
-
-    def _progress(self) -> None:
-        """We heard from an established leader of our view."""
-        self.heard_leader()
-        if self.churn:
-            self.churn = 0
-            self.timeout_ticks = self._draw_timeout()
-
     def _enter_view(self, view: int) -> list[Effect]:
-        if view <= self.view:
+        if not self.elections.enter(view, self.tick):
             return []
-        self.view = view
         self.leader = None
-        self.pre_vote = None
-        self.heard_tick = self.tick
-        self.view_change_tick = self.tick
         return self._lead(view)
 
     def _lead(self, view: int) -> list[Effect]:
         """Start phase 1 for `view` if we own it and never used its ballot."""
-        if self.config.owner(view) != self.node_id or self.rejoin is not None:
+        members = self.config.members
+        if view_owner(members, view) != self._node_id or self.rejoin is not None:
             return []
-        ballot = self.config.ballot(view)
+        ballot = view_ballot(members, view)
         if ballot <= self.acceptor.promised:
             return []  # we led this ballot before a restart: never reuse it
         self.leader = Leader(self.config, self.learner, ballot, self.tick, self.clock)
         return [
             self.acceptor.promise_own(ballot),
-            *self.leader.prepare_messages(self.config.members),
+            *self.leader.prepare_messages(members),
         ]
 
     def _observe(self, ballot: Ballot) -> list[Effect]:
-        return self._enter_view(ballot.round) if ballot.round > self.view else []
+        return self._enter_view(ballot.round) if ballot.round > self.elections.view else []
 
     def _on_tick(self) -> list[Effect]:
         self.tick += 1
         tick = self.tick
+        elections = self.elections
         rejoin = self.rejoin
-        retransmit = self.config.retransmit_ticks
-        if rejoin is not None and rejoin.floor is None and tick - rejoin.query_tick >= retransmit:
+        if rejoin is not None and rejoin.query_due(tick, self.config.retransmit_ticks):
             # Ask until every peer has answered (see rejoin.py).
-            rejoin.query_tick = tick
             return [Send(to=p, message=RejoinQuery()) for p in self.config.peers]
-        if tick == 1 and self.view == 0 and self.leader is None:
+        if tick == 1 and elections.view == 0 and self.leader is None:
             # A fresh cluster: the owner of view 0 may lead at once, without a timeout.
             return self._lead(0)
         leader = self.leader
+        effects: list[Effect] = []
         if leader is not None:
             effects = leader.retransmit(tick)
             if leader.prepared:
                 effects.extend(leader.heartbeat(tick, force=False))
                 return effects
-            if tick - self.heard_tick < self.timeout_ticks:
+            if not elections.expired(tick):
                 return effects
-        elif tick - self.heard_tick < self.timeout_ticks:
-            if tick - self.view_change_tick >= self.config.retransmit_ticks and self.churn:
+        elif not elections.expired(tick):
+            if elections.remind_due(tick):
                 # No leader yet in this view: remind its owner, whose ViewChange may be lost.
-                self.view_change_tick = tick
-                owner = self.config.owner(self.view)
-                if owner != self.node_id:
-                    return [Send(to=owner, message=ViewChange(view=self.view))]
+                owner = elections.owner
+                if owner != self._node_id:
+                    return [Send(to=owner, message=ViewChange(view=elections.view))]
             return []
-        else:
-            effects = []
         # The election timeout expired.
-        self.churn += 1
-        self.timeout_ticks = self._draw_timeout()
-        view = self.view + 1
-        rejoin = self.rejoin
+        view = elections.time_out(tick)
         if rejoin is not None and rejoin.floor is not None:
             # Rejoining needs a leader above the floor; the leader everyone hears may sit at the
             # floor for ever and would refuse a pre-vote, so move on as rejoin.py asks.
             effects.extend(self._change_view(view))
             return effects
         # Ask first (see prevote.py); the next attempt waits for the next timeout.
-        self.heard_tick = tick
-        pre_vote = self.pre_vote = PreVote(view, self.node_id)
+        pre_vote = elections.ask(view, self._node_id)
         if self.config.quorums.is_q1(pre_vote.supporters):
             effects.extend(self._change_view(view))  # a cluster of one
             return effects
@@ -258,27 +274,13 @@ class Replica:
         effects.extend(self._enter_view(view))
         return effects
 
-    def _supports(self, view: int) -> bool:
-        """Would we follow a peer into `view`? Only if it is ahead of ours and we would time out
-        too: no established leader heard for the shortest election timeout, and not leading."""
-        if view <= self.view or self.is_leader:
-            return False
-        return self.tick - self.leader_tick >= self.config.election_timeout_ticks_min
-
-    def _on_pre_view_ack(self, sender: NodeId, view: int, granted: bool) -> list[Effect]:
-        pre_vote = self.pre_vote
-        if pre_vote is None or not granted or view != pre_vote.view:
-            return []  # refused, stale or duplicated
-        if not pre_vote.support(sender, self.config.quorums):
-            return []
-        return self._change_view(view)
-
     # ---- messages -----------------------------------------------------------------------------
     def _on_message(self, sender: NodeId, msg: Message) -> list[Effect]:
-        if self.rejoin is not None:
-            muted = while_rejoining(self, sender, msg)
-            if muted is not None:
-                return muted
+        rejoin = self.rejoin
+        if rejoin is not None:
+            verdict = rejoin.screen(sender, msg, self.learner.decided_upto, self.config.peers)
+            if not isinstance(verdict, rejoin_rules.Handle):
+                return self._while_rejoining(sender, msg, verdict)
         match msg:
             case Accept():
                 return self._on_accept(sender, msg)
@@ -293,12 +295,12 @@ class Replica:
             case HeartbeatAck(ballot=ballot, read_round=read_round, decided_upto=decided_upto):
                 leader = self.leader
                 if leader is not None and ballot == leader.ballot:
-                    return leader.on_heartbeat_ack(sender, read_round, decided_upto)
+                    return leader.on_heartbeat_ack(sender, read_round, decided_upto, self.tick)
                 return []
             case Prepare(ballot=ballot):
                 effects = self._observe(ballot)
-                if ballot.round == self.view:
-                    self.heard_tick = self.tick
+                if ballot.round == self.elections.view:
+                    self.elections.heard_view(self.tick)
                 learner = self.learner
                 prepare = self.acceptor.on_prepare(
                     sender, msg, learner.decided_upto, learner.decided
@@ -310,7 +312,7 @@ class Replica:
                 if leader is not None and ballot == leader.ballot:
                     effects = leader.on_promise(sender, msg, self.tick)
                     if leader.prepared:
-                        self._progress()
+                        self.elections.progress(self.tick)
                     return effects
                 return []
             case Reject(ballot=ballot, promised=promised):
@@ -321,21 +323,24 @@ class Replica:
             case ViewChange(view=view):
                 return self._enter_view(view)
             case PreViewChange(view=view):
-                ack = PreViewAck(view=view, granted=self._supports(view))
+                granted = self.elections.supports(view, self.tick, self.is_leader)
+                ack = PreViewAck(view=view, granted=granted)
                 return [Send(to=sender, message=ack)]  # and nothing else changes
             case PreViewAck(view=view, granted=granted):
-                return self._on_pre_view_ack(sender, view, granted)
+                if self.elections.supported(sender, view, granted):
+                    return self._change_view(view)
+                return []
             case Forward(commands=commands):
                 leader = self.leader
                 if leader is not None:
                     leader.enqueue(commands)  # proposed at the next flush
                 return []  # not the leader (or full): the client retries elsewhere
             case CatchupRequest(from_slot=from_slot, upto=upto):
-                return catchup.serve(self, sender, from_slot, upto)
-            case SnapshotTransfer(slot=slot, state=state):
-                return catchup.install_snapshot(self, sender, slot, state)
+                return self.catchup.serve(sender, from_slot, upto, self.learner, self.snapshot)
+            case SnapshotTransfer():
+                return self._install_snapshot(sender, msg)
             case CatchupReply(entries=entries):
-                return catchup.learn_entries(self, sender, entries)
+                return self._learn_entries(sender, entries)
             case ReadIndexRequest(request_ids=request_ids):
                 leader = self.leader
                 if leader is not None and leader.prepared:
@@ -344,7 +349,7 @@ class Replica:
             case ReadIndexReply(request_ids=request_ids, index=index):
                 return [ReadIndexReady(request_ids=request_ids, index=index)]
             case RejoinQuery():
-                return [Send(to=sender, message=rejoin_info(self))]
+                return [Send(to=sender, message=self._rejoin_info())]
             case RejoinInfo():
                 return []  # not rejoining (any more)
             case _:
@@ -354,8 +359,8 @@ class Replica:
         effects = self._observe(msg.ballot)
         effects.extend(self.acceptor.on_accept(sender, msg))
         if msg.ballot == self.acceptor.promised:
-            if sender != self.node_id:
-                self._progress()
+            if sender != self._node_id:
+                self.elections.progress(self.tick)
             self._learn_commit(msg.ballot, msg.commit_upto)
         return effects
 
@@ -363,10 +368,15 @@ class Replica:
         leader = self.leader
         if leader is None or msg.ballot != leader.ballot:
             return []
-        batch = leader.on_accepted(sender, msg.slot)
-        if batch is not None:
-            self._learn(msg.slot, batch)  # the window opened: filled at the next flush
-        return []
+        proposal = leader.on_accepted(sender, msg.slot, self.tick)
+        if proposal is None:
+            return []
+        self._learn(msg.slot, proposal.batch)  # the window opened: filled at the next flush
+        if not self.config.thrifty:
+            return []
+        # Thrifty: tell the members that did not accept it what was chosen (see leader.py).
+        value = CatchupReply(entries=(DecidedEntry(slot=msg.slot, batch=proposal.batch),))
+        return [Send(to=p, message=value) for p in self.config.peers if p not in proposal.acks]
 
     def _on_heartbeat(self, sender: NodeId, msg: Heartbeat) -> list[Effect]:
         effects = self._observe(msg.ballot)
@@ -374,8 +384,8 @@ class Replica:
             reject = Reject(ballot=msg.ballot, promised=self.acceptor.promised)
             effects.append(Send(to=sender, message=reject))
             return effects
-        if msg.ballot.round == self.view:
-            self._progress()
+        if msg.ballot.round == self.elections.view:
+            self.elections.progress(self.tick)
         self._learn_commit(msg.ballot, msg.commit_upto)
         ack = HeartbeatAck(
             ballot=msg.ballot, read_round=msg.read_round, decided_upto=self.learner.decided_upto
@@ -383,7 +393,62 @@ class Replica:
         effects.append(Send(to=sender, message=ack))
         return effects
 
-    # ---- rejoining after losing the disk --------------------------------------------------------
+    # ---- rejoining after losing the disk ----------------------------------------------------
+    def _while_rejoining(
+        self, sender: NodeId, msg: Message, verdict: rejoin_rules.Verdict
+    ) -> list[Effect]:
+        match verdict:
+            case rejoin_rules.Drop():
+                return []
+            case rejoin_rules.Answer():
+                return [Send(to=sender, message=self._rejoin_info())]
+            case rejoin_rules.FloorKnown(floor=floor, slot_floor=slot_floor):
+                # Learn every slot a forgotten vote could be in (catch-up starts now).
+                learner = self.learner
+                learner.commit_hint = max(learner.commit_hint, slot_floor)
+                # The leader we hear may well lead at `floor` itself and never change: ask for
+                # a new view, whose leader will prepare above the floor and release us.
+                view = max(self.elections.view, floor.round) + 1
+                return [
+                    *self.acceptor.promise_floor(floor),
+                    Note(kind="rejoin_floor", detail=f"floor={floor}"),
+                    *(Send(to=p, message=ViewChange(view=view)) for p in self.config.peers),
+                    *self._enter_view(view),
+                ]
+            case rejoin_rules.Released(ballot=ballot):
+                self.rejoin = None
+                effects: list[Effect] = [Note(kind="rejoined", detail=f"ballot={ballot}")]
+                effects.extend(self._on_message(sender, msg))
+                return effects
+            case rejoin_rules.Follow(ballot=ballot, commit_upto=upto):
+                # Follow the leader and learn, but cast no vote.
+                effects = self._observe(ballot)
+                if ballot.round == self.elections.view:
+                    self.elections.heard_leader(self.tick)
+                self.learner.commit_hint = max(self.learner.commit_hint, upto)
+                return effects
+            case rejoin_rules.Observe(ballot=ballot):
+                effects = self._observe(ballot)
+                self.elections.heard_view(self.tick)
+                return effects
+            case rejoin_rules.Handle():
+                return self._on_message(sender, msg)
+            case _:
+                assert_never(verdict)
+
+    def _rejoin_info(self) -> RejoinInfo:
+        learner = self.learner
+        learned = max(learner.commit_hint, learner.decided_upto)
+        if self.leader is not None:
+            learned = max(learned, self.leader.next_slot - 1)
+        acceptor = self.acceptor
+        return rejoin_rules.rejoin_info(
+            acceptor.promised,
+            max(acceptor.accepted, default=0),
+            acceptor.compacted_upto,
+            learned,
+        )
+
     # ---- client input -------------------------------------------------------------------------
     def _on_propose(self, commands: tuple[Command, ...]) -> list[Effect]:
         leader = self.leader
@@ -391,7 +456,7 @@ class Replica:
             if leader.enqueue(commands):
                 return []  # proposed at the next flush, with whatever else arrives this turn
             return [Note(kind="overload", detail=f"dropped={len(commands)}")]
-        if self.config.owner(self.view) == self.node_id:
+        if self.elections.owner == self._node_id:
             return []  # between views: the client retries
         if len(self._to_forward) + len(commands) <= self.config.pending_commands_max:
             self._to_forward.extend(commands)
@@ -402,9 +467,9 @@ class Replica:
         if leader is not None:
             if not leader.prepared:
                 return []
-            leader.add_read(self.node_id, request_ids)
+            leader.add_read(self._node_id, request_ids)
             return leader.confirm_reads()
-        if self.config.owner(self.view) == self.node_id:
+        if self.elections.owner == self._node_id:
             return []
         self._read_indexes.extend(request_ids)
         return []
@@ -421,38 +486,67 @@ class Replica:
                 effects.extend(Send(to=p, message=commit) for p in self.config.peers)
             if leader.read_round_wanted:
                 effects.extend(leader.heartbeat(self.tick, force=True))
-        owner = self.config.owner(self.view)
+        owner = self.elections.owner
         if self._to_forward:
-            if leader is None and owner != self.node_id:
+            if leader is None and owner != self._node_id:
                 forward = Forward(commands=tuple(self._to_forward))
                 effects.append(Send(to=owner, message=forward))
             self._to_forward = []  # a leader of our own now: the clients retry
         if self._read_indexes:
-            if leader is None and owner != self.node_id:
+            if leader is None and owner != self._node_id:
                 ask = ReadIndexRequest(request_ids=tuple(self._read_indexes))
                 effects.append(Send(to=owner, message=ask))
             self._read_indexes = []
 
     # ---- snapshots ----------------------------------------------------------------------------
-    def compact(self, snapshot: Snapshot) -> None:
-        """The node took `snapshot`: forget the log it covers and serve it to peers behind it."""
-        if snapshot.slot > self.learner.delivered_upto:
+    def _compact(self, slot: Slot, state: bytes, time_ms: int) -> list[Effect]:
+        """The node captured its state at `slot`: forget the log it covers and serve the
+        snapshot to peers behind it."""
+        if slot > self.learner.delivered_upto:
             raise AssertionError(
-                f"node {self.node_id}: snapshot at slot {snapshot.slot} is ahead of delivery "
+                f"node {self._node_id}: snapshot at slot {slot} is ahead of delivery "
                 f"({self.learner.delivered_upto})"
             )
+        snapshot = Snapshot(
+            slot=slot, promised=self.acceptor.promised, state=state, time_ms=time_ms
+        )
         self.snapshot = snapshot
-        self.acceptor.compact(snapshot.slot)
-        self.learner.compact(snapshot.slot)
+        self.acceptor.compact(slot)
+        self.learner.compact(slot)
+        return [SaveSnapshot(snapshot=snapshot)]
+
+    def _install_snapshot(self, sender: NodeId, msg: SnapshotTransfer) -> list[Effect]:
+        """A peer's snapshot replaces every slot up to its slot (unless we already have them)."""
+        if msg.slot <= self.learner.decided_upto:
+            return []  # we already have everything it covers
+        snapshot = Snapshot(
+            slot=msg.slot, promised=self.acceptor.promised, state=msg.state, time_ms=msg.time_ms
+        )
+        self.snapshot = snapshot
+        self.clock.see(msg.time_ms)
+        self.acceptor.compact(msg.slot)
+        self.learner.install(msg.slot)
+        return [
+            RestoreSnapshot(snapshot=snapshot),
+            SaveSnapshot(snapshot=snapshot),
+            Note(kind="snapshot_installed", detail=f"slot={msg.slot} from={sender}"),
+        ]
 
     # ---- learning -----------------------------------------------------------------------------
-    def _learn(self, slot: Slot, batch: tuple[Command, ...]) -> bool:
+    def _learn(self, slot: Slot, batch: Batch) -> bool:
         record = self.learner.learn(slot, batch)
         if record is None:
             return False
         self.clock.see(batch_time(batch))
         self._decided_records.append(record)
         return True
+
+    def _learn_entries(self, sender: NodeId, entries: tuple[DecidedEntry, ...]) -> list[Effect]:
+        """Learn the decided values of a `CatchupReply`."""
+        learned = sum(1 for entry in entries if self._learn(entry.slot, entry.batch))
+        if learned:
+            return [Note(kind="catchup", detail=f"slots={learned} from={sender}")]
+        return []
 
     def _learn_commit(self, ballot: Ballot, upto: Slot) -> None:
         """Slots up to `upto` are decided; those we accepted at `ballot` hold the chosen value."""
@@ -467,10 +561,13 @@ class Replica:
 
     def _end_of_step(self, effects: list[Effect]) -> None:
         learner = self.learner
-        if learner.missing() and self.tick - self.catchup_tick >= self.config.retransmit_ticks:
-            effects.append(catchup.request(self))
+        if self.catchup.due(self.tick, learner):
+            effects.append(self.catchup.request(self.tick, learner, self.elections.owner))
         if self._decided_records:
             effects.append(Persist(records=tuple(self._decided_records), barrier=False))
             self._decided_records = []
         if learner.delivered_upto < learner.decided_upto:
             effects.extend(learner.deliver())
+
+
+__all__ = ["PROTOCOL_NAME", "PeerMessage", "Replica"]

@@ -14,7 +14,7 @@ import msgspec
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId
 from pyxos.core.io import Effect, Note, Receive, Send, Tick
-from pyxos.core.messages import (
+from pyxos.core.multipaxos.messages import (
     Heartbeat,
     Message,
     Prepare,
@@ -23,8 +23,8 @@ from pyxos.core.messages import (
     Promise,
     ViewChange,
 )
-from pyxos.core.records import Promised
-from pyxos.core.replica import Replica
+from pyxos.core.multipaxos.records import Promised
+from pyxos.core.multipaxos.replica import Replica
 
 MEMBERS = (1, 2, 3)
 
@@ -59,10 +59,10 @@ def test_a_follower_that_hears_a_live_leader_refuses_and_changes_nothing() -> No
     for t in range(1, 21):
         r.step(Tick(now_ms=10 * t))
     r.step(Receive(sender=1, message=Heartbeat(ballot=Ballot(0, 1), commit_upto=0, read_round=0)))
-    heard, timeout = r.heard_tick, r.timeout_ticks
+    heard, timeout = r.elections.heard_tick, r.elections.timeout_ticks
     ask = Receive(sender=2, message=PreViewChange(view=1))
     assert r.step(ask) == [Send(to=2, message=PreViewAck(view=1, granted=False))]
-    assert (r.view, r.heard_tick, r.timeout_ticks) == (0, heard, timeout)
+    assert (r.view, r.elections.heard_tick, r.elections.timeout_ticks) == (0, heard, timeout)
     # Once the leader has been silent for the shortest election timeout, it would follow.
     for t in range(21, 21 + r.config.election_timeout_ticks_min):
         r.step(Tick(now_ms=10 * t))
@@ -90,7 +90,7 @@ def test_hearing_the_leader_again_abandons_the_pre_vote() -> None:
     r = replica(2, election_timeout_ticks_jitter=0)
     for t in range(1, 31):
         r.step(Tick(now_ms=10 * t))
-    assert r.pre_vote is not None
+    assert r.elections.pre_vote is not None
     r.step(Receive(sender=1, message=Heartbeat(ballot=Ballot(0, 1), commit_upto=0, read_round=0)))
     assert r.step(Receive(sender=3, message=PreViewAck(view=1, granted=True))) == []
     assert r.view == 0
@@ -104,7 +104,7 @@ def test_the_pre_vote_messages_travel_in_the_message_union() -> None:
 def test_a_cluster_of_one_moves_on_at_its_timeout_without_asking() -> None:
     # It led view 0 before a restart, so it must move to view 1 (its own too) to lead again.
     config = ReplicaConfig(node_id=1, members=(1,), election_timeout_ticks_jitter=0)
-    r = Replica(config, Random(0), [Promised(ballot=Ballot(0, 1))])
+    r = Replica(config, Random(0), durable=[Promised(ballot=Ballot(0, 1))])
     effects: list[Effect] = []
     for t in range(1, 31):
         effects += r.step(Tick(now_ms=10 * t))
@@ -178,7 +178,7 @@ def test_reconnecting_a_cut_off_replica_does_not_change_the_leader() -> None:
     assert c.leaders() == [1]
     assert [r.view for r in c.replicas.values()] == [0, 0, 0]
     assert c.noted("leader") == elected and c.noted("view_change") == 0
-    assert c.replicas[3].churn == 0  # it heard the leader: its timeout is short again
+    assert c.replicas[3].elections.churn == 0  # it heard the leader: its timeout is short again
 
 
 def test_a_leader_that_fails_is_still_replaced() -> None:

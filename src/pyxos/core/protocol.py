@@ -1,0 +1,170 @@
+"""The protocol contract: what the node, the drivers, the service and the checkers may know of a
+protocol, and nothing more.
+
+Theory of operation. A protocol is a package under `pyxos.core` (`multipaxos/`, ...) that
+exports one `ProtocolSpec`. The spec names the protocol and its version (both travel in every
+peer envelope and are written beside the log, so two protocols, or two incompatible versions of
+one, never exchange a message or read each other's records), declares its message and record
+types (the codecs are built from them), builds replicas, and answers the few questions that the
+layers above need about its records:
+
+- `covers(snapshot, record)`: may the log drop `record` once `snapshot` is durable?
+- `extent(record)`: the slot it is about and the ballot it promises, the two things `covers`
+  compares, so that the log can tell whether a whole segment is covered without keeping it.
+- `fact(record)`: what a durable record means to the safety checkers (a promise, an acceptance
+  of a value in an instance at a ballot, a decided value), so the simulator's checkers and the
+  log inspector judge every protocol by the same rules without knowing its record types.
+
+A replica is driven only through `step(input) -> effects` (`pyxos.core.io`). Which commands are
+ready to execute, and in what order, it says with `Deliver(slot, batch)` effects: positions run
+1, 2, 3, ... on each replica. `order` says what positions mean across replicas: `TOTAL` (every
+replica delivers the same batch at the same position: one log, as in Multi-Paxos) or
+`PER_OBJECT` (replicas agree on the order of commands that touch the same object, and may
+interleave others differently: the answer for per-object logs and dependency graphs). Besides
+`step`, a replica offers a few read-only properties and a typed `status()`; nothing outside its
+package touches its internals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from random import Random
+from typing import Any, Protocol
+
+from pyxos.core.commands import Batch
+from pyxos.core.config import ReplicaConfig
+from pyxos.core.ids import Ballot, NodeId, Slot
+from pyxos.core.io import DurableRecord, Effect, Input
+from pyxos.core.snapshot import Snapshot
+
+
+class ExecutionOrder(Enum):
+    """What a position in `Deliver` means across replicas."""
+
+    TOTAL = "total"
+    PER_OBJECT = "per_object"
+
+
+ROLE_LEADER = "leader"
+ROLE_CANDIDATE = "candidate"  # running phase 1, not yet leading
+ROLE_FOLLOWER = "follower"
+ROLE_REJOINING = "rejoining"  # rebuilt after losing its disk: follows, but does not vote yet
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProtocolStatus:
+    """A replica's view of itself, for status pages, metrics and tests.
+
+    `leader` is the node this replica follows (itself when it leads), or None while it knows of
+    no established leader. `decided_upto` is the contiguous prefix of positions it knows are
+    decided, `delivered_upto` the positions it handed to the node. `lag`, on a leader, is how
+    many positions each peer's decided prefix is behind its own (as of the peer's last answer)."""
+
+    protocol: str
+    role: str
+    leader: NodeId | None
+    view: int
+    promised: Ballot
+    decided_upto: Slot
+    delivered_upto: Slot
+    lag: Mapping[NodeId, int] = field(default_factory=dict)
+
+
+class Replica(Protocol):
+    """One replica of a protocol. Drive it with `step`; it never does I/O."""
+
+    @property
+    def node_id(self) -> NodeId: ...
+
+    @property
+    def is_leader(self) -> bool:
+        """True while this replica may propose and stamp time (a leader of some view)."""
+        ...
+
+    @property
+    def promised(self) -> Ballot:
+        """The highest ballot this replica has promised (monotone, also across restarts)."""
+        ...
+
+    @property
+    def log_time_ms(self) -> int:
+        """The time a command proposed now would be stamped with (see `core/clock.py`)."""
+        ...
+
+    def step(self, inp: Input) -> list[Effect]: ...
+
+    def status(self) -> ProtocolStatus: ...
+
+
+class ReplicaFactory(Protocol):
+    """Builds a replica from what survived on its disk.
+
+    `rejoining` is True for a replica rebuilt empty after losing its disk (it must not vote
+    until that is safe); `log_time_ms` is the log time of the node's restored state."""
+
+    def __call__(
+        self,
+        config: ReplicaConfig,
+        rng: Random,
+        *,
+        durable: Sequence[DurableRecord] = (),
+        snapshot: Snapshot | None = None,
+        rejoining: bool = False,
+        log_time_ms: int = 0,
+    ) -> Replica: ...
+
+
+# ---- what durable records mean, for checkers and inspectors ---------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromiseFact:
+    """The acceptor promised `ballot`: it will never accept below it."""
+
+    ballot: Ballot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptFact:
+    """The acceptor accepted `batch` in `instance` at `ballot` (also a promise of `ballot`)."""
+
+    instance: Slot
+    ballot: Ballot
+    batch: Batch
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecideFact:
+    """The replica learned that `batch` was chosen in `instance`."""
+
+    instance: Slot
+    batch: Batch
+
+
+Fact = PromiseFact | AcceptFact | DecideFact
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProtocolSpec:
+    """Everything the layers above a protocol may know of it."""
+
+    name: str
+    version: int
+    summary: str
+    order: ExecutionOrder
+    message_type: Any
+    """The union of the protocol's peer message structs (what the peer codec decodes)."""
+    record_type: Any
+    """The union of the protocol's durable record structs (what the log codec decodes)."""
+    record_classes: tuple[type[DurableRecord], ...]
+    build: ReplicaFactory
+    covers: Callable[[Snapshot, DurableRecord], bool]
+    extent: Callable[[DurableRecord], tuple[Slot, Ballot | None]]
+    """`(slot, promise)`: a snapshot covers the record if its slot is at least `slot` and its
+    promise at least `promise` (None: the record promises nothing)."""
+    fact: Callable[[DurableRecord], Fact | None]
+
+    @property
+    def wire_name(self) -> str:
+        """`name/version`, as it travels in peer envelopes and is written beside the log."""
+        return f"{self.name}/{self.version}"
