@@ -325,3 +325,59 @@ def test_a_cluster_file_uses_one_kind_of_node_id() -> None:
     plain = parse_toml(f'cluster = "c"\n{NODE}')
     with pytest.raises(ConfigError, match="plain integer ids"):
         plain.resolve("1.1")
+
+
+# ---- the protocol and the quorum system ------------------------------------------------------
+FIVE = "".join(
+    f'[[nodes]]\nid = {n}\npeer = "h:{7000 + n}"\nhttp = "h:{8000 + n}"\n' for n in range(1, 6)
+)
+SIX_IN_ZONES = "".join(
+    f'[[nodes]]\nid = "{z}.{n}"\npeer = "h:{7000 + 10 * z + n}"\nhttp = "h:{8000 + 10 * z + n}"\n'
+    for z in (1, 2, 3)
+    for n in (1, 2)
+)
+
+
+def test_the_protocol_and_quorums_default_to_multipaxos_and_majorities() -> None:
+    config = parse_toml(f'cluster = "c"\n{FIVE}')
+    assert config.protocol == "multipaxos"
+    replica = config.replica_config(1)
+    assert replica.quorums.is_q2((1, 2, 3)) and not replica.quorums.is_q2((1, 2))
+    assert not replica.thrifty
+
+
+def test_flexible_quorums_from_the_cluster_file() -> None:
+    text = f'cluster = "c"\nprotocol = "multipaxos"\n{FIVE}[quorums]\nkind = "flexible"\n'
+    config = parse_toml(text + "q1 = 4\nq2 = 2\nthrifty = true\n")
+    replica = config.replica_config(3)
+    assert replica.quorums.is_q2((1, 5)) and not replica.quorums.is_q1((1, 2, 3))
+    assert replica.quorums.is_q1((1, 2, 3, 4))
+    assert replica.thrifty
+
+
+def test_grid_quorums_over_zone_node_ids() -> None:
+    config = parse_toml(f'cluster = "c"\n{SIX_IN_ZONES}[quorums]\nkind = "grid"\nfz = 1\nfn = 0\n')
+    quorums = config.replica_config(1001).quorums
+    assert quorums.is_q1((1001, 2001))  # one node in each of two zones
+    assert quorums.is_q2((1001, 1002, 2001, 2002))  # two whole zones
+    assert not quorums.is_q2((1001, 1002, 2001))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            f'cluster = "c"\n{FIVE}[quorums]\nkind = "flexible"\nq1 = 2\nq2 = 3\n',
+            "quorums: phase-1 quorums of 2 and phase-2 quorums of 3 can be disjoint among 5",
+        ),
+        (f'cluster = "c"\n{FIVE}[quorums]\nkind = "flexible"\nq1 = 4\n', "need both q1 and q2"),
+        (f'cluster = "c"\n{FIVE}[quorums]\nkind = "ring"\n', "unknown quorum kind 'ring'"),
+        (f'cluster = "c"\n{FIVE}[quorums]\nkind = "majority"\nq1 = 3\n', "take no q1"),
+        (f'cluster = "c"\n{FIVE}[quorums]\nkind = "grid"\n', "need the members in zones"),
+        (f'cluster = "c"\n{SIX_IN_ZONES}[quorums]\nkind = "grid"\nfz = 3\n', "fz=3 must be"),
+        (f'cluster = "c"\nprotocol = "raft"\n{FIVE}', "protocol: unknown protocol 'raft'"),
+    ],
+)
+def test_a_bad_protocol_or_quorum_system_is_named(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_toml(text, source="cluster.toml")

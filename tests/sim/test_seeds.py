@@ -1,4 +1,6 @@
-"""The CI sweep: seeds 1..2000 in 20 chunks of 100, every one clean and not vacuous.
+"""The CI sweep: seeds 1..2000 in 20 chunks of 100, every one clean and not vacuous; and the
+same checks over seeds 1..300 with Flexible Paxos quorums (5 nodes, phase 1 on 4, phase 2 on 2)
+and with WPaxos grid quorums (6 nodes in 3 zones, one zone may fail).
 
 Every seed must report no violation, issue at least 200 client operations and fire at least 10
 faults; each chunk must see every coverage counter in at least 5% of its seeds (so the whole
@@ -14,6 +16,7 @@ import math
 
 import pytest
 
+from pyxos.core.quorum import MAJORITY, QuorumSpec, parse_quorums
 from pyxos.sim import run_seed
 from pyxos.sim.options import WORKLOAD_ELECTION, WORKLOAD_LOCK, WORKLOADS
 from pyxos.sim.result import COVERAGE_COUNTERS
@@ -25,10 +28,30 @@ LOCK_NOTES = ("lease_clock", "waiter_granted", "stale_token_refused")
 LOCK_NOTES_PERCENT_MIN = 80.0
 
 
+QUORUM_SEEDS = 300
+QUORUM_SWEEPS = {
+    "flexible": (parse_quorums("flexible:q1=4,q2=2"), 5),
+    "grid": (parse_quorums("grid:zones=3,fz=1,fn=0"), 6),
+}
+
+
 @pytest.mark.seeds
 @pytest.mark.parametrize("first", range(1, SEEDS + 1, CHUNK), ids=lambda s: f"seeds{s}")
 def test_seed_chunk(first: int) -> None:
+    check_chunk(first)
+
+
+@pytest.mark.seeds
+@pytest.mark.parametrize("first", range(1, QUORUM_SEEDS + 1, CHUNK), ids=lambda s: f"seeds{s}")
+@pytest.mark.parametrize("kind", sorted(QUORUM_SWEEPS))
+def test_seed_chunk_with_other_quorums(kind: str, first: int) -> None:
+    quorums, nodes = QUORUM_SWEEPS[kind]
+    check_chunk(first, quorums=quorums, nodes=nodes)
+
+
+def check_chunk(first: int, *, quorums: QuorumSpec = MAJORITY, nodes: int | None = None) -> None:
     seeds = range(first, first + CHUNK)
+    overrides = {} if nodes is None else {"nodes": nodes}
     failures: list[str] = []
     hits = dict.fromkeys(COVERAGE_COUNTERS, 0)
     sizes = set()
@@ -36,7 +59,7 @@ def test_seed_chunk(first: int) -> None:
     lock_seeds = 0
     lock_hits = dict.fromkeys(LOCK_NOTES, 0)
     for seed in seeds:
-        result = run_seed(seed)
+        result = run_seed(seed, quorums=quorums, **overrides)
         sizes.add(result.options.nodes)
         workloads.add(result.options.workload)
         if result.options.workload in (WORKLOAD_LOCK, WORKLOAD_ELECTION):
@@ -59,7 +82,8 @@ def test_seed_chunk(first: int) -> None:
     needed = math.ceil(CHUNK * COVERAGE_PERCENT_MIN / 100)
     low = {name: count for name, count in hits.items() if count < needed}
     assert not low, f"coverage below {COVERAGE_PERCENT_MIN}% of seeds {first}..{seeds[-1]}: {low}"
-    assert sizes == {3, 5}, f"seeds {first}..{seeds[-1]} do not mix 3- and 5-node clusters"
+    if nodes is None:
+        assert sizes == {3, 5}, f"seeds {first}..{seeds[-1]} do not mix 3- and 5-node clusters"
     assert workloads == set(range(len(WORKLOADS))), f"seeds {first}..{seeds[-1]}: {workloads}"
     needed = math.ceil(lock_seeds * LOCK_NOTES_PERCENT_MIN / 100)
     low = {name: count for name, count in lock_hits.items() if count < needed}

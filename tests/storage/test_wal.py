@@ -17,7 +17,13 @@ from pyxos.core.multipaxos.records import DecidedValue, Promised, Record
 from pyxos.storage import failpoints
 from pyxos.storage.errors import CorruptLog, StorageError, StorageFailed, StoreStateError
 from pyxos.storage.logstore import LoadedLog
-from pyxos.storage.wal import SEGMENT_SUFFIX, WriteAheadLog, scan_segment, segment_name
+from pyxos.storage.wal import (
+    SEGMENT_SUFFIX,
+    WriteAheadLog,
+    directory_codec,
+    scan_segment,
+    segment_name,
+)
 from pyxos.wire.log_frames import encode_frame
 
 
@@ -280,3 +286,32 @@ def test_failpoint_spec_parsing() -> None:
     assert failpoints.parse("fsync_error@5, torn_write") == {"fsync_error": 5, "torn_write": 0}
     with pytest.raises(ValueError):
         failpoints.parse("fsync_error@x")
+
+
+# ---- which protocol's records a log holds ----------------------------------------------------
+def test_a_new_log_says_which_protocol_wrote_it(tmp_path: Path) -> None:
+    _write(tmp_path, [Promised(ballot=Ballot(1, 1))])
+    assert (tmp_path / "FORMAT").read_text() == "pyxos-wal 1\nprotocol multipaxos/1\n"
+    assert directory_codec(tmp_path).spec.name == "multipaxos"
+
+
+def test_a_log_of_another_protocol_is_refused_and_left_alone(tmp_path: Path) -> None:
+    _write(tmp_path, [Promised(ballot=Ballot(1, 1))])
+    (tmp_path / "FORMAT").write_text("pyxos-wal 1\nprotocol wpaxos/1\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(StorageError, match="holds a log of protocol wpaxos/1; this node runs"):
+        _open(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    with pytest.raises(StorageError, match="unknown protocol 'wpaxos'"):
+        directory_codec(tmp_path)
+
+
+def test_a_log_from_before_the_format_file_is_read_as_multipaxos(
+    tmp_path: Path, make_records: MakeRecords
+) -> None:
+    records = make_records(Random(3), 5)
+    _write(tmp_path, records)
+    (tmp_path / "FORMAT").unlink()
+    _, loaded = _open(tmp_path)
+    assert list(loaded.records) == records
+    assert (tmp_path / "FORMAT").exists()
