@@ -79,3 +79,32 @@ def test_the_planted_bug_fails_with_a_counterexample(
     assert f"replay: pyxos chaos --seed {PLANTED_SEED}" in out
     assert "--planted-bug follower_local_reads" in out
     print(out)
+
+
+def test_a_five_node_cluster_with_flexible_quorums_survives_chaos(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Phase 1 on 4 of 5 nodes, phase 2 on 2 of them (sent to those 2 first: thrifty): kill -9,
+    a crash and a partition of the leader or a follower, and nothing is lost."""
+    out_dir = tmp_path / "chaos"
+    code = main(
+        [
+            "chaos",
+            "--nodes", "5",
+            "--quorums", "flexible:q1=4,q2=2",
+            "--thrifty",
+            "--duration", "20",
+            "--faults", "kill,crash,partition",
+            "--seed", "3",
+            "--fault-min", "2.5",
+            "--fault-max", "3.5",
+            "--settle", "2",
+            "--out", str(out_dir),
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "VERDICT: PASS" in out
+    assert "compared slots 1.." in out and "of nodes 1, 2, 3, 4, 5" in out
+    config = (out_dir / "cluster" / "cluster.toml").read_text()
+    assert 'kind = "flexible"\nq1 = 4\nq2 = 2\nthrifty = true' in config

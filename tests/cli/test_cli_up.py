@@ -13,6 +13,7 @@ import pytest
 from cli_cluster import FAILOVER_DEADLINE_S, run_main
 
 from pyxos.cli import kv_cmd, up_cmd
+from pyxos.core.quorum import parse_quorums
 from pyxos.runtime.config import load_config
 from pyxos.runtime.ports import free_port_base
 
@@ -74,3 +75,30 @@ def test_up_refuses_options_the_existing_cluster_file_contradicts(
     code, _, err = run_main(capsys, up_cmd.main, "--data-dir", str(data), "--fault-injection")
     assert code == 2
     assert "has fault injection off" in err
+
+
+def test_up_writes_the_protocol_and_quorums_and_refuses_others_later(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "cluster"
+    path = up_cmd.write_cluster_file(
+        data,
+        http_ports=range(8000, 8005),
+        peer_ports=range(7000, 7005),
+        client_ports=range(9000, 9005),
+        quorums=parse_quorums("flexible:q1=4,q2=2"),
+        thrifty=True,
+    )
+    config = load_config(path)
+    assert config.quorums == parse_quorums("flexible:q1=4,q2=2") and config.thrifty
+    assert config.replica_config(1).quorums.is_q2((1, 2))
+    code, _, err = run_main(
+        capsys, up_cmd.main, "--data-dir", str(data), "--quorums", "grid:zones=5,fz=1,fn=0"
+    )
+    assert code == 2
+    assert "uses flexible:q1=4,q2=2 quorums, not grid:zones=5,fz=1,fn=0" in err
+    code, _, err = run_main(
+        capsys, up_cmd.main, "--data-dir", str(tmp_path / "new"), "--quorums", "flexible:q1=2,q2=1"
+    )
+    assert code == 2
+    assert "phase-1 quorums of 2 and phase-2 quorums of 1 can be disjoint among 3" in err

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import aiohttp
 
+from pyxos.core.protocols import DEFAULT_PROTOCOL
+from pyxos.core.quorum import MAJORITY, QuorumSpec
 from pyxos.runtime.config import HostPort, cluster_toml
 from pyxos.runtime.ports import free_ports
 
@@ -41,6 +43,9 @@ class LocalCluster:
         node_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         timers: Mapping[str, int] | None = None,
+        protocol: str = DEFAULT_PROTOCOL,
+        quorums: QuorumSpec = MAJORITY,
+        thrifty: bool = False,
     ) -> None:
         self.root = root
         self.ids = list(range(1, size + 1))
@@ -59,6 +64,9 @@ class LocalCluster:
                 data_dir=".",
                 timers=dict(timers or {}),
                 fault_injection=True,
+                protocol=protocol,
+                quorums=quorums,
+                thrifty=thrifty,
             )
         )
         self.procs: dict[int, subprocess.Popen[bytes]] = {}

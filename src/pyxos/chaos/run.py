@@ -36,6 +36,8 @@ from pyxos.check.history import dump_jsonl
 from pyxos.check.linearizability import check_history
 from pyxos.check.logs import check_log_prints
 from pyxos.client import AsyncClient, PyxosError
+from pyxos.core.protocols import DEFAULT_PROTOCOL
+from pyxos.core.quorum import MAJORITY, QuorumSpec
 
 RECOVERY_DEADLINE_S = 30.0
 CONVERGE_DEADLINE_S = 30.0
@@ -57,6 +59,10 @@ class ChaosOptions:
     fault_s_max: float = FAULT_S_MAX
     settle_s: float = SETTLE_S
     planted_bug: str | None = None
+    nodes: int = 3
+    protocol: str = DEFAULT_PROTOCOL
+    quorums: QuorumSpec = MAJORITY
+    thrifty: bool = False
 
 
 class Timeline:
@@ -88,14 +94,21 @@ async def run_chaos(options: ChaosOptions, *, echo: Callable[[str], None] = prin
     started = time.monotonic()
     timeline = Timeline(out / "timeline.jsonl", started)
     timeline.add("schedule", seed=options.seed, steps=[s.describe() for s in schedule])
+    shape: dict[str, Any] = {
+        "size": options.nodes,
+        "protocol": options.protocol,
+        "quorums": options.quorums,
+        "thrifty": options.thrifty,
+    }
     if options.planted_bug is None:
-        cluster = LocalCluster(out / "cluster")
+        cluster = LocalCluster(out / "cluster", **shape)
     else:
         echo(f"TEST BUILD: nodes run with the planted bug {options.planted_bug}")
         cluster = LocalCluster(
             out / "cluster",
             node_module="pyxos.chaos.planted_bug",
             node_args=("--bug", options.planted_bug),
+            **shape,
         )
     workload = Workload(
         clients=cluster.client,

@@ -18,6 +18,9 @@ from typing import Any
 from pyxos.chaos.planted_bug import PLANTED_BUGS
 from pyxos.chaos.run import ChaosOptions, run_chaos
 from pyxos.chaos.schedule import STEP_KINDS
+from pyxos.cli.protocol_args import add_protocol_arguments
+from pyxos.core.protocols import DEFAULT_PROTOCOL
+from pyxos.core.quorum import MAJORITY
 
 EXIT_PASS = 0
 EXIT_FAIL = 1
@@ -37,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=",".join(STEP_KINDS),
         metavar="KIND,...",
         help=f"fault kinds to schedule, each at least once (default: all: {','.join(STEP_KINDS)})",
+    )
+    parser.add_argument("--nodes", type=int, default=3, help="cluster size (3)")
+    add_protocol_arguments(parser)
+    parser.add_argument(
+        "--thrifty", action="store_true", help="Paxi's thrifty phase 2 (see pyxos up --help)"
     )
     parser.add_argument("--workers", type=int, default=4, help="client workers (4)")
     parser.add_argument(
@@ -67,9 +75,10 @@ def register(sub: Any) -> None:
         "chaos",
         help="run a workload under faults on a local cluster and check it",
         description=(
-            "Start a temporary 3-node cluster, run a recorded workload under a seeded schedule "
-            "of faults (crash, kill -9, drop, slow, flaky, partition, pause, crash loop), heal, "
-            "and check linearizability, log agreement and that no acknowledged write is lost."
+            "Start a temporary local cluster (3 nodes with majority quorums unless told), run a "
+            "recorded workload under a seeded schedule of faults (crash, kill -9, drop, slow, "
+            "flaky, partition, pause, crash loop), heal, and check linearizability, log "
+            "agreement and that no acknowledged write is lost."
         ),
     )
     add_arguments(parser)
@@ -84,6 +93,14 @@ def replay_command(args: argparse.Namespace) -> str:
         f"--fault-min {args.fault_min:g} --fault-max {args.fault_max:g} --settle {args.settle:g}",
         f"--workers {args.workers} --rate {args.rate:g}",
     ]
+    if args.nodes != 3:
+        parts.append(f"--nodes {args.nodes}")
+    if args.protocol != DEFAULT_PROTOCOL:
+        parts.append(f"--protocol {args.protocol}")
+    if args.quorums != MAJORITY:
+        parts.append(f"--quorums {args.quorums.describe()}")
+    if args.thrifty:
+        parts.append("--thrifty")
     if args.planted_bug:
         parts.append(f"--planted-bug {args.planted_bug}")
     return " ".join(parts)
@@ -98,8 +115,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if args.duration <= 0 or args.workers < 1 or args.rate <= 0:
-        print("pyxos chaos: error: duration, workers and rate must be positive", file=sys.stderr)
+    if args.duration <= 0 or args.workers < 1 or args.rate <= 0 or args.nodes < 1:
+        print(
+            "pyxos chaos: error: duration, nodes, workers and rate must be positive",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        args.quorums.build(tuple(range(1, args.nodes + 1)))
+    except ValueError as exc:
+        print(f"pyxos chaos: error: --quorums for {args.nodes} nodes: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not 0 < args.fault_min <= args.fault_max:
         print("pyxos chaos: error: need 0 < --fault-min <= --fault-max", file=sys.stderr)
@@ -117,6 +142,10 @@ def run(args: argparse.Namespace) -> int:
         fault_s_max=args.fault_max,
         settle_s=args.settle,
         planted_bug=args.planted_bug,
+        nodes=args.nodes,
+        protocol=args.protocol,
+        quorums=args.quorums,
+        thrifty=args.thrifty,
     )
     print(f"pyxos chaos: seed {args.seed}, {args.duration:g} s, artifacts in {out}", flush=True)
     verdict = asyncio.run(run_chaos(options, echo=lambda line: print(line, flush=True)))

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from pyxos.check.history import dump_jsonl
-from pyxos.core.protocols import DEFAULT_PROTOCOL, PROTOCOLS, protocol_spec
-from pyxos.core.quorum import MAJORITY, QuorumSpec, parse_quorums
+from pyxos.cli.protocol_args import add_protocol_arguments
+from pyxos.core.protocols import DEFAULT_PROTOCOL
+from pyxos.core.quorum import MAJORITY, QuorumSpec
 from pyxos.sim import SimResult, expand_options, run_with_options
 from pyxos.sim.options import FLOAT_OPTIONS, OPTION_NAMES, RANGES
 from pyxos.sim.result import COVERAGE_COUNTERS
@@ -50,29 +51,9 @@ def register(sub: Any) -> None:
         default=5.0,
         help="fail a sweep of 100+ seeds if a coverage counter occurs in fewer percent of seeds",
     )
-    parser.add_argument(
-        "--protocol",
-        default=DEFAULT_PROTOCOL,
-        help=f"the protocol the nodes run: {', '.join(sorted(PROTOCOLS))} "
-        f"(default {DEFAULT_PROTOCOL})",
-    )
-    parser.add_argument(
-        "--quorums",
-        type=_quorums,
-        default=MAJORITY,
-        metavar="SPEC",
-        help="the quorum system: majority (default), flexible:q1=Q1,q2=Q2, or "
-        "grid:zones=Z,fz=FZ,fn=FN (the members split into Z zones of consecutive ids)",
-    )
+    add_protocol_arguments(parser)
     add_option_flags(parser)
     parser.set_defaults(func=run)
-
-
-def _quorums(text: str) -> QuorumSpec:
-    try:
-        return parse_quorums(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_option_flags(parser: argparse.ArgumentParser) -> None:
@@ -116,7 +97,7 @@ def parse_seed_range(text: str) -> range:
 def run(args: argparse.Namespace) -> int:
     try:
         overrides = overrides_from_args(args)
-        setup = Setup(protocol=protocol_spec(args.protocol).name, quorums=args.quorums)
+        setup = Setup(protocol=args.protocol, quorums=args.quorums)
         if args.seed is not None:
             return _run_one(args.seed, overrides, args.transcript, args.history, setup)
         if args.transcript is not None or args.history is not None:

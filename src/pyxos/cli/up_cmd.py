@@ -23,6 +23,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from pyxos.cli.protocol_args import add_protocol_arguments
+from pyxos.core.protocols import DEFAULT_PROTOCOL
+from pyxos.core.quorum import MAJORITY, QuorumSpec
 from pyxos.runtime.config import ClusterConfig, ConfigError, HostPort, cluster_toml, load_config
 
 HEALTH_DEADLINE_S = 30.0
@@ -51,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fault-injection",
         action="store_true",
         help="enable the fault routes (/crash) in a new cluster file: for tests and demos only",
+    )
+    add_protocol_arguments(parser)
+    parser.add_argument(
+        "--thrifty",
+        action="store_true",
+        help="send phase 2 to a quorum first, the rest on retransmission (Paxi's thrifty)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument(
@@ -104,6 +113,17 @@ def _cluster_file(args: argparse.Namespace) -> tuple[Path, ClusterConfig, bool]:
                 f"{path} puts node 1's client port on {first_client}, not "
                 f"{args.client_base_port}: edit the file or use another --data-dir"
             )
+        # A protocol or quorum system asked for that is not the file's own is a mistake.
+        if args.protocol not in (DEFAULT_PROTOCOL, config.protocol):
+            raise ConfigError(
+                f"{path} runs protocol {config.protocol}, not {args.protocol}: use another "
+                "--data-dir for a different cluster"
+            )
+        if args.quorums not in (MAJORITY, config.quorums):
+            raise ConfigError(
+                f"{path} uses {config.quorums.describe()} quorums, not "
+                f"{args.quorums.describe()}: edit the file or use another --data-dir"
+            )
         if args.fault_injection and not config.fault_injection:
             raise ConfigError(
                 f"{path} has fault injection off: set fault_injection = true in it, "
@@ -123,6 +143,9 @@ def _cluster_file(args: argparse.Namespace) -> tuple[Path, ClusterConfig, bool]:
         client_ports=range(client_base, client_base + nodes),
         host=args.host,
         fault_injection=args.fault_injection,
+        protocol=args.protocol,
+        quorums=args.quorums,
+        thrifty=args.thrifty,
     )
     return path, load_config(path), True
 
@@ -135,6 +158,9 @@ def write_cluster_file(
     client_ports: Sequence[int],
     host: str = "127.0.0.1",
     fault_injection: bool = False,
+    protocol: str = DEFAULT_PROTOCOL,
+    quorums: QuorumSpec = MAJORITY,
+    thrifty: bool = False,
 ) -> Path:
     """Write `<data_dir>/cluster.toml` for a new local cluster with a fresh cluster id: node k
     (1-based) listens on the k-th port of each list. Raises `ConfigError` if the ports overlap
@@ -161,6 +187,9 @@ def write_cluster_file(
         ],
         data_dir=".",
         fault_injection=fault_injection,
+        protocol=protocol,
+        quorums=quorums,
+        thrifty=thrifty,
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "cluster.toml"

@@ -19,7 +19,8 @@ fields refused so that a typo is an error rather than a silently ignored setting
     kind = "flexible"                  # Flexible Paxos: phase-1 quorums of q1 nodes and
     q1 = 4                             # phase-2 quorums of q2 (q1 + q2 must exceed the nodes)
     q2 = 2
-    # kind = "grid", fz = 1, fn = 0    # WPaxos grids over zone.node ids (see core/quorum)
+    # kind = "grid", fz = 1, fn = 0    # WPaxos grids over zone.node ids (see core/quorum);
+    # zones = 3                        # or over plain ids, split into 3 zones of consecutive ids
     thrifty = false                    # Paxi's thrifty: phase 2 sent to a quorum first
 
     [timers]                           # optional: pyxos.core.config.ReplicaConfig fields
@@ -141,6 +142,7 @@ class QuorumsFile(_Strict):
     q2: int | None = None
     fz: int | None = None
     fn: int | None = None
+    zones: int | None = None  # grid over plain ids: this many zones of consecutive ids
     thrifty: bool = False
 
 
@@ -456,6 +458,8 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
     except UnknownProtocol as exc:
         raise fail("protocol", str(exc)) from None
     quorums = _quorums(raw.quorums, fail)
+    if zoned and quorums.zones is not None:
+        raise fail("quorums.zones", "the zones come from the zone.node ids: leave zones out")
     config = ClusterConfig(
         cluster=raw.cluster,
         nodes=tuple(sorted(specs, key=lambda s: s.node_id)),
@@ -487,7 +491,9 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
 
 def _quorums(raw: QuorumsFile, fail: Any) -> QuorumSpec:
     try:
-        return QuorumSpec(kind=raw.kind, q1=raw.q1, q2=raw.q2, fz=raw.fz, fn=raw.fn)
+        return QuorumSpec(
+            kind=raw.kind, q1=raw.q1, q2=raw.q2, fz=raw.fz, fn=raw.fn, zones=raw.zones
+        )
     except ValueError as exc:
         raise fail("quorums", str(exc)) from None
 
@@ -501,17 +507,23 @@ def cluster_toml(
     data_dir: str = ".",
     timers: Mapping[str, int] | None = None,
     fault_injection: bool = False,
+    protocol: str = DEFAULT_PROTOCOL,
+    quorums: QuorumSpec = MAJORITY,
+    thrifty: bool = False,
 ) -> str:
     """The text of a cluster file for `nodes`, as `pyxos up` writes it.
 
     Each node is `(id, peer, http)` or `(id, peer, http, client)`; without a client address the
-    node takes the default (the HTTP port + 1000).
+    node takes the default (the HTTP port + 1000). The protocol and the quorums are written only
+    when they are not the defaults.
     """
     lines = [
         "# A pyxos cluster file; see docs/running.md.",
         f"cluster = {_toml_string(cluster)}",
         f"data_dir = {_toml_string(data_dir)}",
     ]
+    if protocol != DEFAULT_PROTOCOL:
+        lines.append(f"protocol = {_toml_string(protocol)}")
     if fault_injection:
         lines.append("fault_injection = true  # /crash and the like answer: never in production")
     lines.append("")
@@ -524,6 +536,17 @@ def cluster_toml(
             *(f"client = {_toml_string(str(c))}" for c in client),
             "",
         ]
+    if quorums != MAJORITY or thrifty:
+        lines.append("[quorums]")
+        lines.append(f"kind = {_toml_string(quorums.kind)}")
+        lines.extend(
+            f"{name} = {value}"
+            for name in ("q1", "q2", "fz", "fn", "zones")
+            if (value := getattr(quorums, name)) is not None
+        )
+        if thrifty:
+            lines.append("thrifty = true")
+        lines.append("")
     if timers:
         lines.append("[timers]")
         lines.extend(f"{name} = {value}" for name, value in timers.items())
