@@ -1,4 +1,5 @@
-"""GoPaxos' routes: set, get, nop, the log as text (with a gap), and `/crash` switched off."""
+"""GoPaxos' routes: set (as its README, its driver and its benchmark send it), get, nop, the log
+as text (with a gap), and `/crash` switched off."""
 
 from __future__ import annotations
 
@@ -29,6 +30,45 @@ def test_set_get_and_nop() -> None:
         assert body["ok"] is True
         assert body["applied_index"] > before
         assert list(h.runner.applied_log)[-1][1][0].op == encode_op(Noop())
+
+    run(scenario)
+
+
+def test_set_as_gopaxos_clients_send_it() -> None:
+    async def scenario(h: Harness) -> None:
+        c = h.client
+        # Its benchmark (mytest/util.go): `{"Key", "Value"}` posted to `/store/set/`, which its
+        # Go server decoded without regard to case.
+        body = b'{"Key":"bench","Value":"abcdefghij"}'
+        headers = {"Content-Type": "application/json"}
+        r = await c.post("/store/set/", data=body, headers=headers)
+        assert (r.status, await r.json()) == (200, {"key": "bench", "previous": None})
+        r = await c.post("/store/set", json={"KEY": "bench", "vAlUe": "2", "Encoding": "utf-8"})
+        assert await r.json() == {"key": "bench", "previous": "abcdefghij"}
+        # Its README: `curl -i localhost:<port>/store/set/<key>/<value>`, a GET.
+        r = await c.get("/store/set/greeting/hello")
+        assert (r.status, await r.json()) == (200, {"key": "greeting", "previous": None})
+        r = await c.post("/store/set/greeting/bye")
+        assert await r.json() == {"key": "greeting", "previous": "hello"}
+        # The value is the last segment; the key may hold slashes; escapes are decoded.
+        r = await c.get(URL("/store/set/a/b%2Fc/%FF%00", encoded=True))
+        assert await r.json() == {"key": "a/b/c", "previous": None}
+        r = await c.get("/store/set/empty/")
+        assert r.status == 200
+        assert await h.keys() == {
+            "bench": "2",
+            "greeting": "bye",
+            "a/b/c": "/wA=",
+            "empty": "",
+        }
+        r = await c.get("/store/set/only-a-key")
+        body = await r.json()
+        assert (r.status, body["code"]) == (400, "bad_request")
+        assert "/store/set/<key>/<value>" in body["message"]
+        r = await c.get(URL("/store/set/%FF/v", encoded=True))
+        assert (r.status, (await r.json())["code"]) == (400, "bad_request")
+        r = await c.put("/store/set/k/v")
+        assert (r.status, r.headers["Allow"]) == (405, "GET, POST")
 
     run(scenario)
 
