@@ -1,6 +1,8 @@
-"""Paxi's own clients against a real three-node cluster, unchanged (`paxi_client`): its
-benchmark twice in a row at concurrency 1, 8 and 64, with and without `-id`, with no error and
-no anomaly for its own linearizability checker; and its `cmd` tool run again and again.
+"""The seeds' own clients against a real three-node cluster, unchanged. Paxi's
+(`paxi_client`): its benchmark twice in a row at concurrency 1, 8 and 64, with and without
+`-id`, with no error and no anomaly for its own linearizability checker, and its `cmd` tool run
+again and again. GoPaxos' benchmark suite (`go test -bench=. ./mytest`): every value it posts
+is stored.
 
 The benchmark's workers race on one `Cid` counter as Paxi's do: requests carry the same `Cid`
 (asserted here), and one may carry a lower `Cid` than an earlier one; the exact sequences, which
@@ -9,6 +11,7 @@ a race cannot promise, are sent by test_service_paxi_routes."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sys
 from collections.abc import Iterator
@@ -143,5 +146,47 @@ def test_paxis_cmd_tool_run_again_and_again(cluster: ClientCluster) -> None:
                 await cmd(session, "put", "77", value)
                 assert await cmd(session, "get", "77") == value.encode()
             assert await cmd(session, "get", "78") == b""  # absent: Paxi prints an empty line
+
+    asyncio.run(scenario())
+
+
+GOPAXOS_VALUE_LENGTHS = (10, 1000)  # mytest/util.go: smallValLen, largeValLen
+GOPAXOS_POSTS = 60
+
+
+def _letters(rng: random.Random, length: int) -> str:
+    return "".join(chr(rng.randrange(26) + 97) for _ in range(length))  # `randString`
+
+
+def test_gopaxos_benchmark_stores_every_value_it_posts(cluster: ClientCluster) -> None:
+    """mytest/util.go: `{"Key": 5 letters, "Value": 10 or 1000 letters}` posted to
+    `/store/set/` of one node or round-robin over three (`request`), one after another or all at
+    once (`asyncRequest`). Its benchmarks ignore the answers; here every one must be a 200, and
+    every key must hold its value afterwards."""
+    rng = random.Random(5)
+    urls = [f"http://{cluster.http[k]}/store/set/" for k in cluster.ids]
+    pairs = [
+        (_letters(rng, 5) + str(i), _letters(rng, length))
+        for i in range(GOPAXOS_POSTS)
+        for length in GOPAXOS_VALUE_LENGTHS
+    ]
+
+    async def post(session: aiohttp.ClientSession, i: int, key: str, value: str) -> int:
+        body = json.dumps({"Key": key, "Value": value}).encode()  # Go's json.Marshal of KVPair
+        headers = {"Content-Type": "application/json"}
+        async with session.post(urls[i % len(urls)], data=body, headers=headers) as reply:
+            return reply.status
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            half = len(pairs) // 2
+            statuses = [await post(session, i, k, v) for i, (k, v) in enumerate(pairs[:half])]
+            statuses += await asyncio.gather(
+                *(post(session, i, k, v) for i, (k, v) in enumerate(pairs[half:]))
+            )
+            assert statuses == [200] * len(pairs)
+            for key, value in pairs:
+                async with session.get(f"http://{cluster.http[1]}/v1/kv/{key}") as reply:
+                    assert await reply.json() == {"key": key, "value": value}
 
     asyncio.run(scenario())
