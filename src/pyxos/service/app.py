@@ -7,9 +7,11 @@ The route families (reference: docs/api.md, and `GET /openapi.json` on any node)
 - `/v1/locks/{name}`: leases with fencing tokens (`service.lock_routes`);
 - `/v1/ask/{key}`, `/v1/queues/{name}`, `/v1/map/{key}`: per-key consensus, FIFO queues and a
   versioned map (`service.coordination_routes`);
-- `/store/set`, `/store/get/<key>`, `/store/nop`, `/crash`, `/log/print/<file>`: GoPaxos'
-  routes (`service.gopaxos_routes`); `/crash` only with `fault_injection=True`;
-- `/<key>` and `POST /`: Paxi's routes with `Id`/`Cid` sessions (`service.paxi_routes`);
+- `/store/set`, `/store/set/<key>/<value>`, `/store/get/<key>`, `/store/nop`, `/crash`,
+  `/log/print/<file>`: GoPaxos' routes (`service.gopaxos_routes`); `/crash` only with
+  `fault_injection=True`;
+- `/<key>` and `POST /`: Paxi's routes, `Id`/`Cid` as labels or, when asked, an exactly-once
+  session (`service.paxi_routes`);
 - `/status`, `/healthz`, `/metrics`, `/openapi.json` and the status page `GET /`
   (`service.admin_routes`);
 - with `fault_injection=True`, injected faults: `/v1/admin/faults` (`service.admin_routes`),
