@@ -18,7 +18,8 @@ from pyxos.core.ids import Ballot
 from pyxos.core.records import Promised
 from pyxos.runtime.config import HostPort, cluster_toml
 from pyxos.runtime.ports import free_ports
-from pyxos.storage import NotWritable, WriteAheadLog, check_writable, wal, writable
+from pyxos.storage import WriteAheadLog, writable
+from pyxos.storage.writable import NotWritable, check_writable
 
 NOBODY = 65534
 RUN_TIMEOUT_S = 60.0
@@ -81,15 +82,6 @@ def test_other_errors_are_left_to_the_nodes_own_writes(
 ) -> None:
     _refuse(monkeypatch, writable, errno.EIO, tmp_path)
     check_writable(tmp_path)  # not an access problem: the node's first write will say what it is
-
-
-def test_the_log_says_not_writable_rather_than_failed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _healthy_log(tmp_path)
-    _refuse(monkeypatch, wal, errno.EROFS, tmp_path)
-    with pytest.raises(NotWritable, match="Read-only file system"):
-        WriteAheadLog(tmp_path).load()
 
 
 def _as_nobody() -> list[str]:

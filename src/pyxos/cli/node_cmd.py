@@ -13,7 +13,8 @@ from typing import Any
 
 from pyxos.runtime.config import ConfigError, load_config
 from pyxos.service.process import configure_logging, run_node
-from pyxos.storage import NotWritable, StorageError
+from pyxos.storage import StorageError
+from pyxos.storage.writable import NotWritable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -30,7 +30,8 @@ from pyxos.runtime.assembly import (
 from pyxos.runtime.client_server import ClientServer
 from pyxos.runtime.config import ClusterConfig
 from pyxos.service.app import build_app, serve
-from pyxos.storage import EXIT_STORAGE_FAILED, StorageFailed, check_writable
+from pyxos.storage import EXIT_STORAGE_FAILED, StorageFailed
+from pyxos.storage.writable import check_writable
 
 __all__ = [
     "EXIT_NODE_FAILED",

@@ -11,7 +11,6 @@ from pyxos.core.records import Snapshot, covers
 from pyxos.storage.errors import (
     CorruptLog,
     CorruptSnapshot,
-    NotWritable,
     StorageError,
     StorageFailed,
     StoreStateError,
@@ -24,7 +23,6 @@ from pyxos.storage.group_commit import (
 )
 from pyxos.storage.logstore import LoadedLog, LogStore, MemoryLogStore
 from pyxos.storage.wal import SEGMENT_BYTES_DEFAULT, WriteAheadLog, scan_directory
-from pyxos.storage.writable import check_writable
 
 __all__ = [
     "EXIT_STORAGE_FAILED",
@@ -36,13 +34,11 @@ __all__ = [
     "LoadedLog",
     "LogStore",
     "MemoryLogStore",
-    "NotWritable",
     "Snapshot",
     "StorageError",
     "StorageFailed",
     "StoreStateError",
     "WriteAheadLog",
-    "check_writable",
     "covers",
     "fail_stop",
     "scan_directory",

@@ -7,14 +7,9 @@
   kernel may have dropped the dirty pages and a retry can report success for data that is gone.
 - `StoreStateError`: the caller used the store in a state that does not allow it (append before
   `load`, anything after `close`). Nothing changed.
-- `NotWritable`: this process may not write the data directory (its permissions or owner, or a
-  file system mounted read-only). Nothing on disk is damaged: the node must be given access,
-  not rebuilt.
 """
 
 from __future__ import annotations
-
-import os
 
 
 class StorageError(Exception):
@@ -46,16 +41,3 @@ class StorageFailed(StorageError):  # noqa: N818
 
 class StoreStateError(StorageError):
     """Caller misuse: the store is not in a state that allows this call. Nothing changed."""
-
-
-class NotWritable(StorageError):  # noqa: N818 (beside CorruptLog and StorageFailed)
-    """The data directory, or something in it, cannot be written by this process."""
-
-    def __init__(self, directory: str, path: str, reason: str) -> None:
-        super().__init__(
-            f"the data directory {directory} is not writable by this process "
-            f"(uid {os.geteuid()}): {path}: {reason}; nothing in it was changed"
-        )
-        self.directory = directory
-        self.path = path
-        self.reason = reason

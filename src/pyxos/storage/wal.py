@@ -47,14 +47,12 @@ from pyxos.storage import failpoints, fsio
 from pyxos.storage.errors import (
     CorruptLog,
     CorruptSnapshot,
-    NotWritable,
     StorageError,
     StorageFailed,
     StoreStateError,
 )
 from pyxos.storage.logstore import LoadedLog, Snapshot
 from pyxos.storage.snapshot import read_snapshot, snapshot_paths, temp_paths, write_snapshot
-from pyxos.storage.writable import is_not_writable
 from pyxos.wire.log_frames import Clean, Corrupt, Frame, FrameScanner, TornTail, encode_frame
 
 log = logging.getLogger(__name__)
@@ -277,8 +275,7 @@ class WriteAheadLog:
         """Open the directory (created if missing), repair a torn tail, return what survived.
 
         Raises `CorruptLog` / `CorruptSnapshot` on damage, `StorageError` if another process
-        holds the directory, `NotWritable` if this process may not write it, `StorageFailed` if
-        the repair cannot be made durable.
+        holds the directory, `StorageFailed` if the repair cannot be made durable.
         """
         if self._state is not _State.NEW:
             raise StoreStateError(f"load() on a log that is {self._state.value}")
@@ -289,9 +286,6 @@ class WriteAheadLog:
         except OSError as exc:
             self._state = _State.FAILED
             self._release()
-            if is_not_writable(exc):  # permissions or a read-only mount, not damage
-                path = str(exc.filename or self._dir)
-                raise NotWritable(str(self._dir), path, exc.strerror or str(exc)) from exc
             raise StorageFailed(f"cannot open the log in {self._dir}: {exc}") from exc
         if scan.error is not None:
             self._state = _State.CLOSED

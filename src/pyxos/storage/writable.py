@@ -13,7 +13,23 @@ import errno
 import os
 from pathlib import Path
 
-from pyxos.storage.errors import NotWritable
+from pyxos.storage.errors import StorageError
+
+
+class NotWritable(StorageError):  # noqa: N818 (beside CorruptLog and StorageFailed)
+    """The data directory, or something in it, cannot be written by this process: its owner
+    or permissions, or a file system mounted read-only. Nothing on disk is damaged: the node
+    must be given access, not rebuilt."""
+
+    def __init__(self, directory: str, path: str, reason: str) -> None:
+        super().__init__(
+            f"the data directory {directory} is not writable by this process "
+            f"(uid {os.geteuid()}): {path}: {reason}; nothing in it was changed"
+        )
+        self.directory = directory
+        self.path = path
+        self.reason = reason
+
 
 NOT_WRITABLE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 """The errors of a write this process may not make, as opposed to one that failed."""
