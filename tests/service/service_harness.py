@@ -4,7 +4,8 @@ client, and small helpers the service tests share."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from random import Random
 from typing import Any
@@ -41,6 +42,29 @@ class Harness:
 Scenario = Callable[[Harness], Awaitable[None]]
 
 
+@asynccontextmanager
+async def started_runner(
+    members: tuple[int, ...] = (1,), **limits: int
+) -> AsyncIterator[NodeRunner]:
+    """A started runner of node 1 of `members` (a one-node cluster leads at once), stopped
+    after; fails if the runner reported a failure."""
+    store = MemoryLogStore()
+    store.load()
+    config = ReplicaConfig(node_id=1, members=members)
+    node = Node(config=config, machine=build_machines(), rng=Random(1))
+    failures: list[BaseException] = []
+    runner = NodeRunner(
+        node, store, limits=Limits(**limits), seq_base=0, on_failure=failures.append
+    )
+    runner.attach(lambda to, message: None)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()
+    assert failures == []
+
+
 def run(
     scenario: Scenario,
     *,
@@ -51,22 +75,9 @@ def run(
     """Run `scenario` against node 1 of `members` (a one-node cluster leads at once)."""
 
     async def main() -> None:
-        store = MemoryLogStore()
-        store.load()
-        config = ReplicaConfig(node_id=1, members=members)
-        node = Node(config=config, machine=build_machines(), rng=Random(1))
-        failures: list[BaseException] = []
-        runner = NodeRunner(
-            node, store, limits=Limits(**limits), seq_base=0, on_failure=failures.append
-        )
-        runner.attach(lambda to, message: None)
-        await runner.start()
-        try:
+        async with started_runner(members, **limits) as runner:
             app = build_app(runner, runner.status, fault_injection=fault_injection)
             async with TestClient(TestServer(app)) as client:
                 await scenario(Harness(client=client, runner=runner))
-        finally:
-            await runner.stop()
-        assert failures == []
 
     asyncio.run(main())

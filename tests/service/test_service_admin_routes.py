@@ -65,7 +65,7 @@ def test_status_and_healthz() -> None:
 def test_metrics_is_prometheus_text() -> None:
     async def scenario(h: Harness) -> None:
         await h.client.put("/v1/kv/k", data=b"v")
-        await h.client.get("/nope")
+        await h.client.get("/v1/nope")  # a reserved first segment: 404 not_found
         r = await h.client.get("/metrics")
         assert r.status == 200
         assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"

@@ -18,6 +18,8 @@ LONG_KEY = "k" * (KEY_BYTES_MAX + 1)
 BIG_TEXT = "x" * (VALUE_BYTES_MAX + 1)
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
+ONCE = {"Pyxos-Session": "exactly-once"}
+
 # (method, path, request keywords, status, code)
 Case = tuple[str, str, dict[str, Any], int, str]
 
@@ -76,6 +78,12 @@ CASES: list[Case] = [
     ("POST", "/store/set", {"json": {"key": "", "value": "v"}}, 400, "invalid_body"),
     ("POST", "/store/set", {"json": {"key": "k", "value": None}}, 400, "invalid_body"),
     ("POST", "/store/set", {"json": {"key": LONG_KEY, "value": "v"}}, 413, "too_large"),
+    ("POST", "/store/set", {"json": {"key": "k", "Key": "j", "value": "v"}}, 400, "invalid_body"),
+    ("POST", "/store/set", {"json": {"key": "k", "value": "v", "x": 1}}, 400, "invalid_body"),
+    ("POST", "/store/set/", {"json": [{"key": "k", "value": "v"}]}, 400, "invalid_body"),
+    ("GET", "/store/set/k", {}, 400, "bad_request"),
+    ("GET", f"/store/set/{LONG_KEY}/v", {}, 413, "too_large"),
+    ("DELETE", "/store/set/k/v", {}, 405, "method_not_allowed"),
     ("POST", "/store/set/", {"json": {"key": "k", "value": BIG_TEXT}}, 413, "too_large"),
     ("GET", "/store/set", {}, 405, "method_not_allowed"),
     ("GET", "/store/get/k?consistency=no", {}, 400, "bad_request"),
@@ -86,15 +94,17 @@ CASES: list[Case] = [
     ("GET", "/log/print/f?to=x", {}, 400, "bad_request"),
     ("POST", "/log/print/f", {}, 405, "method_not_allowed"),
     # Paxi /{key}
-    ("PUT", "/k", {"data": b"v", "headers": {"Id": "c", "Cid": "0"}}, 400, "bad_header"),
+    ("PUT", "/k", {"data": b"v", "headers": {**ONCE, "Id": "c", "Cid": "0"}}, 400, "bad_header"),
     ("PUT", "/k", {"data": b"v", "headers": {"Id": "c", "Cid": "-1"}}, 400, "bad_header"),
     ("PUT", "/k", {"data": b"v", "headers": {"Id": "c", "Cid": "1.5"}}, 400, "bad_header"),
     ("PUT", "/k", {"data": b"v", "headers": {"Id": "c", "Cid": "+1"}}, 400, "bad_header"),
     ("PUT", "/k", {"data": b"v", "headers": {"Id": "c", "Cid": "9" * 20}}, 400, "bad_header"),
-    ("PUT", "/k", {"data": b"v", "headers": {"Id": "c"}}, 400, "bad_header"),
-    ("PUT", "/k", {"data": b"v", "headers": {"Cid": "1"}}, 400, "bad_header"),
-    ("PUT", "/k", {"data": b"v", "headers": {"Id": "a b", "Cid": "1"}}, 400, "bad_header"),
-    ("POST", "/k", {"data": b"v", "headers": {"Id": "", "Cid": "1"}}, 400, "bad_header"),
+    ("PUT", "/k", {"data": b"v", "headers": {**ONCE, "Id": "c"}}, 400, "bad_header"),
+    ("PUT", "/k", {"data": b"v", "headers": {**ONCE, "Cid": "1"}}, 400, "bad_header"),
+    ("PUT", "/k", {"data": b"v", "headers": {**ONCE, "Id": "a b", "Cid": "1"}}, 400, "bad_header"),
+    ("POST", "/k", {"data": b"v", "headers": {**ONCE, "Id": "", "Cid": "1"}}, 400, "bad_header"),
+    ("PUT", "/k", {"data": b"v", "headers": {"Pyxos-Session": "maybe"}}, 400, "bad_header"),
+    ("GET", "/k", {"headers": {"Pyxos-Session": "twice"}}, 400, "bad_header"),
     ("GET", "/k", {"headers": {"Id": "c", "Cid": "x"}}, 400, "bad_header"),
     ("PUT", "/k", {"data": BIG_TEXT.encode()}, 413, "too_large"),
     ("PUT", f"/{LONG_KEY}", {"data": b"v"}, 413, "too_large"),
@@ -106,16 +116,27 @@ CASES: list[Case] = [
     ("POST", "/", {"json": {"Key": "", "Value": "dg=="}}, 400, "invalid_body"),
     ("POST", "/", {"json": {"Key": "k", "Value": 5}}, 400, "invalid_body"),
     ("POST", "/", {"json": {"Key": "k", "Value": "v!"}}, 400, "invalid_body"),
-    ("POST", "/", {"json": {"key": "k", "value": "dg=="}}, 400, "invalid_body"),
+    ("POST", "/", {"json": {"Key": "k", "Valeu": "dg=="}}, 400, "invalid_body"),
+    ("POST", "/", {"json": {"Key": "k", "KEY": "j"}}, 400, "invalid_body"),
+    ("POST", "/", {"json": ["Key", "k"]}, 400, "invalid_body"),
     ("POST", "/", {"json": {"Key": "k", "Value": "dg==", "CommandID": "1"}}, 400, "invalid_body"),
     (
         "POST",
         "/",
-        {"json": {"Key": "k", "Value": "dg==", "ClientID": "c", "CommandID": 0}},
+        {
+            "json": {"Key": "k", "Value": "dg==", "ClientID": "c", "CommandID": 0},
+            "headers": ONCE,
+        },
         400,
         "bad_header",
     ),
-    ("POST", "/", {"json": {"Key": "k", "Value": "dg==", "ClientID": "c"}}, 400, "bad_header"),
+    (
+        "POST",
+        "/",
+        {"json": {"Key": "k", "Value": "dg==", "ClientID": "c"}, "headers": ONCE},
+        400,
+        "bad_header",
+    ),
     (
         "POST",
         "/",

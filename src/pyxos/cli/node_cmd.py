@@ -14,6 +14,7 @@ from typing import Any
 from pyxos.runtime.config import ConfigError, load_config
 from pyxos.service.process import configure_logging, run_node
 from pyxos.storage import StorageError
+from pyxos.storage.writable import NotWritable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +61,15 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(node_id, args.log_level)
     try:
         return run_node(config, node_id, rebuild=args.rebuild)
+    except NotWritable as exc:  # an access problem: the log may be healthy, do not rebuild
+        print(f"pyxos node {args.id}: {exc}", file=sys.stderr)
+        print(
+            "give this user write access to it (check its owner, its permissions, and that "
+            "its file system is not mounted read-only), then start the node again; do not use "
+            "--rebuild, which would set its log aside",
+            file=sys.stderr,
+        )
+        return 1
     except StorageError as exc:  # a damaged log or a data directory in use: never start
         print(f"pyxos node {args.id}: storage error: {exc}", file=sys.stderr)
         print(

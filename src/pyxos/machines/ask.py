@@ -11,6 +11,7 @@ import msgspec
 
 from pyxos.machines.base import ApplyContext
 from pyxos.machines.codec import MachineCodec, SnapshotCodec
+from pyxos.machines.display import show_bad, show_name, show_value
 
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `Ask`."""
@@ -53,6 +54,18 @@ encode_op = _CODEC.encode_op
 decode_op = _CODEC.decode_op
 encode_result = _CODEC.encode_result
 decode_result = _CODEC.decode_result
+
+
+def describe_op(op: bytes) -> str:
+    """`op` for a person (`pyxos.machines.display`): `ask k='v'` (propose), `ask k` (learn);
+    `bad {hex}` for other bytes."""
+    try:
+        decoded = _OP_DECODER.decode(op)
+    except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
+        return show_bad(op)
+    if decoded.value is None:
+        return f"ask {show_name(decoded.key)}"
+    return f"ask {show_name(decoded.key)}={show_value(decoded.value)}"
 
 
 class AskMachine:

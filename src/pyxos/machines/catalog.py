@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+from pyxos.machines import ask, kv, locks, queue, vmap
 from pyxos.machines.ask import AskMachine
+from pyxos.machines.display import show_bad
 from pyxos.machines.kv import KvMachine
 from pyxos.machines.locks import LockMachine
 from pyxos.machines.queue import QueueMachine
-from pyxos.machines.router import Router
+from pyxos.machines.router import Router, unroute
 from pyxos.machines.vmap import VersionedMap
 
 KV = "kv"
@@ -31,3 +35,30 @@ def build_machines() -> Router:
         },
         default=KV,
     )
+
+
+_DESCRIBE: Mapping[str, Callable[[bytes], str]] = {
+    KV: kv.describe_op,
+    LOCKS: lambda op: locks.describe_op(op, protected=kv.describe_op),
+    ASK: ask.describe_op,
+    QUEUE: queue.describe_op,
+    MAP: vmap.describe_op,
+}
+
+
+def describe_op(op: bytes) -> str:
+    """A command of `build_machines()` for a person: a key-value command as `kv.describe_op`
+    shows it (`put k='v'`), another machine's with its name first (`locks acquire db alice
+    ttl=5000ms`, `map put k='v'`), the clock command as `clock`, and bytes that are none of
+    these as `bad {hex}` (see `pyxos.machines.display`)."""
+    try:
+        routed = unroute(op)
+    except ValueError:
+        return show_bad(op)
+    if routed is None:
+        return kv.describe_op(op)
+    name, inner = routed
+    if not name:
+        return "clock"
+    describe = _DESCRIBE.get(name)
+    return show_bad(op) if describe is None else f"{name} {describe(inner)}"

@@ -24,6 +24,7 @@ import msgspec
 
 from pyxos.machines.base import ApplyContext
 from pyxos.machines.codec import MachineCodec, SnapshotCodec
+from pyxos.machines.display import show_bad, show_name, show_value
 
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `KvOp`."""
@@ -152,6 +153,32 @@ def decode_list(data: bytes) -> KvList:
     """Decode the answer to a `List`; raises `ValueError` (a `msgspec.DecodeError`) on bad bytes,
     including an encoded `KvResult` (the error answer to a bad `List`)."""
     return _LIST_DECODER.decode(data)
+
+
+def describe_op(op: bytes) -> str:
+    """`op` for a person (`pyxos.machines.display`): `put k='v'`, `del k`, `cas k None->'v'`,
+    `get k`, `noop`, `list 'p' 10 [after 'k']`; `bad {hex}` for other bytes."""
+    try:
+        decoded = _OP_DECODER.decode(op)
+    except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
+        return show_bad(op)
+    match decoded:
+        case Put(key=key, value=value):
+            return f"put {show_name(key)}={show_value(value)}"
+        case Delete(key=key):
+            return f"del {show_name(key)}"
+        case Cas(key=key, expected=expected, value=value):
+            return f"cas {show_name(key)} {show_value(expected)}->{show_value(value)}"
+        case Get(key=key):
+            return f"get {show_name(key)}"
+        case Noop():
+            return "noop"
+        case List(prefix=prefix, limit=limit, after=""):
+            return f"list {prefix!r} {limit}"
+        case List(prefix=prefix, limit=limit, after=after):
+            return f"list {prefix!r} {limit} after {after!r}"
+        case _:
+            assert_never(decoded)
 
 
 class KvMachine:

@@ -24,12 +24,14 @@ A query has no command time; it answers against the last log time this machine a
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from typing import assert_never
 
 import msgspec
 
 from pyxos.machines.base import ApplyContext, StateMachine
 from pyxos.machines.codec import MachineCodec
+from pyxos.machines.display import show_bad, show_name
 
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `LockOp` (or a `Guarded` op on a machine with nothing to guard)."""
@@ -160,6 +162,33 @@ encode_op = _CODEC.encode_op
 decode_op = _CODEC.decode_op
 encode_result = _CODEC.encode_result
 decode_result = _CODEC.decode_result
+
+
+def describe_op(op: bytes, *, protected: Callable[[bytes], str] = show_bad) -> str:
+    """`op` for a person (`pyxos.machines.display`): `acquire db alice ttl=5000ms [wait]`,
+    `refresh db alice token=3 ttl=5000ms`, `release db alice token=3`, `cancel db alice`,
+    `whose db`, `guarded db token=3: {the write, as protected(write) shows it}`; `bad {hex}`
+    for other bytes."""
+    try:
+        decoded = _OP_DECODER.decode(op)
+    except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
+        return show_bad(op)
+    match decoded:
+        case Acquire(lock=lock, owner=owner, ttl_ms=ttl_ms, wait=wait):
+            waits = " wait" if wait else ""
+            return f"acquire {show_name(lock)} {show_name(owner)} ttl={ttl_ms}ms{waits}"
+        case Refresh(lock=lock, owner=owner, token=token, ttl_ms=ttl_ms):
+            return f"refresh {show_name(lock)} {show_name(owner)} token={token} ttl={ttl_ms}ms"
+        case Release(lock=lock, owner=owner, token=token):
+            return f"release {show_name(lock)} {show_name(owner)} token={token}"
+        case Cancel(lock=lock, owner=owner):
+            return f"cancel {show_name(lock)} {show_name(owner)}"
+        case Whose(lock=lock):
+            return f"whose {show_name(lock)}"
+        case Guarded(lock=lock, token=token, op=write):
+            return f"guarded {show_name(lock)} token={token}: {protected(write)}"
+        case _:
+            assert_never(decoded)
 
 
 class LockMachine:

@@ -13,6 +13,7 @@ import msgspec
 
 from pyxos.machines.base import ApplyContext
 from pyxos.machines.codec import MachineCodec, SnapshotCodec
+from pyxos.machines.display import show_bad, show_name, show_value
 
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `QueueOp`."""
@@ -73,6 +74,24 @@ encode_op = _CODEC.encode_op
 decode_op = _CODEC.decode_op
 encode_result = _CODEC.encode_result
 decode_result = _CODEC.decode_result
+
+
+def describe_op(op: bytes) -> str:
+    """`op` for a person (`pyxos.machines.display`): `push q 'item'`, `peek q`, `pop q`;
+    `bad {hex}` for other bytes."""
+    try:
+        decoded = _OP_DECODER.decode(op)
+    except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
+        return show_bad(op)
+    match decoded:
+        case Push(queue=queue, item=item):
+            return f"push {show_name(queue)} {show_value(item)}"
+        case Peek(queue=queue):
+            return f"peek {show_name(queue)}"
+        case Pop(queue=queue):
+            return f"pop {show_name(queue)}"
+        case _:
+            assert_never(decoded)
 
 
 class QueueMachine:

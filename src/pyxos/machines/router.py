@@ -56,6 +56,16 @@ def route(machine: str, op: bytes) -> bytes:
     return _ENCODER.encode(Routed(machine=machine, op=op))
 
 
+def unroute(op: bytes) -> tuple[str, bytes] | None:
+    """The machine name and op inside a `Routed` envelope ("" for the clock command), or None
+    for bytes that are not one (a command of the default machine). Raises `ValueError` for a
+    malformed envelope. (`Router._split` does the same inline: it runs for every command.)"""
+    if op[:3] != _PREFIX:
+        return None
+    routed = _ROUTED.decode(op)  # msgspec.DecodeError, and UnicodeDecodeError, are ValueErrors
+    return routed.machine, routed.op
+
+
 class Router:
     """A `StateMachine` made of named machines; one of them takes unaddressed commands."""
 

@@ -14,6 +14,7 @@ import msgspec
 
 from pyxos.machines.base import ApplyContext
 from pyxos.machines.codec import MachineCodec, SnapshotCodec
+from pyxos.machines.display import show_bad, show_name, show_value
 
 ERROR_BAD_COMMAND = "bad_command"
 """The bytes are not an encoded `MapOp`."""
@@ -92,6 +93,28 @@ encode_op = _CODEC.encode_op
 decode_op = _CODEC.decode_op
 encode_result = _CODEC.encode_result
 decode_result = _CODEC.decode_result
+
+
+def describe_op(op: bytes) -> str:
+    """`op` for a person (`pyxos.machines.display`): `put k='v'`, `get k`,
+    `update k='v' version=3`, `del k [version=3]`; `bad {hex}` for other bytes."""
+    try:
+        decoded = _OP_DECODER.decode(op)
+    except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
+        return show_bad(op)
+    match decoded:
+        case MapPut(key=key, value=value):
+            return f"put {show_name(key)}={show_value(value)}"
+        case MapGet(key=key):
+            return f"get {show_name(key)}"
+        case MapUpdate(key=key, value=value, version=version):
+            return f"update {show_name(key)}={show_value(value)} version={version}"
+        case MapDelete(key=key, version=None):
+            return f"del {show_name(key)}"
+        case MapDelete(key=key, version=version):
+            return f"del {show_name(key)} version={version}"
+        case _:
+            assert_never(decoded)
 
 
 class VersionedMap:

@@ -215,7 +215,7 @@ class _Link:
         self.peer = peer
         self.address = address
         self._transport: asyncio.Transport | None = None
-        self._batcher = WriteBatcher(self._write)
+        self._batcher = WriteBatcher(self._write, closing=self._closing)
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -246,6 +246,10 @@ class _Link:
             counters.frames_dropped_backlog += 1
             return
         self._batcher.add(frame)
+
+    def _closing(self) -> bool:
+        transport = self._transport
+        return transport is None or transport.is_closing()
 
     def _write(self, data: bytes, frames: int) -> None:
         transport = self._transport

@@ -7,15 +7,19 @@ The route families (reference: docs/api.md, and `GET /openapi.json` on any node)
 - `/v1/locks/{name}`: leases with fencing tokens (`service.lock_routes`);
 - `/v1/ask/{key}`, `/v1/queues/{name}`, `/v1/map/{key}`: per-key consensus, FIFO queues and a
   versioned map (`service.coordination_routes`);
-- `/store/set`, `/store/get/<key>`, `/store/nop`, `/crash`, `/log/print/<file>`: GoPaxos'
-  routes (`service.gopaxos_routes`); `/crash` only with `fault_injection=True`;
-- `/<key>` and `POST /`: Paxi's routes with `Id`/`Cid` sessions (`service.paxi_routes`);
+- `/store/set`, `/store/set/<key>/<value>`, `/store/get/<key>`, `/store/nop`, `/crash`,
+  `/log/print/<file>`: GoPaxos' routes (`service.gopaxos_routes`); `/crash` only with
+  `fault_injection=True`;
+- `/<key>` and `POST /`: Paxi's routes, `Id`/`Cid` as labels or, when asked, an exactly-once
+  session (`service.paxi_routes`);
 - `/status`, `/healthz`, `/metrics`, `/openapi.json` and the status page `GET /`
   (`service.admin_routes`);
 - with `fault_injection=True`, injected faults: `/v1/admin/faults` (`service.admin_routes`),
   Paxi's `/drop`, `/slow`, `/flaky` and `/crash?t=` (`pyxos.runtime.faults`).
 
-Every error is JSON, `{"code": ..., "message": ...}`, with a code from `service.errors.ERRORS`.
+Every error is JSON, `{"code": ..., "message": ...}`, with a code from `service.errors.ERRORS`,
+including the 400 to a request that is not HTTP at all (`service.http_server`, which also holds
+each connection to a header deadline and bounds the idle ones).
 Every node serves every route: writes are forwarded to the leader by the node itself, and
 linearizable reads are served locally after a read index confirmed through the leader.
 
@@ -37,6 +41,7 @@ from pyxos.service.admin_routes import AdminRoutes
 from pyxos.service.coordination_routes import CoordinationRoutes
 from pyxos.service.errors import Handler, Routes, add_resource, errors_middleware
 from pyxos.service.gopaxos_routes import GoPaxosRoutes
+from pyxos.service.http_server import GuardedRunner, ServerLimits, disconnects_middleware
 from pyxos.service.inputs import BODY_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX
 from pyxos.service.kv_ops import KvStore
 from pyxos.service.kv_routes import KvRoutes
@@ -44,9 +49,10 @@ from pyxos.service.lock_routes import LockRoutes
 from pyxos.service.metrics import HttpCounters
 from pyxos.service.paxi_routes import PaxiRoutes
 
-__all__ = ["KEY_BYTES_MAX", "VALUE_BYTES_MAX", "build_app", "serve"]
+__all__ = ["KEY_BYTES_MAX", "VALUE_BYTES_MAX", "ServerLimits", "build_app", "serve"]
 
 PAXI_KEY_PATH = "/{key:.+}"
+SHUTDOWN_TIMEOUT_S = 2.0
 
 
 def _merge(families: list[Routes]) -> Routes:
@@ -75,7 +81,8 @@ def build_app(
     http = HttpCounters()
     # Bodies are limited per route (service.inputs); this is only aiohttp's own backstop.
     app = web.Application(
-        client_max_size=BODY_BYTES_MAX, middlewares=[http.middleware(), errors_middleware]
+        client_max_size=BODY_BYTES_MAX,
+        middlewares=[http.middleware(), errors_middleware, disconnects_middleware],
     )
     routes = _merge(
         [
@@ -94,14 +101,25 @@ def build_app(
     return app
 
 
-async def serve(app: web.Application, address: HostPort) -> web.AppRunner:
-    """Start serving `app` on `address`; the caller `cleanup()`s the returned runner."""
-    app_runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await app_runner.setup()
+async def serve(
+    app: web.Application, address: HostPort, limits: ServerLimits | None = None
+) -> GuardedRunner:
+    """Start serving `app` on `address`; the caller `cleanup()`s the returned runner.
+
+    Connections are held to `limits` (`service.http_server`: a header deadline, a bound on
+    idle connections, the keep-alive timeout); malformed requests get a short 400 and one
+    warning line.
+    """
     # Requests still open at shutdown were already answered by the stopping runner; a client
     # that sends nothing more must not hold the process for aiohttp's default 60 s.
-    site = web.TCPSite(
-        app_runner, address.host, address.port, reuse_address=True, shutdown_timeout=2.0
+    app_runner = GuardedRunner(
+        app,
+        limits or ServerLimits(),
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
     )
+    await app_runner.setup()
+    site = web.TCPSite(app_runner, address.host, address.port, reuse_address=True)
     await site.start()
     return app_runner

@@ -32,8 +32,9 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     ),
     "bad_header": (
         400,
-        "`Id` and `Cid` must come together, `Cid` an integer >= 1, `Id` printable ASCII, "
-        "and agree with the command's `ClientID`/`CommandID`",
+        "`Cid` must be an integer >= 0 and `Id` printable ASCII, agreeing with the command's "
+        "`ClientID`/`CommandID`; `Pyxos-Session: exactly-once` needs both, `Id` not empty and "
+        "`Cid` >= 1",
     ),
     "bad_file_name": (400, "the log file name is not one safe path segment"),
     "not_found": (404, "no such route"),
@@ -48,7 +49,8 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "cas_mismatch": (409, "compare-and-set: the current value is not the expected one"),
     "stale_command": (
         409,
-        "this `Id` already applied a later `Cid`; the command is not applied",
+        "an exactly-once session: this `Id` already applied a later `Cid`; the command is not "
+        "applied",
     ),
     "lock_held": (
         409,

@@ -1,7 +1,12 @@
 """The GoPaxos routes: `/store/set`, `/store/get/<key>`, `/store/nop`, `/crash`, `/log/print`.
 
 - `POST /store/set` (or `/store/set/`, the path GoPaxos' own client used) with
-  `{"key": str, "value": str, "encoding"?: "utf-8" | "base64"}` -> `{"key", "previous"}`.
+  `{"key": str, "value": str, "encoding"?: "utf-8" | "base64"}` -> `{"key", "previous"}`. Field
+  names match without regard to case, as GoPaxos' Go server matched them: its own benchmark
+  sends `{"Key": ..., "Value": ...}` (`service.go_json`).
+- `GET|POST /store/set/<key>/<value>`, the form GoPaxos' README shows (`curl -i
+  .../store/set/<key>/<value>`, a GET) -> `{"key", "previous"}`. The value is the last path
+  segment, percent-decoded to bytes; the key is everything before it (slashes allowed).
 - `GET /store/get/<key>` -> `{"key", "value"}` like `GET /v1/kv/<key>` (GoPaxos left it a stub).
 - `GET /store/nop` proposes a no-op through consensus, which makes a lagging node learn the
   slots before it -> `{"ok": true, "applied_index"}`.
@@ -21,20 +26,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from urllib.parse import unquote_to_bytes
 
 import msgspec
 from aiohttp import web
 
 from pyxos.service.admin_routes import add_fault, query_number, require_fault_injection
 from pyxos.service.errors import ApiError, Routes, json_response
+from pyxos.service.go_json import read_go_json
 from pyxos.service.inputs import (
     Encoding,
     check_key,
+    check_value,
     decode_value,
     linearizable,
     path_key,
     query_int,
-    read_json,
     value_fields,
 )
 from pyxos.service.kv_ops import KvStore
@@ -47,6 +54,7 @@ EXIT_CRASH = 75
 FILE_NAME_BYTES_MAX = 255
 LOG_PRINT_CHUNK_BYTES = 64 * 1024
 SLOT_MAX = (1 << 63) - 1
+SET_PREFIX = "/store/set/"
 _DRAIN_POLLS = 100
 _DRAIN_POLL_S = 0.01
 
@@ -55,6 +63,24 @@ class SetBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     key: str
     value: str
     encoding: Encoding = "utf-8"
+
+
+def pair_in_path(raw: str) -> tuple[str, bytes]:
+    """The key and value of `<key>/<value>`, still percent-encoded as `raw` (the path after
+    `/store/set/`): the value is the last segment, as bytes, and the key the rest, UTF-8.
+    Raises `ApiError` (`bad_request`, `too_large`)."""
+    raw_key, slash, raw_value = raw.rpartition("/")
+    if not slash:
+        raise ApiError(
+            "bad_request",
+            "use /store/set/<key>/<value> (or POST /store/set with a JSON body), "
+            f"not /store/set/{raw}",
+        )
+    try:
+        key = unquote_to_bytes(raw_key).decode()
+    except UnicodeDecodeError:
+        raise ApiError("bad_request", "the key is not valid UTF-8") from None
+    return check_key(key), check_value(unquote_to_bytes(raw_value))
 
 
 def check_file_name(name: str) -> str:
@@ -86,6 +112,7 @@ class GoPaxosRoutes:
         return {
             "/store/set": {"POST": self.set},
             "/store/set/": {"POST": self.set},
+            "/store/set/{pair:.+}": {"GET": self.set_in_path, "POST": self.set_in_path},
             "/store/get/{key:.+}": {"GET": self.get},
             "/store/nop": {"GET": self.nop},
             "/crash": {"GET": self.crash},
@@ -93,9 +120,16 @@ class GoPaxosRoutes:
         }
 
     async def set(self, request: web.Request) -> web.Response:
-        body = await read_json(request, SetBody)
+        body = await read_go_json(request, SetBody)
         key = check_key(body.key, code_if_bad="invalid_body")
         value = decode_value(body.value, body.encoding, "value")
+        return await self._put(key, value)
+
+    async def set_in_path(self, request: web.Request) -> web.Response:
+        key, value = pair_in_path(request.rel_url.raw_path.removeprefix(SET_PREFIX))
+        return await self._put(key, value)
+
+    async def _put(self, key: str, value: bytes) -> web.Response:
         previous = await self._store.put(key, value)
         return json_response(
             {"key": key, **value_fields("previous", "previous_encoding", previous)}

@@ -62,9 +62,26 @@ _FENCE = [
         INT,
     ),
 ]
-_ID = _param("Id", "header", "Paxi client id (printable ASCII); goes with `Cid`.", STR)
+_ID = _param(
+    "Id",
+    "header",
+    "Paxi client id (printable ASCII, may be empty): a label echoed in the reply; with "
+    "`Pyxos-Session: exactly-once`, the session's client (not empty).",
+    STR,
+)
 _CID = _param(
-    "Cid", "header", "Paxi command id, >= 1 and increasing per `Id`; goes with `Id`.", STR
+    "Cid",
+    "header",
+    "Paxi command id (an integer >= 0): a label echoed in the reply; with "
+    "`Pyxos-Session: exactly-once`, the command's number (>= 1, increasing per `Id`).",
+    STR,
+)
+_SESSION = _param(
+    "Pyxos-Session",
+    "header",
+    "`exactly-once`: a write runs under the session (`Id`, `Cid`), both required, and is "
+    "applied once however often it is sent. Absent: `Id` and `Cid` are labels.",
+    {"type": "string", "enum": ["exactly-once"]},
 )
 NUM: Json = {"type": "number", "exclusiveMinimum": 0}
 _FAULT = ("fault_injection_disabled", "bad_request")
@@ -75,9 +92,14 @@ _PAXI_HEADERS = {
     "Cid": {"description": "The request's `Cid`, echoed.", "schema": STR},
     "Ballot": {"description": "The node's promised ballot, `round.node`.", "schema": STR},
     "Slot": {
-        "description": "A write: the slot that decided it. A read, or a write answered "
-        "again from the session table: the node's applied index when it answered.",
+        "description": "A write: the slot that decided it. A read, or an exactly-once write "
+        "answered again from the session table: the node's applied index when it answered.",
         "schema": STR,
+    },
+    "Pyxos-Found": {
+        "description": "On a read: `true`, or `false` when the key is absent (the body is then "
+        "empty, as Paxi answers).",
+        "schema": {"type": "string", "enum": ["true", "false"]},
     },
 }
 
@@ -142,8 +164,27 @@ def _paths() -> Json:
         _CONSISTENCY,
     ]
     write_body = {"application/json": {"schema": ref("SetRequest")}}
-    set_op = _op("GoPaxos: set a key", _json(ref("PutAnswer")), _WRITE_JSON, body=write_body)
-    paxi_headers = [_ID, _CID]
+    set_op = _op(
+        "GoPaxos: set a key (field names match without regard to case)",
+        _json(ref("PutAnswer")),
+        _WRITE_JSON,
+        body=write_body,
+    )
+    set_in_path = _op(
+        "GoPaxos' README: set a key to the last path segment",
+        _json(ref("PutAnswer")),
+        ("bad_request", "too_large", *_CLUSTER),
+        params=[
+            _param(
+                "pair",
+                "path",
+                "`<key>/<value>`: the value is the last segment (percent-decoded bytes), the key "
+                "the rest (slashes allowed).",
+                STR,
+            )
+        ],
+    )
+    paxi_headers = [_ID, _CID, _SESSION]
     return {
         "/": {
             "get": _op(
@@ -152,9 +193,10 @@ def _paths() -> Json:
                 (),
             ),
             "post": _op(
-                "Paxi: one JSON command (a write of Value, or a read without it)",
+                "Paxi: one JSON command (a write of Value, or a read without it; field names "
+                "match without regard to case)",
                 _raw("The value read, or the previous value", _PAXI_HEADERS),
-                ("key_not_found", "bad_header", "stale_command", *_WRITE_JSON),
+                ("bad_header", "stale_command", *_WRITE_JSON),
                 params=paxi_headers,
                 body={"application/json": {"schema": ref("PaxiCommand")}},
             ),
@@ -195,6 +237,7 @@ def _paths() -> Json:
         },
         "/store/set": {"post": set_op},
         "/store/set/": {"post": set_op},
+        "/store/set/{pair}": {"get": set_in_path, "post": set_in_path},
         "/store/get/{key}": {
             "get": _op(
                 "GoPaxos: read a key",
@@ -277,9 +320,9 @@ def _paths() -> Json:
         "/openapi.json": {"get": _op("This document", _json(ANY), ())},
         "/{key}": {
             "get": _op(
-                "Paxi: read a key; the raw value",
+                "Paxi: read a key; the raw value (empty if absent, see `Pyxos-Found`)",
                 _raw("The value", _PAXI_HEADERS),
-                ("key_not_found", "not_found", "bad_header", "too_large", *_READ),
+                ("not_found", "bad_header", "too_large", *_READ),
                 params=[_KEY, _CONSISTENCY, *paxi_headers],
             ),
             "put": _op(

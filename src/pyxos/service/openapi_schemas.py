@@ -114,7 +114,7 @@ def schemas() -> Json:
                 "description": "base64 unless `Encoding` is utf-8; absent or null: a read",
             },
             ClientID=STR,
-            CommandID={"type": "integer", "minimum": 1},
+            CommandID={"type": "integer", "minimum": 0},
             Encoding={"type": "string", "enum": ["base64", "utf-8"], "default": "base64"},
         ),
         "Health": obj(["ok", "node"], ok={"const": True}, node=INT, cluster=STR_OR_NULL),

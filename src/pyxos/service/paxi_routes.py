@@ -1,24 +1,34 @@
 """The Paxi routes: `GET /<key>`, `PUT|POST /<key>` with the raw value, `POST /` with a JSON
-command, and the `Id`/`Cid` headers that make a retried write exactly-once.
+command, and the `Id`/`Cid` headers Paxi's clients send with every request.
 
-- `GET /<key>` -> the value as the raw body (`application/octet-stream`), 404 `key_not_found`.
+- `GET /<key>` -> the value as the raw body (`application/octet-stream`). An absent key reads
+  as an empty body, as Paxi's servers answer (its client takes any other status for a failure);
+  the reply header `Pyxos-Found` (`true` / `false`) tells an empty value from an absent key.
 - `PUT|POST /<key>` with the value as the raw body -> the previous value as the raw body (empty
   if there was none, as Paxi answers).
 - `POST /` with `{"Key": str | int, "Value"?: str | null, "ClientID"?: str, "CommandID"?: int,
   "Encoding"?: "base64" | "utf-8"}`: a write of `Value`, or a read when `Value` is absent or
   null (Paxi's convention). `Value` is base64 by default, which is how Go's encoding/json
-  (Paxi's client) sends a `[]byte`; `"Encoding": "utf-8"` takes it as plain text.
+  (Paxi's client) sends a `[]byte`; `"Encoding": "utf-8"` takes it as plain text. Field names
+  match without regard to case, as Go's decoder matches them.
 
-Sessions. Request headers `Id` (any client id string, as Paxi's `ClientID`) and `Cid` (the
-command id, an integer >= 1, increasing per client; one command at a time per `Id`) go together,
-or the body's `ClientID` / `CommandID` stand in for them. `Id` is hashed to a 63-bit client id
-at or above `CLIENT_ID_MIN`, and the write runs under the session `(client id, Cid)`: sent again
-with the same `Id`/`Cid`, it is applied once and the retry gets the first answer (even if its
-value differs). A `Cid` below that client's last applied one is refused (409 `stale_command`).
+`Id` and `Cid` are labels by default, as Paxi's own servers treat them: echoed in the reply and
+nothing else. Paxi's clients need exactly that: without `-id` the client sends an empty `Id`;
+a client process starts its `Cid` at 1 on every run, under the same `Id` as the last run; and
+its benchmark's workers share one `Id` and one unlocked `Cid` counter, so requests carry the
+same `Cid` or arrive out of order. Each such write is applied as a command of its own.
+
+Exactly-once is there for a client that asks: with the request header `Pyxos-Session:
+exactly-once`, `Id` (any client id string) and `Cid` (an integer >= 1, increasing per client;
+one command at a time per `Id`) are required, or the body's `ClientID` / `CommandID` stand in
+for them. `Id` is hashed to a 63-bit client id at or above `CLIENT_ID_MIN`, and the write runs
+under the session `(client id, Cid)`: sent again with the same `Id`/`Cid`, it is applied once
+and the retry gets the first answer (even if its value differs). A `Cid` below that client's
+last applied one is refused (409 `stale_command`).
 
 Reply headers: `Id` and `Cid` echoed when given; `Ballot` (the node's promised ballot); `Slot`:
-for a write, the slot that decided it, as Paxi's reply carries; for a read, and for a write
-sent again after it was answered (the same `Id`/`Cid`, answered from the session table, which
+for a write, the slot that decided it, as Paxi's reply carries; for a read, and for an
+exactly-once write sent again after it was answered (answered from the session table, which
 keeps no slots), this node's applied index when it answered (for such a retry, at least the
 slot that decided the write).
 
@@ -44,6 +54,7 @@ from aiohttp import web
 from pyxos.runtime.requests import CLIENT_ID_MIN
 from pyxos.service.admin_routes import add_fault, query_number, require_fault_injection
 from pyxos.service.errors import ApiError, Routes, json_response
+from pyxos.service.go_json import read_go_json
 from pyxos.service.inputs import (
     VALUE_BYTES_MAX,
     Encoding,
@@ -52,7 +63,6 @@ from pyxos.service.inputs import (
     linearizable,
     path_key,
     read_body,
-    read_json,
 )
 from pyxos.service.kv_ops import KvStore
 
@@ -72,12 +82,20 @@ RESERVED = frozenset(
     }
 )
 """First path segments that belong to other routes, never to a Paxi key."""
+SESSION_HEADER = "Pyxos-Session"
+EXACTLY_ONCE = "exactly-once"
+"""The `Pyxos-Session` value that makes `Id`/`Cid` an exactly-once session."""
+FOUND_HEADER = "Pyxos-Found"
+"""On a read's reply: `true` if the key is present, `false` if the empty body means absent."""
 CLIENT_ID_SPAN = (1 << 63) - CLIENT_ID_MIN
 ID_BYTES_MAX = 256
 CID_MAX = (1 << 63) - 1
 _CID = re.compile(r"[0-9]{1,19}")
 _NODE = re.compile(r"(?:[0-9]{1,9}\.)?([0-9]{1,9})")
+# A session's client id: printable ASCII without spaces. A label may be empty (Paxi's client
+# without `-id`) and hold spaces. Both are echoed as a header, so they must survive that.
 _ID = re.compile(rf"[\x21-\x7e]{{1,{ID_BYTES_MAX}}}")
+_LABEL = re.compile(rf"[\x20-\x7e]{{0,{ID_BYTES_MAX}}}")
 _OCTETS = "application/octet-stream"
 
 
@@ -96,22 +114,50 @@ def client_id_of(name: str) -> int:
     return CLIENT_ID_MIN + int.from_bytes(digest, "big") % CLIENT_ID_SPAN
 
 
-def _session(
-    id_text: str | None, cid_text: str | None
-) -> tuple[tuple[int, int] | None, dict[str, str]]:
-    """The session of `Id`/`Cid` (None if neither is given) and the headers that echo them."""
-    if id_text is None and cid_text is None:
-        return None, {}
-    if id_text is None or cid_text is None:
-        raise ApiError("bad_header", "Id and Cid go together: give both or neither")
-    if not _ID.fullmatch(id_text):
-        # Printable ASCII only: the header is echoed back, and must survive the round trip.
-        raise ApiError("bad_header", f"Id must be 1..{ID_BYTES_MAX} printable ASCII characters")
-    if not _CID.fullmatch(cid_text) or not 1 <= int(cid_text) <= CID_MAX:
+def exactly_once(mode: str | None) -> bool:
+    """Whether the `Pyxos-Session` header `mode` asks for an exactly-once session."""
+    if mode is None:
+        return False
+    if mode.strip().lower() != EXACTLY_ONCE:
         raise ApiError(
-            "bad_header", f"Cid must be an integer from 1 to {CID_MAX}, not {cid_text!r}"
+            "bad_header",
+            f"{SESSION_HEADER} must be {EXACTLY_ONCE!r} (or absent: Id and Cid are then "
+            f"labels), not {mode!r}",
         )
-    return (client_id_of(id_text), int(cid_text)), {"Id": id_text, "Cid": cid_text}
+    return True
+
+
+def session_of(
+    id_text: str | None, cid_text: str | None, *, once: bool
+) -> tuple[tuple[int, int] | None, dict[str, str]]:
+    """The session of `Id`/`Cid` and the headers that echo them.
+
+    Labels (`once=False`): no session; `Id` and `Cid` may each be absent, `Id` empty (Paxi's
+    client without `-id`), and `Cid` any integer from 0. Exactly-once: both are required, `Id`
+    not empty and `Cid` from 1. Raises `ApiError("bad_header")`.
+    """
+    echo = {n: t for n, t in (("Id", id_text), ("Cid", cid_text)) if t is not None}
+    if id_text is not None and not (_ID if once else _LABEL).fullmatch(id_text):
+        shape = "1.." if once else "at most "
+        raise ApiError(
+            "bad_header",
+            f"Id (or ClientID) must be {shape}{ID_BYTES_MAX} printable ASCII characters",
+        )
+    low = 1 if once else 0
+    if cid_text is not None and not (_CID.fullmatch(cid_text) and low <= int(cid_text)):
+        raise ApiError(
+            "bad_header",
+            f"Cid (or CommandID) must be an integer from {low} to {CID_MAX}, not {cid_text!r}",
+        )
+    if not once:
+        return None, echo
+    if id_text is None or cid_text is None:
+        raise ApiError(
+            "bad_header",
+            f"{SESSION_HEADER}: {EXACTLY_ONCE} needs both Id and Cid (or ClientID and "
+            "CommandID); without them, leave the header out",
+        )
+    return (client_id_of(id_text), int(cid_text)), echo
 
 
 class PaxiRoutes:
@@ -162,18 +208,21 @@ class PaxiRoutes:
 
     async def get(self, request: web.Request) -> web.Response:
         key = self._key(request)
-        _, headers = _session(request.headers.get("Id"), request.headers.get("Cid"))
-        return await self._read(request, key, headers)
+        exactly_once(request.headers.get(SESSION_HEADER))  # checked; a read has no session
+        _, echo = session_of(request.headers.get("Id"), request.headers.get("Cid"), once=False)
+        return await self._read(request, key, echo)
 
     async def put(self, request: web.Request) -> web.Response:
         key = self._key(request)
-        session, headers = _session(request.headers.get("Id"), request.headers.get("Cid"))
+        once = exactly_once(request.headers.get(SESSION_HEADER))
+        session, echo = session_of(request.headers.get("Id"), request.headers.get("Cid"), once=once)
         value = await read_body(request, VALUE_BYTES_MAX)
-        return await self._write(key, value, session, headers)
+        return await self._write(key, value, session, echo)
 
     async def command(self, request: web.Request) -> web.Response:
+        once = exactly_once(request.headers.get(SESSION_HEADER))
         id_text, cid_text = request.headers.get("Id"), request.headers.get("Cid")
-        body = await read_json(request, PaxiCommand)
+        body = await read_go_json(request, PaxiCommand)
         if body.client_id is not None:
             if id_text is not None and id_text != body.client_id:
                 raise ApiError("bad_header", "the Id header and ClientID disagree")
@@ -182,13 +231,13 @@ class PaxiRoutes:
             if cid_text is not None and cid_text != str(body.command_id):
                 raise ApiError("bad_header", "the Cid header and CommandID disagree")
             cid_text = str(body.command_id)
-        session, headers = _session(id_text, cid_text)
+        session, echo = session_of(id_text, cid_text, once=once and body.value is not None)
         raw_key = body.key if isinstance(body.key, str) else str(body.key)
         key = check_key(raw_key, code_if_bad="invalid_body")
         if body.value is None:
-            return await self._read(request, key, headers)
+            return await self._read(request, key, echo)
         value = decode_value(body.value, body.encoding, "Value")
-        return await self._write(key, value, session, headers)
+        return await self._write(key, value, session, echo)
 
     def _key(self, request: web.Request) -> str:
         key = request.match_info["key"]
@@ -200,18 +249,17 @@ class PaxiRoutes:
             raise ApiError("not_found", f"no route {request.path!r}; use /v1/kv for such keys")
         return path_key(request)
 
-    async def _read(self, request: web.Request, key: str, headers: dict[str, str]) -> web.Response:
+    async def _read(self, request: web.Request, key: str, echo: dict[str, str]) -> web.Response:
         value = await self._store.get(key, linearizable=linearizable(request))
-        if value is None:
-            raise ApiError("key_not_found", f"no key {key!r}", headers=self._headers(headers))
-        return web.Response(body=value, content_type=_OCTETS, headers=self._headers(headers))
+        headers = {**self._headers(echo), FOUND_HEADER: "false" if value is None else "true"}
+        return web.Response(body=value or b"", content_type=_OCTETS, headers=headers)
 
     async def _write(
         self,
         key: str,
         value: bytes,
         session: tuple[int, int] | None,
-        headers: dict[str, str],
+        echo: dict[str, str],
     ) -> web.Response:
         if session is not None:
             # The node would drop a command older than the client's last one without a word,
@@ -225,14 +273,14 @@ class PaxiRoutes:
                 )
         previous, slot = await self._store.put_at(key, value, session=session)
         return web.Response(
-            body=previous or b"", content_type=_OCTETS, headers=self._headers(headers, slot)
+            body=previous or b"", content_type=_OCTETS, headers=self._headers(echo, slot)
         )
 
-    def _headers(self, headers: dict[str, str], slot: int = 0) -> dict[str, str]:
+    def _headers(self, echo: dict[str, str], slot: int = 0) -> dict[str, str]:
         """The reply headers; `Slot` is `slot`, or this node's applied index without one (a
         read, or a duplicate write answered from the session table)."""
         return {
-            **headers,
+            **echo,
             "Ballot": self._store.ballot,
             "Slot": str(slot or self._store.applied_index),
         }

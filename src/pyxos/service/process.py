@@ -31,6 +31,7 @@ from pyxos.runtime.client_server import ClientServer
 from pyxos.runtime.config import ClusterConfig
 from pyxos.service.app import build_app, serve
 from pyxos.storage import EXIT_STORAGE_FAILED, StorageFailed
+from pyxos.storage.writable import check_writable
 
 __all__ = [
     "EXIT_NODE_FAILED",
@@ -70,10 +71,14 @@ def run_node(config: ClusterConfig, node_id: int, *, rebuild: bool = False) -> i
     """Run node `node_id` of `config` until SIGTERM/SIGINT; the process exit status.
 
     `rebuild=True` first moves the node's data directory aside (its log is damaged) and starts
-    it empty, rejoining without voting until that is safe (docs/storage.md).
+    it empty, rejoining without voting until that is safe (docs/storage.md). Raises
+    `NotWritable` if this process may not write the node's data directory, before touching it.
     """
     uv = install_uvloop()
     log.info("node=%d starting (event loop: %s)", node_id, "uvloop" if uv else "asyncio")
+    # Before anything is written (and before a rebuild would set the log aside): a directory
+    # this process may not write is an access problem, not damage.
+    check_writable(config.node(node_id).data_dir)
     if rebuild:
         moved = rebuild_data_dir(config.node(node_id).data_dir)
         log.warning(
