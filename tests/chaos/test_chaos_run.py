@@ -53,10 +53,11 @@ def test_a_ci_sized_chaos_run_passes(capsys: pytest.CaptureFixture[str], tmp_pat
 def test_the_planted_bug_fails_with_a_counterexample(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # A follower cut off for over 5 s while writes go on: on a loaded machine the workload is
-    # slow, and a shorter cut once let no stale read through.
+    # A follower cut off for 7 s while writes go on, with 8 workers (a worker whose write went
+    # to the cut-off follower waits out its timeout): on a loaded machine the workload is slow,
+    # and shorter cuts with fewer workers sometimes let no stale read through.
     steps = make_schedule(
-        PLANTED_SEED, 16, kinds=("partition",), fault_s_min=5, fault_s_max=6, settle_s=2
+        PLANTED_SEED, 16, kinds=("partition",), fault_s_min=7, fault_s_max=7.5, settle_s=2
     )
     assert steps[0].target == "follower"
     code = main(
@@ -66,8 +67,9 @@ def test_the_planted_bug_fails_with_a_counterexample(
             "--faults", "partition",
             "--duration", "16",
             "--seed", str(PLANTED_SEED),
-            "--fault-min", "5",
-            "--fault-max", "6",
+            "--workers", "8",
+            "--fault-min", "7",
+            "--fault-max", "7.5",
             "--settle", "2",
             "--out", str(tmp_path / "chaos"),
         ]
