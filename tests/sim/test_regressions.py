@@ -21,6 +21,14 @@ REGRESSIONS: list[tuple[int, dict[str, int | float], str]] = [
         "slot the rebuilt node had voted for and forgotten; it never learned that slot, then led "
         "with a quorum in which nobody remembered it, and chose another value there",
     ),
+    (
+        701,
+        {},
+        "a thrifty leader cut off at ballot 2.3 learned later slots by catch-up (a reply with no "
+        "ballot), never heard of the higher ballot that chose another value in a slot it had "
+        "proposed, and its Commit(2.3) made the follower that accepted its value decide it "
+        "(also seed 684); the scripted version is in tests/core/multipaxos/test_replica.py",
+    ),
 ]
 
 

@@ -63,6 +63,7 @@ class EffectExecutor:
     def execute(self, effects: Sequence[NodeEffect]) -> None:
         """Run `effects` in order (see the module docstring)."""
         gate, writer = self.gate, self.writer
+        wrote = False
         for effect in effects:
             match effect:
                 case Send() | Reply():
@@ -72,13 +73,16 @@ class EffectExecutor:
                     position = writer.append(records, barrier=barrier)
                     if position is not None:
                         gate.barrier(position)
+                    wrote = True
                 case SaveSnapshot(snapshot=snapshot):
                     writer.save_snapshot(snapshot)
+                    wrote = True
                 case Applied() | Restored() | Note():
                     self._observe(effect)
                 case _:
                     assert_never(effect)
-        self.kick()
+        if wrote:
+            self.kick()
 
     def kick(self) -> None:
         """Start a write round if one is wanted and none is in flight."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from pyxos.core.io import Flush
+from pyxos.core.io import Flush, Tick
 from pyxos.node.io import NodeEffect, NodeInput
 
 FLUSH = Flush()
@@ -31,13 +31,19 @@ def run_turn(
     taken: Callable[[NodeInput], None] | None = None,
 ) -> int:
     """Step up to `inputs_max` inputs from the front of `inbox`, executing each one's effects,
-    then `Flush`. `taken` sees each input as it leaves the inbox. Returns the inputs stepped."""
+    then `Flush`. `taken` sees each input as it leaves the inbox. Returns the inputs stepped.
+
+    A `Tick` flushes by itself, so a turn whose last input was a tick needs no `Flush` (most
+    turns of an idle node are one tick)."""
     count = 0
+    flushed = True
     while inbox and count < inputs_max:
         inp = inbox.popleft()
         if taken is not None:
             taken(inp)
         count += 1
         execute(step(inp))
-    execute(step(FLUSH))
+        flushed = type(inp) is Tick
+    if not flushed:
+        execute(step(FLUSH))
     return count

@@ -2,8 +2,9 @@
 
 Theory of operation. A node runs as it does in the runtime: its inputs (peer messages, client
 requests, ticks) queue in its inbox, and a turn steps up to `turn_inputs_max` of them and then
-flushes (`pyxos.exec.turns`); a turn costs `step_cost_us` of virtual time per input, so inputs
-that arrive meanwhile wait for the next turn, as they would behind a busy event loop. Effects
+flushes (`pyxos.exec.turns`). An idle node takes an input at once; a turn keeps the node busy for
+`step_cost_us` of virtual time per input, and inputs that arrive meanwhile wait for the next
+turn, as they would behind a busy event loop. Effects
 go to the runtime's own `EffectExecutor` (`pyxos.exec`): `Send` and `Reply` through its
 `Persist` gate to the network, records and snapshots to its group-commit writer, whose rounds
 run on the simulated disk (one at a time: append, then a sync that completes after the disk's
@@ -222,6 +223,7 @@ class Cluster:
         host.executor = None
         host.inbox.clear()
         host.turn_pending = False
+        host.busy_until_us = 0
         if self.transcript is not None:
             self.transcript.add(
                 self.queue.now_us,
@@ -243,17 +245,28 @@ class Cluster:
         self._schedule_turn(host)
 
     def _schedule_turn(self, host: Host) -> None:
-        if not host.turn_pending:
+        if host.turn_pending:
+            return
+        now = self.queue.now_us
+        if now >= host.busy_until_us:
+            self._turn(host)  # idle: it takes the input at once
+        else:
             host.turn_pending = True
-            self.queue.after(self._step_cost_us, TURN, host.node_id, host.incarnation)
+            self.queue.push(host.busy_until_us, TURN, host.node_id, host.incarnation)
 
     def on_turn(self, host: Host, incarnation: int) -> None:
-        """The node's turn: step what waits in its inbox (up to the bound), then flush."""
+        """A TURN event: the node is free again and inputs wait."""
         if host.incarnation != incarnation or not host.up:
             return
+        host.turn_pending = False
+        self._turn(host)
+
+    def _turn(self, host: Host) -> None:
+        """Step what waits in the inbox (up to the bound), then flush; the node is busy for the
+        inputs' cost, and a next turn follows if more wait."""
         node, executor = host.node, host.executor
         assert node is not None and executor is not None
-        host.turn_pending = False
+        incarnation = host.incarnation
         taken = self._describe_taken(host) if self.transcript is not None else None
         count = run_turn(
             host.inbox,
@@ -263,9 +276,10 @@ class Cluster:
             taken=taken,
         )
         self.steps += count
-        if host.inbox and host.up and host.incarnation == incarnation:
+        host.busy_until_us = self.queue.now_us + count * self._step_cost_us
+        if host.inbox and host.up and host.incarnation == incarnation and not host.turn_pending:
             host.turn_pending = True
-            self.queue.after(count * self._step_cost_us, TURN, host.node_id, incarnation)
+            self.queue.push(host.busy_until_us, TURN, host.node_id, incarnation)
 
     def _describe_taken(self, host: Host) -> Callable[[NodeInput], None]:
         transcript = self.transcript

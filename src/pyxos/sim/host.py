@@ -84,6 +84,7 @@ class Host:
     """A node's place in the cluster: survives its crashes (the disk does too)."""
 
     __slots__ = (
+        "busy_until_us",
         "config",
         "disk",
         "executor",
@@ -106,6 +107,7 @@ class Host:
         self.executor: EffectExecutor | None = None
         self.inbox: deque[NodeInput] = deque()
         self.turn_pending = False  # a TURN event is scheduled for this incarnation
+        self.busy_until_us = 0  # the node is stepping its last turn until then
         self.incarnation = 0
         self.restarts = 0
         self.up = False

@@ -11,8 +11,10 @@ from pyxos.core.io import Effect, Flush, Note, Persist, Propose, Receive, Send, 
 from pyxos.core.multipaxos.messages import (
     Accept,
     AcceptedEntry,
+    CatchupReply,
     CatchupRequest,
     Commit,
+    DecidedEntry,
     Forward,
     HeartbeatAck,
     Prepare,
@@ -152,3 +154,33 @@ def test_the_leader_knows_how_far_each_peer_is_behind_from_heartbeat_acks() -> N
     ack = HeartbeatAck(ballot=Ballot(1, 2), read_round=0, decided_upto=1)
     r.step(Receive(sender=1, message=ack))
     assert r.leader.lag() == {1: 1, 3: 2}
+
+
+def test_a_leader_that_learns_another_value_in_its_own_slot_steps_down() -> None:
+    """Simulator seed 701 (thrifty, 5 nodes): a leader cut off at ballot 2.3 had `x` accepted
+    in slot 40 by one other node; a higher ballot chose another value there. The old leader then
+    learned the later slots by catch-up (a reply carries no ballot, so it never heard of the
+    higher one), and its `Commit(2.3, upto)` made the node that had accepted `x` at 2.3 decide
+    `x`. A leader that learns, from anyone else, a value for a slot it proposed something else
+    in, or a slot it never proposed, has been deposed: it must stop leading, and never announce
+    a commit point at its old ballot."""
+    r = replica(2, election_timeout_ticks_jitter=0)
+    _lead_view_1(r, {1: (), 3: ()})
+    r.step(Propose(commands=A))
+    assert sends(r.step(Flush()), Accept)
+    learned = CatchupReply(entries=(DecidedEntry(slot=1, batch=B), DecidedEntry(slot=2, batch=A)))
+    effects = r.step(Receive(sender=3, message=learned))
+    effects += r.step(Flush())
+    assert not r.is_leader
+    assert sends(effects, Commit) == []
+    assert r.learner.decided == {1: B, 2: A}
+    assert Note(kind="deposed", detail="slot=1 learned from 3") in effects
+
+
+def test_a_leader_that_learns_its_own_value_by_catch_up_keeps_leading() -> None:
+    r = replica(2, election_timeout_ticks_jitter=0)
+    _lead_view_1(r, {1: (), 3: ()})
+    r.step(Propose(commands=A))
+    r.step(Flush())
+    r.step(Receive(sender=3, message=CatchupReply(entries=(DecidedEntry(slot=1, batch=A),))))
+    assert r.is_leader

@@ -38,7 +38,10 @@ class CatchUp:
 
     def due(self, tick: int, learner: Learner) -> bool:
         """True if slots are missing and the last request is old enough to ask again."""
-        return learner.missing() and tick - self.asked_tick >= self._config.retransmit_ticks
+        return (
+            learner.commit_hint > learner.decided_upto
+            and tick - self.asked_tick >= self._config.retransmit_ticks
+        )
 
     def request(self, tick: int, learner: Learner, owner: NodeId) -> Send:
         """Ask for the next missing decided slots (the caller checked `due`)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from random import Random
-from typing import assert_never
+from typing import assert_never, cast
 
 from pyxos.core.clock import LeaderClock
 from pyxos.core.commands import Batch, Command, batch_time
@@ -80,6 +80,7 @@ from pyxos.core.protocol import (
 from pyxos.core.snapshot import Snapshot
 
 PROTOCOL_NAME = "multipaxos"
+_OURS = frozenset(MESSAGE_CLASSES)
 
 
 class Replica:
@@ -179,8 +180,8 @@ class Replica:
                 effects = self._on_tick()
                 flush = True
             case Receive(sender=sender, message=message):
-                if isinstance(message, MESSAGE_CLASSES):
-                    effects = self._on_message(sender, message)
+                if type(message) in _OURS:
+                    effects = self._on_message(sender, cast(Message, message))
                 else:
                     effects = []  # not ours: the codec should have refused it already
             case Propose(commands=commands):
@@ -519,6 +520,12 @@ class Replica:
         """A peer's snapshot replaces every slot up to its slot (unless we already have them)."""
         if msg.slot <= self.learner.decided_upto:
             return []  # we already have everything it covers
+        effects: list[Effect] = []
+        leader = self.leader
+        if leader is not None and leader.prepared and msg.slot >= leader.from_slot:
+            # Others decided slots this leader's phase 2 owns: it was deposed (see _deposed_by).
+            self.leader = None
+            effects.append(Note(kind="deposed", detail=f"slot={msg.slot} learned from {sender}"))
         snapshot = Snapshot(
             slot=msg.slot, promised=self.acceptor.promised, state=msg.state, time_ms=msg.time_ms
         )
@@ -526,11 +533,12 @@ class Replica:
         self.clock.see(msg.time_ms)
         self.acceptor.compact(msg.slot)
         self.learner.install(msg.slot)
-        return [
+        effects += [
             RestoreSnapshot(snapshot=snapshot),
             SaveSnapshot(snapshot=snapshot),
             Note(kind="snapshot_installed", detail=f"slot={msg.slot} from={sender}"),
         ]
+        return effects
 
     # ---- learning -----------------------------------------------------------------------------
     def _learn(self, slot: Slot, batch: Batch) -> bool:
@@ -543,9 +551,28 @@ class Replica:
 
     def _learn_entries(self, sender: NodeId, entries: tuple[DecidedEntry, ...]) -> list[Effect]:
         """Learn the decided values of a `CatchupReply`."""
+        effects = self._deposed_by(sender, entries)
         learned = sum(1 for entry in entries if self._learn(entry.slot, entry.batch))
         if learned:
-            return [Note(kind="catchup", detail=f"slots={learned} from={sender}")]
+            effects.append(Note(kind="catchup", detail=f"slots={learned} from={sender}"))
+        return effects
+
+    def _deposed_by(self, sender: NodeId, entries: tuple[DecidedEntry, ...]) -> list[Effect]:
+        """A leader that learns from a peer a value it did not propose, in a slot of its own
+        phase 2, has been deposed by a higher ballot it never heard of (a catch-up reply carries
+        no ballot): it stops leading. Its `Commit` at its old ballot would otherwise make the
+        followers that accepted its own value there decide it (simulator seed 701)."""
+        leader = self.leader
+        if leader is None or not leader.prepared:
+            return []
+        for entry in entries:
+            slot = entry.slot
+            if slot < leader.from_slot or slot in self.learner.decided:
+                continue
+            proposal = leader.proposals.get(slot)
+            if slot >= leader.next_slot or (proposal is not None and proposal.batch != entry.batch):
+                self.leader = None
+                return [Note(kind="deposed", detail=f"slot={slot} learned from {sender}")]
         return []
 
     def _learn_commit(self, ballot: Ballot, upto: Slot) -> None:

@@ -39,6 +39,7 @@ class Elections:
         "churn",
         "heard_tick",
         "leader_tick",
+        "owner",
         "pre_vote",
         "timeout_ticks",
         "view",
@@ -49,6 +50,7 @@ class Elections:
         self._config = config
         self._rng = rng
         self.view = view
+        self.owner = view_owner(config.members, view)  # the leader we follow (or ourselves)
         # Last tick we heard from our view's leader (or entered the view).
         self.heard_tick = 0
         # Last tick we heard an established leader we follow (a start counts, so a restarted
@@ -58,11 +60,6 @@ class Elections:
         self.churn = 0  # election timeouts since the last established leader
         self.timeout_ticks = self._draw_timeout()
         self.view_change_tick = 0
-
-    @property
-    def owner(self) -> NodeId:
-        """The owner of our view: the leader we follow (or ourselves)."""
-        return view_owner(self._config.members, self.view)
 
     def _draw_timeout(self) -> int:
         c = self._config
@@ -93,6 +90,7 @@ class Elections:
         if view <= self.view:
             return False
         self.view = view
+        self.owner = view_owner(self._config.members, view)
         self.pre_vote = None
         self.heard_tick = tick
         self.view_change_tick = tick
