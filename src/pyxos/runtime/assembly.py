@@ -112,6 +112,7 @@ async def assemble_node(
         limits=config.limits,
     )
     runner.attach(transport.send)
+    runner.watch_peers(transport)
     return AssembledNode(spec=spec, runner=runner, transport=transport, boot=boot)
 
 
