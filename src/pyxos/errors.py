@@ -163,15 +163,16 @@ _BY_CODE: dict[str, type[PyxosError]] = {
 }
 
 
-def name_nodes(ids: Iterable[int]) -> str:
-    """`"node 2"`, `"nodes 2 and 3"`, `"nodes 2, 3 and 5"`: node ids in a sentence."""
-    shown = [str(i) for i in sorted(ids)]
+def name_nodes(ids: Iterable[int | str]) -> str:
+    """`"node 2"`, `"nodes 2 and 3"`, `"nodes 2, 3 and 5"`: node ids (or names, such as a zoned
+    cluster's `"1.2"`) in a sentence, in the order given."""
+    shown = [str(i) for i in ids]
     if len(shown) <= 1:
         return f"node {''.join(shown)}"
     return f"nodes {', '.join(shown[:-1])} and {shown[-1]}"
 
 
-def unreachable_text(ids: Iterable[int]) -> str:
+def unreachable_text(ids: Iterable[int | str]) -> str:
     """`"node 3 is unreachable"`, `"nodes 2 and 3 are unreachable"`."""
     shown = tuple(ids)
     return f"{name_nodes(shown)} {'is' if len(shown) == 1 else 'are'} unreachable"

@@ -4,13 +4,17 @@ retried, with which session, and which error ends it. Also endpoints, errors and
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
+import msgspec
 import pytest
 
+import pyxos
 from pyxos.client import (
     AsyncClient,
     BadRequest,
@@ -193,6 +197,70 @@ def test_a_node_that_never_greets_is_unavailable() -> None:
         ):
             with pytest.raises(Unavailable, match=r"no node reachable within 0\.5 s"):
                 await kv.get("k")
+
+    asyncio.run(scenario())
+
+
+@contextmanager
+def fake_nodes_in_a_thread(*nodes: FakeNode) -> Iterator[str]:
+    """`fake_nodes` on an event loop of their own, for the blocking client."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    stop = asyncio.Event()
+    ready: concurrent.futures.Future[str] = concurrent.futures.Future()
+
+    async def serve() -> None:
+        async with fake_nodes(*nodes) as endpoints:
+            ready.set_result(endpoints)
+            await stop.wait()
+
+    served = asyncio.run_coroutine_threadsafe(serve(), loop)
+    try:
+        yield ready.result(timeout=10)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        served.result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+
+
+def test_except_pyxos_timeout_catches_a_timeout_of_the_async_client() -> None:
+    async def scenario() -> pyxos.Timeout:
+        mute = FakeNode(1, lambda request: None)
+        async with fake_nodes(mute) as endpoints, pyxos.AsyncClient(endpoints, timeout_s=0.3) as kv:
+            try:
+                await kv.get("k")
+            except pyxos.Timeout as exc:
+                return exc
+        raise AssertionError("no timeout")
+
+    error = asyncio.run(scenario())
+    assert str(error) == "no answer within 0.3 s (no answer from node 1 before the deadline)"
+
+
+def test_except_pyxos_timeout_catches_a_timeout_of_the_blocking_client() -> None:
+    mute = FakeNode(1, lambda request: None)
+    with fake_nodes_in_a_thread(mute) as endpoints, pyxos.Client(endpoints, timeout_s=0.3) as kv:
+        try:
+            kv.put("k", "v")
+        except pyxos.Timeout as exc:
+            assert "outcome is unknown" in str(exc)  # a write: it may still be applied
+        else:
+            raise AssertionError("no timeout")
+
+
+def test_a_no_quorum_answer_names_the_unreachable_nodes_and_a_read_changed_nothing() -> None:
+    async def scenario() -> None:
+        ids = msgspec.msgpack.encode([2, 3])  # as a node sends them
+        node = FakeNode(1, answer("no_quorum", ids, message="no quorum: nodes 2 and 3 are gone"))
+        async with fake_nodes(node) as endpoints, AsyncClient(endpoints, timeout_s=0.3) as kv:
+            with pytest.raises(NoQuorum) as info:
+                await kv.get("k")
+        assert info.value.unreachable == (2, 3)
+        assert str(info.value) == "node 1: no quorum: nodes 2 and 3 are gone"  # no "outcome"
+        assert 2 <= len(node.requests) <= 10  # retried, after a backoff each time
 
     asyncio.run(scenario())
 

@@ -340,11 +340,12 @@ class AsyncClient(Coordination):
                 async with asyncio.timeout(min(attempt_s, remaining)):
                     response: Response = await future
             except TimeoutError:
-                reached = True
-                # Quote only a wait the caller set: the attempt's, or the call's own deadline.
-                within = f"within {seconds_text(attempt_s)}" if attempt_s < remaining else ""
-                last = f"no answer from node {conn.node} {within or 'before the deadline'}"
-                last_code, avoid = TIMEOUT, conn
+                reached, avoid = True, conn
+                if attempt_s < remaining:  # quote only a wait the caller set
+                    last = f"no answer from node {conn.node} within {seconds_text(attempt_s)}"
+                    last_code = TIMEOUT
+                elif last_code != NO_QUORUM:  # cut by the deadline: a no-quorum verdict stands
+                    last = f"no answer from node {conn.node} before the deadline"
                 continue
             except ConnectionLost as exc:
                 reached = True

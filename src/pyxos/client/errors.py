@@ -143,8 +143,8 @@ class NotHolder(_LeaseError):  # noqa: N818
 
     def __init__(self, lease: LeaseInfo) -> None:
         super().__init__(
-            f"not the holder of lock {lease.lock!r}: the lease expired or was released, and the "
-            f"lock is {describe_grant(lease)} now",
+            f"not the holder of lock {lease.lock!r} (never held, or the lease expired or was "
+            f"released): it is {describe_grant(lease)}",
             lease,
         )
 

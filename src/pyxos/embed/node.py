@@ -408,6 +408,9 @@ class Node:
         body = self._assembled.runner.status()
         body["cluster"] = self.config.cluster
         body["peers_connected"] = self._assembled.transport.connected_peers
+        reach = self._assembled.runner.reachability()
+        body["unreachable"] = list(reach.unreachable)
+        body["quorum"] = reach.quorum
         return body
 
     def _adapter(self, machine: str | None) -> Adapter:

@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 _Answer = TypeVar("_Answer", ClientReply, bytes)
 
 
-
 class PeerContacts(Protocol):
     """What the runner learns reachability from: the peer transport."""
 
