@@ -23,10 +23,14 @@ attempt answered `unavailable` (the node is stopping or full: it did nothing) is
 a short backoff. `bad_request` and `too_large` are final at once. At the deadline the client
 raises `NoQuorum` if the last node that answered could not reach a quorum (naming the nodes it
 could not reach), else `Timeout` if any attempt may have reached a node, `Unavailable` if none
-did (nothing was done). A message quotes only waits within the caller's deadline. One exception
-to waiting: a client that has never connected and finds every address it knows refusing
-connections raises `Unavailable` at once (nothing listens there: most likely a wrong address,
-or a cluster that is not running).
+did (nothing was done). A message quotes only waits within the caller's deadline.
+
+Two exceptions to waiting. A read ends with `NoQuorum` as soon as every node it can reach has
+answered `no_quorum`: it changed nothing, so there is nothing to keep retrying for (a write goes
+on, so that its session's exactly-once retries can still land if nodes come back). And a
+client that has never connected and finds every address it knows refusing connections raises
+`Unavailable` at once (nothing listens there: most likely a wrong address, or a cluster that is
+not running).
 
 Once a session's write has ended, successfully or not, the session moves on to the next `seq`;
 a late copy of the old command is then refused by the cluster as stale, never applied after a
@@ -310,6 +314,7 @@ class AsyncClient(Coordination):
         last = "no attempt finished"
         last_code = TIMEOUT
         unreachable: tuple[int, ...] = ()
+        without_quorum: set[int] = set()  # nodes that answered no_quorum
         avoid: NodeConnection | None = None
         backoff_s = BACKOFF_S_MIN
         client_id, seq = (session.client_id, session.seq) if session is not None else (0, 0)
@@ -321,6 +326,10 @@ class AsyncClient(Coordination):
                 break
             try:
                 conn = await nodes.connection(avoid, deadline)
+                if session is None and conn.node in without_quorum:
+                    # Back at a node that had no quorum: no other node could be reached (it is
+                    # tried last). A read changed nothing, so say it now, not at the deadline.
+                    break
             except NoNode as exc:
                 last = str(exc)
                 if exc.refused and not nodes.ever_connected:
@@ -364,6 +373,7 @@ class AsyncClient(Coordination):
                 last, last_code = f"node {conn.node}: {message}", code
                 avoid = conn  # it could not get it done: another node may
                 if code == NO_QUORUM:
+                    without_quorum.add(conn.node)
                     # It fails fast until enough nodes are back: do not hammer it meanwhile.
                     unreachable = _unreachable(response)
                     backoff_s = await _back_off(backoff_s, deadline)
