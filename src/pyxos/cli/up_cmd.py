@@ -71,7 +71,8 @@ def register(sub: Any) -> None:
         help="run a local cluster until Ctrl-C",
         description=(
             "Start N pyxos nodes on this machine, wait until they serve, print their endpoints, "
-            "and stop them cleanly on Ctrl-C. Running it again recovers the data."
+            "and stop them cleanly on Ctrl-C. A node that dies is reported with the pyxos node "
+            "command that restarts it. Running it again recovers the data."
         ),
     )
     add_arguments(parser)
