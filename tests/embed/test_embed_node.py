@@ -210,5 +210,10 @@ def test_an_async_client_takes_a_local_config(tmp_path: Path) -> None:
             assert await client.get("k") == b"v"
         with pytest.raises(TypeError, match="a cluster file's path or a ClusterConfig"):
             pyxos.AsyncClient(config=3)  # type: ignore[arg-type]
+        # Nodes that do not serve clients (or are not running): the error says what to check.
+        quiet = pyxos.local_config(1, tmp_path / "quiet")
+        async with pyxos.AsyncClient(config=quiet) as client:
+            with pytest.raises(pyxos.Unavailable, match=r"serve_clients=True"):
+                await client.get("k")
 
     asyncio.run(main())
