@@ -1,5 +1,6 @@
 """A replicated counter. `python examples/counter.py --demo` runs three nodes in this process;
-`python examples/counter.py cluster.toml 2` runs node 2 of a real cluster (start them all)."""
+`python examples/counter.py cluster.toml 2` runs node 2 of a real cluster (start a majority of
+them within a few seconds: a node alone has no quorum, and says so)."""
 
 import asyncio
 import sys
@@ -33,9 +34,19 @@ async def main(nodes: list[pyxos.Node]) -> None:
         await node.stop()
 
 
+USAGE = """\
+usage: python examples/counter.py --demo                 three nodes in this process
+       python examples/counter.py CLUSTER_FILE NODE_ID  one node of a real cluster"""
+
 if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args != ["--demo"] and len(args) != 2:
+        sys.exit(USAGE)
     with tempfile.TemporaryDirectory() as data:
-        demo = sys.argv[1:] == ["--demo"]
-        config = pyxos.local_config(3, data) if demo else sys.argv[1]
-        ids = [1, 2, 3] if demo else [int(sys.argv[2])]
-        asyncio.run(main([pyxos.Node(config, k, Counter()) for k in ids]))
+        demo = args == ["--demo"]
+        config = pyxos.local_config(3, data) if demo else args[0]
+        ids = [1, 2, 3] if demo else [args[1]]
+        try:
+            asyncio.run(main([pyxos.Node(config, k, Counter()) for k in ids]))
+        except (pyxos.PyxosError, ValueError) as exc:  # no quorum yet: start the other nodes
+            sys.exit(f"counter: {exc}")

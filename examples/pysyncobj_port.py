@@ -53,9 +53,19 @@ def main(nodes: list[pyxos.SyncNode]) -> None:
             node.stop()
 
 
+USAGE = """\
+usage: python examples/pysyncobj_port.py --demo                 three nodes in this process
+       python examples/pysyncobj_port.py CLUSTER_FILE NODE_ID  one node of a real cluster"""
+
 if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args != ["--demo"] and len(args) != 2:
+        sys.exit(USAGE)
     with tempfile.TemporaryDirectory() as data:
-        demo = sys.argv[1:] == ["--demo"]
-        config = pyxos.local_config(3, data) if demo else sys.argv[1]
-        ids = [1, 2, 3] if demo else [int(sys.argv[2])]
-        main([pyxos.SyncNode(config, k, MyCounter()) for k in ids])
+        demo = args == ["--demo"]
+        config = pyxos.local_config(3, data) if demo else args[0]
+        ids = [1, 2, 3] if demo else [args[1]]
+        try:
+            main([pyxos.SyncNode(config, k, MyCounter()) for k in ids])
+        except (pyxos.PyxosError, ValueError) as exc:  # no quorum yet: start the other nodes
+            sys.exit(f"pysyncobj_port: {exc}")

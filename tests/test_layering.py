@@ -4,17 +4,24 @@
 simulator deterministically; an import of one of these modules there would let nondeterminism
 in. `random` is allowed only as `from random import Random` (an injected, seeded instance).
 The check is an AST walk so it also sees imports inside functions.
+
+`pyxos.errors` (the public error tree) is a pure leaf below all of them: it imports no pyxos
+module and nothing of the above, so that every layer, the pure ones included, may import it.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "pyxos"
 PURE = ("core", "machines", "node", "exec", "wire", "check", "faults", "sim")
+LEAF = "errors"
+"""`pyxos/errors.py`: a module, not a package, that every layer may import."""
 FORBIDDEN = {
     "asyncio",
     "time",
@@ -30,26 +37,31 @@ FORBIDDEN = {
 }
 # Layers may only import from layers at or below them.
 ALLOWED_INTERNAL = {
-    "core": {"core"},
-    "check": {"check"},
-    "machines": {"machines", "core"},
-    "faults": {"faults", "core"},
-    "wire": {"wire", "core", "node", "machines"},
-    "node": {"node", "core", "machines"},
-    "exec": {"exec", "core", "node"},
-    "sim": {"sim", "core", "machines", "node", "exec", "check", "faults", "wire"},
+    LEAF: set(),
+    "core": {"core", LEAF},
+    "check": {"check", LEAF},
+    "machines": {"machines", "core", LEAF},
+    "faults": {"faults", "core", LEAF},
+    "wire": {"wire", "core", "node", "machines", LEAF},
+    "node": {"node", "core", "machines", LEAF},
+    "exec": {"exec", "core", "node", LEAF},
+    "sim": {"sim", "core", "machines", "node", "exec", "check", "faults", "wire", LEAF},
 }
 
 
 def _pure_files() -> list[Path]:
-    files = []
+    files = [SRC / f"{LEAF}.py"]
     for layer in PURE:
         files.extend(sorted((SRC / layer).rglob("*.py")))
     return files
 
 
+def _layer_of(path: Path) -> str:
+    return path.relative_to(SRC).parts[0].removesuffix(".py")
+
+
 def _violations(path: Path) -> list[str]:
-    return _violations_in(path.read_text(), layer=path.relative_to(SRC).parts[0])
+    return _violations_in(path.read_text(), layer=_layer_of(path))
 
 
 def _violations_in(source: str, *, layer: str) -> list[str]:
@@ -70,9 +82,11 @@ def _violations_in(source: str, *, layer: str) -> list[str]:
             top = name.split(".")[0]
             if top in FORBIDDEN:
                 found.append(f"line {node.lineno}: imports {name}")
-            if top == "pyxos" and name.count(".") >= 1:
+            if top == "pyxos" and layer == LEAF:
+                found.append(f"line {node.lineno}: the leaf {LEAF} imports {name}")
+            elif top == "pyxos" and name.count(".") >= 1:
                 target = name.split(".")[1]
-                layers = (*PURE, "runtime", "service", "cli", "bench", "chaos", "storage")
+                layers = (*PURE, LEAF, "runtime", "service", "cli", "bench", "chaos", "storage")
                 if target in layers and target not in ALLOWED_INTERNAL[layer]:
                     found.append(f"line {node.lineno}: {layer} imports pyxos.{target}")
     return found
@@ -86,22 +100,47 @@ def test_pure_layer_imports(path: Path) -> None:
 def test_the_walk_sees_forbidden_imports() -> None:
     source = "def f():\n    import time\nfrom random import choice\nfrom pyxos.sim import x\n"
     assert len(_violations_in(source, layer="core")) == 3
+    assert _violations_in("from pyxos.errors import Timeout\n", layer="core") == []
+    leaf = "import pyxos\nfrom pyxos.core import ids\nimport asyncio\n"
+    assert len(_violations_in(leaf, layer=LEAF)) == 3
+
+
+def test_the_error_tree_imports_nothing_heavy() -> None:
+    # What `except pyxos.Timeout` costs a program: the leaf alone, without asyncio or aiohttp.
+    code = (
+        "import sys, pyxos.errors\n"
+        "heavy = {'asyncio', 'aiohttp', 'msgspec'} & set(sys.modules)\n"
+        "ours = sorted(m for m in sys.modules if m.startswith('pyxos'))\n"
+        "assert not heavy and ours == ['pyxos', 'pyxos.errors'], (heavy, ours)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # The I/O layers point down too: cli > bench, chaos > service, client, embed > runtime >
 # storage > the pure layers. (`client` reads cluster files with runtime.config; `service`
 # assembles a node process; `embed` runs a node in the caller's process and never needs HTTP.)
 IO_ALLOWED = {
-    "storage": {"storage", *PURE},
-    "runtime": {"runtime", "storage", *PURE},
-    "client": {"client", "runtime", *PURE},
-    "embed": {"embed", "runtime", "storage", *PURE},
-    "service": {"service", "runtime", "storage", "client", *PURE},
+    "storage": {"storage", *PURE, LEAF},
+    "runtime": {"runtime", "storage", *PURE, LEAF},
+    "client": {"client", "runtime", *PURE, LEAF},
+    "embed": {"embed", "runtime", "storage", *PURE, LEAF},
+    "service": {"service", "runtime", "storage", "client", *PURE, LEAF},
     # The harnesses drive clusters from outside: through clients, node processes and checkers.
-    "bench": {"bench", "client", "runtime", "storage", *PURE},
-    "chaos": {"chaos", "service", "client", "runtime", "storage", *PURE},
+    "bench": {"bench", "client", "runtime", "storage", *PURE, LEAF},
+    "chaos": {"chaos", "service", "client", "runtime", "storage", *PURE, LEAF},
 }
-ALL_LAYERS = (*PURE, "storage", "runtime", "client", "embed", "service", "cli", "bench", "chaos")
+ALL_LAYERS = (
+    *PURE,
+    LEAF,
+    "storage",
+    "runtime",
+    "client",
+    "embed",
+    "service",
+    "cli",
+    "bench",
+    "chaos",
+)
 
 
 def _io_files() -> list[Path]:

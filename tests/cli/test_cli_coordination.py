@@ -4,6 +4,7 @@ output, exit statuses, and a wait granted by a release from another process."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -40,12 +41,14 @@ def test_lock_commands(cluster: ClientCluster, capsys: pytest.CaptureFixture[str
     token = str(lease["token"])
     code, out, err = pyxos(cluster, capsys, "lock", "get", "L", "--owner", "b")
     assert code == 1 and "held by 'a'" in err and json.loads(out)["holder"] == "a"
+    # In plain words: the holder, its token, and when the lease ends on this machine's clock.
+    assert re.search(rf"with token {token} \(it expires in [\d.]+ s, at \d\d:\d\d:\d\d\)", err)
     code, out, _ = pyxos(cluster, capsys, "lock", "whose", "L")
     assert code == 0 and json.loads(out)["token"] == lease["token"]
     code, out, _ = pyxos(cluster, capsys, "lock", "refresh", "L", "--owner", "a", "--token", token)
     assert code == 0
-    code, _, _ = pyxos(cluster, capsys, "lock", "release", "L", "--owner", "b", "--token", token)
-    assert code == 1
+    code, _, err = pyxos(cluster, capsys, "lock", "release", "L", "--owner", "b", "--token", token)
+    assert code == 1 and "not the holder of lock 'L'" in err and "None" not in err
     # Another process waits (or, if it is slow to start, finds the lock free); this one
     # releases; the waiter is granted.
     waiter = subprocess.Popen(

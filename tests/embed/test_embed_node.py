@@ -15,6 +15,7 @@ import pytest
 from ledger import Fail, Ledger, Record
 
 import pyxos
+import pyxos.embed
 from pyxos.embed import AppliedCommand, RoleChange
 from pyxos.machines import kv
 
@@ -39,8 +40,10 @@ class Counter(pyxos.Replicated):
 
 
 @asynccontextmanager
-async def cluster(tmp_path: Path, **node_options: object) -> AsyncIterator[list[pyxos.Node]]:
-    config = pyxos.local_config(3, tmp_path)
+async def cluster(
+    tmp_path: Path, *, config: pyxos.embed.ClusterConfig | None = None, **node_options: object
+) -> AsyncIterator[list[pyxos.Node]]:
+    config = config or pyxos.local_config(3, tmp_path)
     async with AsyncExitStack() as stack:
         nodes = []
         for k in (1, 2, 3):
@@ -146,3 +149,71 @@ def test_the_blocking_node(tmp_path: Path) -> None:
         assert node.is_leader
     with pytest.raises(pyxos.Unavailable):
         asyncio.run(pyxos.Node(config, 1, Counter()).call(Counter.add, 1))
+
+
+def test_a_call_is_retried_exactly_once_with_its_request_id(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with cluster(tmp_path) as nodes:
+            node = nodes[0]
+            add = pyxos.Call(Counter.add, 5, note="once")
+            with pytest.raises(pyxos.Timeout) as caught:
+                await node.propose(add, timeout=0)  # too short: the outcome is unknown
+            request_id = caught.value.request_id
+            assert request_id is not None
+            assert await node.propose(add, request_id=request_id) == 5
+            assert await node.propose(add, request_id=request_id) == 5  # answered, not applied
+            assert await node.call(Counter.add, 1) == 6
+            for n in nodes:
+                assert await n.read(lambda c: c.value, machine="counter") == 6
+            with pytest.raises(TypeError, match="no machine="):
+                await node.propose(add, machine="counter")
+
+    asyncio.run(main())
+
+
+def test_except_pyxos_timeout_catches_a_timeout_of_the_embedded_node(tmp_path: Path) -> None:
+    """One node of three, alone: no quorum. It says so, names the nodes it cannot reach, and
+    quotes no wait longer than the caller's deadline."""
+
+    async def main() -> None:
+        config = pyxos.local_config(3, tmp_path)
+        async with pyxos.Node(config, 1, Counter()) as node:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            try:
+                await node.call(Counter.add, 1)
+            except pyxos.Timeout as exc:
+                caught = exc
+            assert isinstance(caught, pyxos.NoQuorum)
+            assert caught.unreachable == (2, 3)
+            assert str(caught).startswith("no quorum: nodes 2 and 3 are unreachable")
+            assert "outcome is unknown" in str(caught) and caught.request_id is not None
+            # Within the first retry of the node (request_retry_ms), not its 5 s deadline.
+            assert loop.time() - started < 2.5
+            with pytest.raises(pyxos.NoQuorum) as read:
+                await node.read(lambda c: c.value, timeout=0.2)
+            assert read.value.unreachable == (2, 3)
+            assert "0.2 s" in str(read.value) and "outcome" not in str(read.value)
+            assert (node.status()["quorum"], node.status()["unreachable"]) == (False, [2, 3])
+
+    asyncio.run(main())
+
+
+def test_an_async_client_takes_a_local_config(tmp_path: Path) -> None:
+    async def main() -> None:
+        config = pyxos.local_config(3, tmp_path)
+        async with (
+            cluster(tmp_path, serve_clients=True, default="kv", config=config),
+            pyxos.AsyncClient(config=config) as client,  # the config the nodes run
+        ):
+            await client.put("k", "v")
+            assert await client.get("k") == b"v"
+        with pytest.raises(TypeError, match="a cluster file's path or a ClusterConfig"):
+            pyxos.AsyncClient(config=3)  # type: ignore[arg-type]
+        # Nodes that do not serve clients (or are not running): the error says what to check.
+        quiet = pyxos.local_config(1, tmp_path / "quiet")
+        async with pyxos.AsyncClient(config=quiet) as client:
+            with pytest.raises(pyxos.Unavailable, match=r"serve_clients=True"):
+                await client.get("k")
+
+    asyncio.run(main())

@@ -20,7 +20,7 @@ from pyxos.core.multipaxos.records import DecidedValue, Promised, Record
 from pyxos.machines.kv import Get, KvMachine, Put, decode_result, encode_op
 from pyxos.node.node import Node
 from pyxos.runtime.config import Limits
-from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
+from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, NoQuorum, Unavailable
 from pyxos.runtime.runner import NodeRunner
 from pyxos.storage import MemoryLogStore, StorageFailed
 
@@ -269,9 +269,10 @@ def test_an_unanswered_write_is_retried_then_times_out() -> None:
         h = Harness(limits=limits)
         runner = h.runner
         await runner.start()
-        with pytest.raises(RequestTimeout) as info:
+        with pytest.raises(NoQuorum, match=r"no leader was established within 0\.3 s") as info:
             await runner.write(encode_op(Put(key="k", value=b"v")))
-        assert info.value.leader_known is False
+        assert info.value.unreachable == ()  # no transport: it cannot tell which
+        assert info.value.request_id is not None  # a write: the session it ran under
         assert runner.counters.client_retries >= 2
         assert runner.counters.client_timeouts == 1
         assert runner.status()["clients_in_use"] == 0

@@ -125,3 +125,32 @@ def test_a_peer_that_comes_back_is_reconnected() -> None:
         await pair.close()
 
     asyncio.run(scenario())
+
+
+def test_a_peer_is_unreachable_while_down_or_silent_and_redialled_once_it_talks() -> None:
+    async def scenario() -> None:
+        pair = Pair()
+        slow = Limits(reconnect_ms_min=30_000, reconnect_ms_max=30_000)  # no redial by backoff
+        one = pair.transports[1] = PeerTransport(
+            node_id=1,
+            cluster="c",
+            listen=pair.addresses[1],
+            peers=pair.addresses,
+            deliver=lambda sender, message: True,
+            limits=slow,
+        )
+        await one.start()  # node 2 is not up: the dial is refused, and the link is down
+        await until(lambda: one.unreachable(expected=(), silence_s=60) == [2])
+        two = pair.transports[2]
+        await two.start()
+        await until(lambda: two.connected_peers == [1])
+        # Node 1's dialer sleeps for 30 s; the first frame from node 2 wakes it.
+        two.send(1, M1)
+        await until(lambda: one.connected_peers == [2])
+        assert one.unreachable(expected=(2,), silence_s=60) == []
+        # A peer that should talk (a follower of a leader) and is silent is unreachable too.
+        await until(lambda: one.unreachable(expected=(2,), silence_s=0.01) == [2])
+        assert one.unreachable(expected=(), silence_s=0.01) == []
+        await pair.close()
+
+    asyncio.run(scenario())

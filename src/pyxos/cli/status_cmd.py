@@ -4,8 +4,12 @@ The members come from `--config FILE`, or from the status of the first node that
 `--endpoints` (client addresses; default `127.0.0.1:9000`, `pyxos up`'s node 1). Nodes are
 named as the cluster file writes them: `1.2` in a zoned cluster (Paxi's ids), else `2`.
 
+When no node that answered can reach a quorum (a majority is down or cut off), a last line
+says so and names the nodes that are down or unreachable: reads and writes fail until enough of
+them are back.
+
 Exit status: 0 every node answered; 2 a usage error; 3 some node did not answer (it is listed
-as `down`) or the cluster could not be found.
+as `down`), the cluster has no quorum, or it could not be found.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from pyxos.cli.kv_cmd import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_cluster_arguments
 from pyxos.client.admin import Member, find_members, http_json
 from pyxos.client.errors import PyxosError
+from pyxos.errors import name_nodes
 
 HTTP_TIMEOUT_S = 5.0
 COLUMNS = ("node", "role", "leader", "view", "ballot", "decided", "applied", "peers", "http")
@@ -33,7 +38,10 @@ def register(sub: Any) -> None:
         help="every node's role, leader, ballot and indexes",
         description="A table of every node's role, leader, view, ballot, decided and applied "
         "index, from each node's HTTP /status.",
-        epilog="exit status: 0 every node answered; 2 usage error; 3 some node did not answer",
+        epilog=(
+            "exit status: 0 every node answered; 2 usage error; 3 some node did not answer, "
+            "or the cluster has no quorum"
+        ),
     )
     add_arguments(parser)
     parser.set_defaults(func=run)
@@ -52,8 +60,11 @@ def resolve_members(name: str, args: argparse.Namespace) -> list[Member] | int:
         return EXIT_USAGE
 
 
-def _row(member: Member, names: Mapping[int, str], timeout_s: float) -> tuple[list[str], bool]:
-    """The row of `member`; node ids are shown by their `names` (`"1.2"` in a zoned cluster)."""
+def _row(
+    member: Member, names: Mapping[int, str], timeout_s: float
+) -> tuple[list[str], dict[str, Any] | None]:
+    """The row of `member` and its status (None: down); node ids are shown by their `names`
+    (`"1.2"` in a zoned cluster)."""
 
     def name(node: Any) -> str:
         return names.get(node, str(node)) if isinstance(node, int) else str(node)
@@ -61,9 +72,9 @@ def _row(member: Member, names: Mapping[int, str], timeout_s: float) -> tuple[li
     try:
         code, body = http_json(member.http, "/status", timeout_s=timeout_s)
     except (OSError, ValueError) as exc:
-        return [member.label, "down", "", "", "", "", "", "", f"{member.http} ({exc})"], False
+        return [member.label, "down", "", "", "", "", "", "", f"{member.http} ({exc})"], None
     if code != 200 or not isinstance(body, dict):
-        return [member.label, "down", "", "", "", "", "", "", f"{member.http} ({code})"], False
+        return [member.label, "down", "", "", "", "", "", "", f"{member.http} ({code})"], None
     peers = ",".join(name(p) for p in body.get("peers_connected", []))
     leader = body.get("leader")
     return [
@@ -76,7 +87,26 @@ def _row(member: Member, names: Mapping[int, str], timeout_s: float) -> tuple[li
         str(body.get("applied_index", "")),
         peers or "-",
         str(member.http),
-    ], True
+    ], body
+
+
+def no_quorum_line(members: Sequence[Member], statuses: Mapping[int, dict[str, Any] | None]) -> str:
+    """`"no quorum: ..."` naming the nodes down or unreachable, when no node that answered can
+    reach a quorum; `""` while one can (a node of a cut-off minority says it cannot, but the
+    majority's nodes answer that they can)."""
+    answered = [body for body in statuses.values() if body is not None]
+    if any(body.get("quorum", True) for body in answered):
+        return ""
+    lost = {node for node, body in statuses.items() if body is None}
+    for body in answered:
+        lost.update(n for n in body.get("unreachable", []) if isinstance(n, int))
+    names = {member.node: member.label for member in members}
+    shown = [names.get(node, str(node)) for node in sorted(lost)]  # zoned: "1.2", not 1002
+    verb = "is" if len(shown) == 1 else "are"
+    return (
+        f"no quorum: {name_nodes(shown)} {verb} down or unreachable; reads and writes fail "
+        "until enough of them are back"
+    )
 
 
 def render_table(rows: Sequence[Sequence[str]]) -> str:
@@ -90,14 +120,17 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(members, int):
         return members
     rows: list[Sequence[str]] = [[c.upper() for c in COLUMNS]]
-    every = True
     names = {member.node: member.label for member in members}
+    statuses: dict[int, dict[str, Any] | None] = {}
     for member in members:
-        row, up = _row(member, names, min(args.timeout, HTTP_TIMEOUT_S))
+        row, statuses[member.node] = _row(member, names, min(args.timeout, HTTP_TIMEOUT_S))
         rows.append(row)
-        every = every and up
     print(render_table(rows), end="")
-    return EXIT_OK if every else EXIT_UNAVAILABLE
+    lost = no_quorum_line(members, statuses)
+    if lost:
+        print(lost)
+    every = all(body is not None for body in statuses.values())
+    return EXIT_OK if every and not lost else EXIT_UNAVAILABLE
 
 
 def main(argv: Sequence[str] | None = None) -> int:

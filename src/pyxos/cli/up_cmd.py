@@ -3,15 +3,18 @@
 The first run writes `<data-dir>/cluster.toml` (a fresh cluster id, node k's HTTP API on
 `base-port + k - 1`, its peer port on `peer-base-port + k - 1` and its fast client protocol on
 `client-base-port + k - 1`); later runs reuse it, so the nodes recover their data. Each node
-is a `pyxos node` subprocess logging to `<data-dir>/node-<k>.log`. Also runnable as
+is a `pyxos node` subprocess logging to `<data-dir>/node-<k>.log`. A node that dies is not
+restarted: `up` says so and prints the `pyxos node` command that restarts it. Also runnable as
 `python -m pyxos.cli.up_cmd ...`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -27,6 +30,7 @@ from pyxos.cli.protocol_args import add_protocol_arguments
 from pyxos.core.protocols import DEFAULT_PROTOCOL
 from pyxos.core.quorum import MAJORITY, QuorumSpec
 from pyxos.runtime.config import ClusterConfig, ConfigError, HostPort, cluster_toml, load_config
+from pyxos.storage import EXIT_STORAGE_FAILED
 
 HEALTH_DEADLINE_S = 30.0
 STOP_DEADLINE_S = 10.0
@@ -76,7 +80,8 @@ def register(sub: Any) -> None:
         help="run a local cluster until Ctrl-C",
         description=(
             "Start N pyxos nodes on this machine, wait until they serve, print their endpoints, "
-            "and stop them cleanly on Ctrl-C. Running it again recovers the data."
+            "and stop them cleanly on Ctrl-C. A node that dies is reported with the pyxos node "
+            "command that restarts it. Running it again recovers the data."
         ),
     )
     add_arguments(parser)
@@ -296,7 +301,7 @@ def run(args: argparse.Namespace) -> int:
                     code = proc.wait(timeout=POLL_S)
                 except subprocess.TimeoutExpired:
                     continue
-                print(f"node {node_id} exited with status {code}; its log: {logs[node_id]}")
+                print(exit_report(node_id, code, path, logs[node_id]))
                 del procs[node_id]
         return 0
     except _StopRequestedError:
@@ -307,6 +312,24 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def exit_report(node_id: int, code: int, path: Path, log: Path) -> str:
+    """What `up` says when node `node_id` of the cluster file `path` has exited with `code`:
+    how it ended, where its log is, and the command that starts it again."""
+    how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            how = f"was killed by {signal.Signals(-code).name}"
+    if code == EXIT_STORAGE_FAILED:
+        how += " (a disk write or sync failed: check the disk before restarting it)"
+    restart = f"pyxos node --config {shlex.quote(str(path))} --id {node_id}"
+    return (
+        f"node {node_id} {how}; its log: {log}\n"
+        f"  to restart it (it recovers its data and catches up), run in another terminal:\n"
+        f"    {restart}\n"
+        "  (this pyxos up does not watch the restarted node: stop it with Ctrl-C there)"
+    )
 
 
 def wait_healthy(

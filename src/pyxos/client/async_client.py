@@ -21,10 +21,16 @@ the node answers `timeout` / `no_quorum` -- is retried on another node, with the
 for a write, until the deadline: a write is applied at most once however often it is sent. An
 attempt answered `unavailable` (the node is stopping or full: it did nothing) is retried after
 a short backoff. `bad_request` and `too_large` are final at once. At the deadline the client
-raises `Timeout` (or `NoQuorum`) if any attempt may have reached a node, `Unavailable` if none
-did (nothing was done). One exception to waiting: a client that has never connected and finds
-every address it knows refusing connections raises `Unavailable` at once (nothing listens
-there: most likely a wrong address).
+raises `NoQuorum` if the last node that answered could not reach a quorum (naming the nodes it
+could not reach), else `Timeout` if any attempt may have reached a node, `Unavailable` if none
+did (nothing was done). A message quotes only waits within the caller's deadline.
+
+Two exceptions to waiting. A read ends with `NoQuorum` as soon as every node it can reach has
+answered `no_quorum`: it changed nothing, so there is nothing to keep retrying for (a write goes
+on, so that its session's exactly-once retries can still land if nodes come back). And a
+client that has never connected and finds every address it knows refusing connections raises
+`Unavailable` at once (nothing listens there: most likely a wrong address, or a cluster that is
+not running).
 
 Once a session's write has ended, successfully or not, the session moves on to the next `seq`;
 a late copy of the old command is then refused by the cluster as stale, never applied after a
@@ -41,11 +47,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import msgspec
+
 from pyxos.client.arguments import Value, check_key, check_value, decode_answer
 from pyxos.client.connection import ConnectionLost, NodeConnection
 from pyxos.client.coordination import Consistency, Coordination
 from pyxos.client.endpoints import parse_endpoints, reachable
-from pyxos.client.errors import (
+from pyxos.client.node_choice import STATUS_DECODER, NodeChooser, NoNode
+from pyxos.errors import (
     BadRequest,
     CasMismatch,
     NoQuorum,
@@ -53,8 +62,8 @@ from pyxos.client.errors import (
     Timeout,
     Unavailable,
     error_for,
+    seconds_text,
 )
-from pyxos.client.node_choice import STATUS_DECODER, NodeChooser, NoNode
 from pyxos.machines.kv import (
     Cas,
     Delete,
@@ -66,7 +75,7 @@ from pyxos.machines.kv import (
     decode_list,
     encode_op,
 )
-from pyxos.runtime.config import HostPort, load_config
+from pyxos.runtime.config import ClusterConfig, HostPort, load_config
 from pyxos.wire.client import (
     CLIENT_ID_MAX,
     CLIENT_ID_MIN,
@@ -114,8 +123,9 @@ class AsyncClient(Coordination):
     """A client of one pyxos cluster, for asyncio code. Safe to use from many tasks at once.
 
     `endpoints` are client addresses (`"host:port"`, a list or a comma-separated string);
-    `config` a cluster file whose members' client addresses are used instead (its cluster id
-    is then checked on connect). With neither, `127.0.0.1:9000` (`pyxos up`'s node 1).
+    `config` a cluster file (its path, or a `ClusterConfig` such as `pyxos.local_config(...)`)
+    whose members' client addresses are used instead (its cluster id is then checked on
+    connect). With neither, `127.0.0.1:9000` (`pyxos up`'s node 1).
     `pinned=True` talks only to the given endpoints, in order, never moving to the leader or to
     members it learns of (to look at one node).
     """
@@ -124,7 +134,7 @@ class AsyncClient(Coordination):
         self,
         endpoints: str | Sequence[str] | None = None,
         *,
-        config: str | Path | None = None,
+        config: str | Path | ClusterConfig | None = None,
         cluster: str | None = None,
         timeout_s: float = TIMEOUT_S,
         attempt_timeout_s: float = ATTEMPT_TIMEOUT_S,
@@ -140,7 +150,7 @@ class AsyncClient(Coordination):
         addresses: list[HostPort] = []
         cluster_id = cluster or ""
         if config is not None:
-            loaded = load_config(config)
+            loaded = _cluster_config(config)
             cluster_id = cluster or loaded.cluster
             for spec in loaded.nodes:
                 address = reachable(spec.client)
@@ -303,6 +313,8 @@ class AsyncClient(Coordination):
         reached = False  # some attempt may have reached a node: the outcome is unknown
         last = "no attempt finished"
         last_code = TIMEOUT
+        unreachable: tuple[int, ...] = ()
+        without_quorum: set[int] = set()  # nodes that answered no_quorum
         avoid: NodeConnection | None = None
         backoff_s = BACKOFF_S_MIN
         client_id, seq = (session.client_id, session.seq) if session is not None else (0, 0)
@@ -314,30 +326,39 @@ class AsyncClient(Coordination):
                 break
             try:
                 conn = await nodes.connection(avoid, deadline)
+                if session is None and conn.node in without_quorum:
+                    # Back at a node that had no quorum: no other node could be reached (it is
+                    # tried last). A read changed nothing, so say it now, not at the deadline.
+                    break
             except NoNode as exc:
                 last = str(exc)
                 if exc.refused and not nodes.ever_connected:
                     # Nothing listens at any address this client was given, and nothing ever
                     # did: a wrong address far more often than a cluster restarting.
-                    raise Unavailable(f"no node reachable: {last}") from None
-                await asyncio.sleep(min(backoff_s, max(0.0, deadline - loop.time())))
-                backoff_s = min(backoff_s * 2, BACKOFF_S_MAX)
+                    raise Unavailable(
+                        f"no node reachable: {last}; is the cluster running? (an embedded "
+                        "pyxos.Node serves clients only with serve_clients=True)"
+                    ) from None
+                backoff_s = await _back_off(backoff_s, deadline)
                 continue
             future = conn.request(
                 kind, op, client_id=client_id, seq=seq, linearizable=linearizable, wait_ms=wait_ms
             )
+            attempt_s = self.attempt_timeout_s + wait_s
             try:
-                async with asyncio.timeout(min(self.attempt_timeout_s + wait_s, remaining)):
+                async with asyncio.timeout(min(attempt_s, remaining)):
                     response: Response = await future
             except TimeoutError:
-                reached = True
-                last = f"no answer from node {conn.node} within {self.attempt_timeout_s}s"
-                avoid = conn
+                reached, avoid = True, conn
+                if attempt_s < remaining:  # quote only a wait the caller set
+                    last = f"no answer from node {conn.node} within {seconds_text(attempt_s)}"
+                    last_code = TIMEOUT
+                elif last_code != NO_QUORUM:  # cut by the deadline: a no-quorum verdict stands
+                    last = f"no answer from node {conn.node} before the deadline"
                 continue
             except ConnectionLost as exc:
                 reached = True
-                last = str(exc)
-                avoid = conn
+                last, last_code, avoid = str(exc), TIMEOUT, conn
                 continue
             if response.ok:
                 return response.result
@@ -345,18 +366,52 @@ class AsyncClient(Coordination):
             if code == UNAVAILABLE:
                 # The node did nothing (stopping, or its queues are full): try again shortly.
                 last = f"node {conn.node}: {message}"
-                await asyncio.sleep(min(backoff_s, max(0.0, deadline - loop.time())))
-                backoff_s = min(backoff_s * 2, BACKOFF_S_MAX)
+                backoff_s = await _back_off(backoff_s, deadline)
                 continue
             if code in (TIMEOUT, NO_QUORUM):
                 reached = True
                 last, last_code = f"node {conn.node}: {message}", code
                 avoid = conn  # it could not get it done: another node may
+                if code == NO_QUORUM:
+                    without_quorum.add(conn.node)
+                    # It fails fast until enough nodes are back: do not hammer it meanwhile.
+                    unreachable = _unreachable(response)
+                    backoff_s = await _back_off(backoff_s, deadline)
                 continue
             raise error_for(code, message)
-        what = f"no answer within {self.timeout_s}s ({last})"
+        waited = seconds_text(self.timeout_s + wait_s)
         if not reached:
-            raise Unavailable(f"no node reachable within {self.timeout_s}s ({last})")
+            raise Unavailable(f"no node reachable within {waited} ({last})")
+        # A read changed nothing whatever happened; a write may have been applied.
+        outcome = "" if session is None else "; the outcome is unknown: the write may be applied"
         if last_code == NO_QUORUM:
-            raise NoQuorum(f"{what}; the outcome is unknown")
-        raise Timeout(f"{what}; the outcome is unknown")
+            raise NoQuorum(f"{last}{outcome}", unreachable=unreachable)
+        raise Timeout(f"no answer within {waited} ({last}){outcome}")
+
+
+async def _back_off(backoff_s: float, deadline: float) -> float:
+    """Sleep `backoff_s` (not past `deadline`); the next, doubled backoff."""
+    await asyncio.sleep(min(backoff_s, max(0.0, deadline - asyncio.get_running_loop().time())))
+    return min(backoff_s * 2, BACKOFF_S_MAX)
+
+
+def _cluster_config(config: object) -> ClusterConfig:
+    if isinstance(config, ClusterConfig):
+        return config
+    if isinstance(config, str | Path):
+        return load_config(config)
+    raise TypeError(
+        "config is a cluster file's path or a ClusterConfig (pyxos.local_config(...), "
+        f"pyxos.embed.load_config(path)), not {type(config).__name__}"
+    )
+
+
+_IDS = msgspec.msgpack.Decoder(list[int])
+
+
+def _unreachable(response: Response) -> tuple[int, ...]:
+    """The nodes a `no_quorum` answer names as unreachable (none from an older node)."""
+    try:
+        return tuple(_IDS.decode(response.result)) if response.result else ()
+    except msgspec.DecodeError:  # ValidationError included
+        return ()

@@ -1,78 +1,96 @@
-"""The errors a pyxos client raises, one per stable error code of the service.
+"""The errors a pyxos client raises: the common tree of `pyxos.errors`, and the lease errors.
 
-Whose fault, and what is known about the outcome:
+`PyxosError`, `BadRequest`, `TooLarge`, `Unavailable`, `Timeout`, `NoQuorum`, `CasMismatch`,
+`VersionConflict`, `QueueEmpty` and `ProtocolError` are `pyxos.errors`' classes, re-exported
+here (the path they had first): `except pyxos.Timeout` catches the client's timeouts too.
 
-- `BadRequest` (and `TooLarge`): the request itself is wrong; nothing was done, retrying it
-  unchanged cannot help. Both are also `ValueError`s.
-- `Unavailable`: no node could take the request (none reachable, or each was stopping or full)
-  and none was ever handed a write: nothing was done.
-- `Timeout`: no answer before the deadline; **the outcome is unknown**, a write may still be
-  applied (once: a later retry of the same write is never applied twice). `NoQuorum` is the
-  `Timeout` of a cluster that has no established leader (most nodes down or partitioned).
-- `CasMismatch`: the compare-and-set found another value, `current`; nothing was written.
-- Leases: `LockHeld` (and `LockWaitTimeout`), `HeldByYou`, `NotHolder` (the lease is lost),
-  `StaleToken` (a fenced write refused); `VersionConflict` for the versioned map and
-  `QueueEmpty` for a pop. Each means nothing was changed.
+The lease errors carry the lock's grant as the cluster saw it (`lease`, a `LeaseInfo`), and
+say it in plain words: who holds the lock, with which token, and until when on this machine's
+clock. Each means nothing was changed:
+
+- `LockHeld` (and `LockWaitTimeout`): another owner holds the lock.
+- `HeldByYou`: the owner already holds it: refresh it instead.
+- `NotHolder`: the owner and token are not the current grant: the lease is lost.
+- `StaleToken`: a fenced write's token is not the current unexpired grant; nothing written.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
+
+from pyxos.errors import (
+    BadRequest,
+    CasMismatch,
+    NoQuorum,
+    ProtocolError,
+    PyxosError,
+    QueueEmpty,
+    Timeout,
+    TooLarge,
+    Unavailable,
+    VersionConflict,
+    error_for,
+)
 
 if TYPE_CHECKING:
     from pyxos.client.coordination import LeaseInfo
 
-
-class PyxosError(Exception):
-    """Base class of every error the client raises on purpose; `code` is the service's."""
-
-    code = "error"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class BadRequest(PyxosError, ValueError):  # noqa: N818 (named after the error code)
-    """The request is malformed (an empty key, a bad consistency, a bad operation)."""
-
-    code = "bad_request"
-
-
-class TooLarge(BadRequest):
-    """A key over 1 KiB or a value over 1 MiB, or an answer too large to send."""
-
-    code = "too_large"
-
-
-class Unavailable(PyxosError):  # noqa: N818
-    """No node could take the request; nothing was done."""
-
-    code = "unavailable"
+__all__ = [
+    "BadRequest",
+    "CasMismatch",
+    "HeldByYou",
+    "LockHeld",
+    "LockWaitTimeout",
+    "NoQuorum",
+    "NotHolder",
+    "ProtocolError",
+    "PyxosError",
+    "QueueEmpty",
+    "StaleToken",
+    "Timeout",
+    "TooLarge",
+    "Unavailable",
+    "VersionConflict",
+    "describe_grant",
+    "error_for",
+    "expiry_text",
+]
 
 
-class Timeout(PyxosError):  # noqa: N818 (named after the service's error code)
-    """No answer before the deadline; the outcome is unknown (a write may still be applied)."""
+def _duration(ms: int) -> str:
+    """`"850 ms"`, `"9.8 s"`, `"4 min 10 s"`, `"3 h 20 min"`."""
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    seconds = ms // 1000
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
-    code = "timeout"
+
+def expiry_text(remaining_ms: int, now_s: float | None = None) -> str:
+    """When a lease with `remaining_ms` left ends, for a person: `"in 9.8 s, at 14:03:27"`
+    on this machine's clock (with the date when it is not today)."""
+    now = time.time() if now_s is None else now_s
+    end = time.localtime(now + remaining_ms / 1000)
+    same_day = end[:3] == time.localtime(now)[:3]
+    at = time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M:%S", end)
+    return f"in {_duration(remaining_ms)}, at {at}"
 
 
-class NoQuorum(Timeout):
-    """No answer before the deadline and no leader established; the outcome is unknown."""
-
-    code = "no_quorum"
-
-
-class CasMismatch(PyxosError):  # noqa: N818
-    """The key's value was not the expected one; `current` is what it is (None: absent)."""
-
-    code = "cas_mismatch"
-
-    def __init__(self, key: str, current: bytes | None) -> None:
-        shown = "absent" if current is None else f"{current!r}"
-        super().__init__(f"compare-and-set of {key!r} failed: its value is {shown}")
-        self.key = key
-        self.current = current
+def describe_grant(lease: LeaseInfo) -> str:
+    """The lock's grant in words: `"held by 'alice' with token 3 (it expires in 9.8 s, at
+    14:03:27)"`, or `"free"`."""
+    if lease.holder is None:
+        return "free"
+    text = f"held by {lease.holder!r}"
+    if lease.token is not None:
+        text += f" with token {lease.token}"
+    if lease.remaining_ms is not None:
+        text += f" (it expires {expiry_text(lease.remaining_ms)})"
+    return text
 
 
 class _LeaseError(PyxosError):
@@ -89,13 +107,21 @@ class LockHeld(_LeaseError):  # noqa: N818
     code = "lock_held"
 
     def __init__(self, lease: LeaseInfo) -> None:
-        super().__init__(f"lock {lease.lock!r} is held by {lease.holder!r}", lease)
+        super().__init__(f"lock {lease.lock!r} is {describe_grant(lease)}", lease)
 
 
 class LockWaitTimeout(LockHeld):
     """A lease wait ended without the grant; the wait was cancelled."""
 
     code = "lock_wait_timeout"
+
+    def __init__(self, lease: LeaseInfo) -> None:
+        _LeaseError.__init__(
+            self,
+            f"gave up waiting for lock {lease.lock!r} (the wait is cancelled): it is "
+            f"{describe_grant(lease)}",
+            lease,
+        )
 
 
 class HeldByYou(_LeaseError):  # noqa: N818
@@ -104,7 +130,9 @@ class HeldByYou(_LeaseError):  # noqa: N818
     code = "held_by_you"
 
     def __init__(self, lease: LeaseInfo) -> None:
-        super().__init__(f"lock {lease.lock!r} is already held by {lease.holder!r}", lease)
+        super().__init__(
+            f"lock {lease.lock!r} is already {describe_grant(lease)}: refresh it instead", lease
+        )
 
 
 class NotHolder(_LeaseError):  # noqa: N818
@@ -115,7 +143,8 @@ class NotHolder(_LeaseError):  # noqa: N818
 
     def __init__(self, lease: LeaseInfo) -> None:
         super().__init__(
-            f"not the holder of lock {lease.lock!r} (now {lease.holder!r}, token {lease.token})",
+            f"not the holder of lock {lease.lock!r} (never held, or the lease expired or was "
+            f"released): it is {describe_grant(lease)}",
             lease,
         )
 
@@ -127,45 +156,5 @@ class StaleToken(_LeaseError):  # noqa: N818
 
     def __init__(self, lease: LeaseInfo) -> None:
         super().__init__(
-            f"stale token for lock {lease.lock!r} (current grant: {lease.token}); not written",
-            lease,
+            f"lock {lease.lock!r} is {describe_grant(lease)}; nothing was written", lease
         )
-
-
-class VersionConflict(PyxosError):  # noqa: N818
-    """A versioned-map write at a version the entry is not at; `version` is the entry's (0:
-    absent) and `value` its value. Nothing was written."""
-
-    code = "version_conflict"
-
-    def __init__(self, key: str, version: int, value: bytes | None) -> None:
-        super().__init__(f"map entry {key!r} is at version {version}")
-        self.key = key
-        self.version = version
-        self.value = value
-
-
-class QueueEmpty(PyxosError):  # noqa: N818
-    """A pop from an empty queue."""
-
-    code = "queue_empty"
-
-
-class ProtocolError(PyxosError):
-    """A node answered something the protocol does not allow, or refused the connection's
-    hello (another cluster, another protocol version). The client tries another node."""
-
-    code = "protocol_error"
-
-
-def error_for(code: str, message: str) -> PyxosError:
-    """The exception for an error `code` of a node's answer."""
-    kind = _BY_CODE.get(code)
-    if kind is None:
-        return PyxosError(f"{code}: {message}")
-    return kind(message)
-
-
-_BY_CODE: dict[str, type[PyxosError]] = {
-    kind.code: kind for kind in (BadRequest, TooLarge, Unavailable, Timeout, NoQuorum)
-}

@@ -24,7 +24,7 @@ import msgspec
 
 from pyxos.client.connection import ConnectionLost, NodeConnection
 from pyxos.client.endpoints import WILDCARDS
-from pyxos.client.errors import ProtocolError
+from pyxos.errors import ProtocolError, seconds_text
 from pyxos.runtime.config import HostPort, parse_host_port
 
 LEADER_RECHECK_S = 1.0
@@ -137,7 +137,9 @@ class NodeChooser:
         except ConnectionRefusedError:
             raise
         except TimeoutError:
-            errors.append(f"{address}: no answer within {timeout_s:.1f}s")
+            # Whole milliseconds, rounded down: never more than the wait the caller allowed.
+            waited = seconds_text(int(timeout_s * 1000) / 1000)
+            errors.append(f"{address}: no answer within {waited}")
         except (OSError, ConnectionLost, ProtocolError) as exc:
             errors.append(f"{address}: {_describe(exc)}")
         return None

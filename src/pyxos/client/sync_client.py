@@ -28,6 +28,7 @@ from pyxos.client.async_client import (
 )
 from pyxos.client.coordination import Consistency, LeaseInfo, default_owner
 from pyxos.client.sync_leases import SyncLease, acquire
+from pyxos.runtime.config import ClusterConfig
 
 T = TypeVar("T")
 
@@ -48,7 +49,7 @@ class Client:
         self,
         endpoints: str | Sequence[str] | None = None,
         *,
-        config: str | Path | None = None,
+        config: str | Path | ClusterConfig | None = None,
         cluster: str | None = None,
         timeout_s: float = TIMEOUT_S,
         attempt_timeout_s: float = ATTEMPT_TIMEOUT_S,

@@ -25,7 +25,7 @@ from pyxos.embed.events import AppliedCommand, RoleChange, Subscription
 from pyxos.embed.local import builtin_machines, local_cluster_toml, local_config
 from pyxos.embed.machine import Machine
 from pyxos.embed.node import Consistency, MachineLike, Node
-from pyxos.embed.replicated import Replicated, replicated
+from pyxos.embed.replicated import Call, Replicated, replicated
 from pyxos.embed.sync import SyncNode
 from pyxos.machines.base import ApplyContext
 from pyxos.runtime.config import ClusterConfig, load_config
@@ -33,6 +33,7 @@ from pyxos.runtime.config import ClusterConfig, load_config
 __all__ = [
     "AppliedCommand",
     "ApplyContext",
+    "Call",
     "ClusterConfig",
     "CommandFailed",
     "Consistency",

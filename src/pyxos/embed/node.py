@@ -8,7 +8,8 @@ node replicates are the caller's, each under a name in one `Router`: one replica
 machines.
 
 `propose` runs one command under one of the node's own client sessions (`SessionPool`), so that
-the runner's retries, and the caller's own with the same `RequestId`, are applied once. A
+the runner's retries, and the caller's own with the same `RequestId`, are applied once; `call`
+is `propose` of a `Call` of a `@replicated` method, retried the same way. A
 follower forwards the command to the leader and answers when it has applied it itself, so the
 answer reflects this node's state. `read` runs a function of a machine on this node's state:
 after a read index confirmed by a quorum (linearizable), or at once (local).
@@ -39,11 +40,10 @@ from pyxos.embed.machine import (
     RawAdapter,
     decode_outcome,
 )
-from pyxos.embed.replicated import Replicated, ReplicatedAdapter
+from pyxos.embed.replicated import Call, Replicated, ReplicatedAdapter
 from pyxos.embed.sessions import SessionPool
 from pyxos.machines.base import StateMachine
 from pyxos.machines.router import Router, route
-from pyxos.runtime import requests
 from pyxos.runtime.assembly import AssembledNode, assemble_node
 from pyxos.runtime.config import ClusterConfig, load_config
 
@@ -197,6 +197,25 @@ class Node:
             self._on_role(False)
 
     # ---- commands -------------------------------------------------------------------------
+    @overload
+    async def propose(
+        self,
+        command: Call[R],
+        *,
+        timeout: float | None = None,
+        request_id: RequestId | None = None,
+    ) -> R: ...
+
+    @overload
+    async def propose(
+        self,
+        command: Any,
+        *,
+        machine: str | None = None,
+        timeout: float | None = None,
+        request_id: RequestId | None = None,
+    ) -> Any: ...
+
     async def propose(
         self,
         command: Any,
@@ -207,12 +226,21 @@ class Node:
     ) -> Any:
         """Apply `command` to `machine` (the default one if None) through the log; its result.
 
-        `timeout` is in seconds (default: the cluster's `request_timeout_ms`). To retry a
-        command whose outcome is unknown, pass the `request_id` of its error: it is applied at
-        most once. Raises `Timeout` / `NoQuorum` (outcome unknown), `Unavailable`,
-        `CommandFailed` (the machine raised), `KeyError` for an unknown machine, `TypeError` for
-        a command of the wrong type.
+        A `Call` of a `@replicated` method goes to the machine of the method's class (no
+        `machine`), and its result has the method's type. `timeout` is in seconds (default:
+        the cluster's `request_timeout_ms`). To retry a command whose outcome is unknown, pass
+        the `request_id` of its error: it is applied at most once. Raises `Timeout` /
+        `NoQuorum` (outcome unknown), `Unavailable`, `CommandFailed` (the machine raised),
+        `KeyError` for an unknown machine, `TypeError` for a command of the wrong type,
+        `ValueError` for a `request_id` this node can no longer retry.
         """
+        if isinstance(command, Call):
+            if machine is not None:
+                raise TypeError("a Call goes to the machine of its method's class: no machine=")
+            caller = self._owner_of(command.method)
+            op = caller.encode_call(command.method, command.args, command.kwargs)
+            data, rid = await self._write(route(caller.name, op), timeout, request_id)
+            return _outcome(decode_outcome(data, caller.result_type_of(command.method)), rid)
         adapter = self._adapter(machine)
         op = route(adapter.name, adapter.encode_command(command))
         data, rid = await self._write(op, timeout, request_id)
@@ -222,7 +250,12 @@ class Node:
         self, method: Callable[Concatenate[Any, P], R], /, *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """Run the `@replicated` method on the node's `Replicated` machine of its class:
-        `await node.call(Counter.add, 5)`. Raises like `propose`."""
+        `await node.call(Counter.add, 5)`, which is `propose(Call(Counter.add, 5))`. Raises
+        like `propose`; to retry a call whose outcome is unknown, propose its `Call` with the
+        error's `request_id`."""
+        return await self.propose(Call(method, *args, **kwargs))
+
+    def _owner_of(self, method: Callable[..., Any]) -> ReplicatedAdapter:
         owners = [
             a
             for a in self._adapters.values()
@@ -233,11 +266,7 @@ class Node:
             raise ValueError(
                 f"{name} is a @replicated method of {len(owners)} machines of this node, not 1"
             )
-        adapter = owners[0]
-        op = route(adapter.name, adapter.encode_call(method, args, kwargs))
-        data, rid = await self._write(op, None, None)
-        result: R = _outcome(decode_outcome(data, adapter.result_type_of(method)), rid)
-        return result
+        return owners[0]
 
     async def _write(
         self, op: bytes, timeout: float | None, request_id: RequestId | None
@@ -256,21 +285,25 @@ class Node:
             rid = request_id
         loop = asyncio.get_running_loop()
         limit_s = self.config.limits.request_timeout_ms / 1000
-        deadline = loop.time() + (limit_s if timeout is None else timeout)
+        wait_s = limit_s if timeout is None else timeout
+        deadline = loop.time() + wait_s
         answered = False
         try:
             while True:
                 remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise _timeout(runner.leader_known, rid)
                 try:
+                    if remaining <= 0:
+                        raise TimeoutError
                     async with asyncio.timeout(remaining):
                         data = await runner.write(op, session=rid)
                 except TimeoutError:
-                    raise _timeout(runner.leader_known, rid) from None
-                except requests.RequestTimeout:
+                    error = runner.deadline_error(rid, waited_ms=round(wait_s * 1000))
+                    raise _unknown(error) from None
+                except NoQuorum as exc:
+                    raise _unknown(exc) from None  # it fails until enough nodes are back
+                except Timeout:
                     continue  # the runner's own deadline came first: ours has not
-                except requests.Unavailable as exc:
+                except Unavailable as exc:
                     raise Unavailable(str(exc), request_id=rid) from None
                 answered = True
                 return data, rid
@@ -343,13 +376,12 @@ class Node:
             raise Unavailable("the node is not running")
         runner = assembled.runner
         limit_s = self.config.limits.request_timeout_ms / 1000
+        wait_s = limit_s if timeout is None else timeout
         try:
-            async with asyncio.timeout(limit_s if timeout is None else timeout):
+            async with asyncio.timeout(wait_s):
                 return await runner.read(query, linearizable=consistency == "linearizable")
-        except (TimeoutError, requests.RequestTimeout):
-            raise _timeout(runner.leader_known, None) from None
-        except requests.Unavailable as exc:
-            raise Unavailable(str(exc)) from None
+        except TimeoutError:
+            raise runner.deadline_error(None, waited_ms=round(wait_s * 1000)) from None
 
     # ---- notifications and observation ----------------------------------------------------
     def role_changes(self) -> Subscription[RoleChange]:
@@ -376,6 +408,9 @@ class Node:
         body = self._assembled.runner.status()
         body["cluster"] = self.config.cluster
         body["peers_connected"] = self._assembled.transport.connected_peers
+        reach = self._assembled.runner.reachability()
+        body["unreachable"] = list(reach.unreachable)
+        body["quorum"] = reach.quorum
         return body
 
     def _adapter(self, machine: str | None) -> Adapter:
@@ -386,10 +421,15 @@ class Node:
         return adapter
 
 
-def _timeout(leader_known: bool, rid: RequestId | None) -> Timeout:
-    if leader_known:
-        return Timeout("no answer before the deadline; the outcome is unknown", request_id=rid)
-    return NoQuorum("no established leader before the deadline; outcome unknown", request_id=rid)
+def _unknown(error: Timeout) -> Timeout:
+    """`error` of a command, saying what is known of its outcome and how to retry it."""
+    message = (
+        f"{error}; the outcome is unknown: propose it again with this error's request_id, "
+        "and it is applied at most once"
+    )
+    if isinstance(error, NoQuorum):
+        return NoQuorum(message, unreachable=error.unreachable, request_id=error.request_id)
+    return Timeout(message, request_id=error.request_id)
 
 
 def _outcome(outcome: tuple[bool, Any], rid: RequestId) -> Any:

@@ -1,7 +1,8 @@
 """Methods as replicated commands: PySyncObj's `@replicated`, typed and without pickle.
 
 A `Replicated` class marks the methods that change its state with `@replicated`. Calling one
-through a node (`await node.call(Counter.add, 5)`) encodes the call as msgpack
+through a node (`await node.call(Counter.add, 5)`, or `node.propose(Call(Counter.add, 5))` to
+retry it under its `request_id`) encodes the call as msgpack
 `[method name, [arguments]]`, replicates it, and runs the method on every replica; the
 arguments are decoded with the method's own type hints, so they must be types msgspec knows
 (numbers, strings, bytes, Structs, lists, dicts, ...), and so must the return value.
@@ -13,7 +14,7 @@ import inspect
 import logging
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import msgspec
 
@@ -25,6 +26,8 @@ from pyxos.runtime.requests import CLIENT_ID_MIN
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
+P = ParamSpec("P")
 
 _MARK = "__pyxos_replicated__"
 _ENCODER = msgspec.msgpack.Encoder()
@@ -52,6 +55,28 @@ class Replicated:
 
     def restore(self, data: bytes) -> None:
         raise NotImplementedError
+
+
+class Call(Generic[R]):
+    """One call of a `@replicated` method, as a command to propose:
+    `await node.propose(Call(Counter.add, 5), request_id=...)`.
+
+    Typed like the method: a type checker sees its parameters, and `propose` returns its
+    result type. The arguments are checked against the method's signature when proposed."""
+
+    __slots__ = ("args", "kwargs", "method")
+
+    def __init__(
+        self, method: Callable[Concatenate[Any, P], R], /, *args: P.args, **kwargs: P.kwargs
+    ) -> None:
+        self.method: Callable[..., R] = method
+        self.args = args
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        shown = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        name = getattr(self.method, "__qualname__", self.method)
+        return f"Call({name}, {', '.join(shown)})" if shown else f"Call({name})"
 
 
 class _Method:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
 from pyxos.embed.errors import RequestId
 from pyxos.embed.node import Consistency, Node
+from pyxos.embed.replicated import Call
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -75,6 +76,25 @@ class SyncNode:
             coroutine.close()
             raise RuntimeError("the node is not started")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    @overload
+    def propose(
+        self,
+        command: Call[R],
+        *,
+        timeout: float | None = None,
+        request_id: RequestId | None = None,
+    ) -> R: ...
+
+    @overload
+    def propose(
+        self,
+        command: Any,
+        *,
+        machine: str | None = None,
+        timeout: float | None = None,
+        request_id: RequestId | None = None,
+    ) -> Any: ...
 
     def propose(
         self,

@@ -117,6 +117,7 @@ async def assemble_node(
         protocol=protocol,
     )
     runner.attach(transport.send)
+    runner.watch_peers(transport)
     return AssembledNode(spec=spec, runner=runner, transport=transport, boot=boot)
 
 

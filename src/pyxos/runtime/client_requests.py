@@ -10,6 +10,14 @@ node's `Reply` leaves the effect gate. The request is handed to the node again w
 until it is answered or `request_timeout_ms` passes: a forward to a leader that died is lost,
 and the session table makes the retries exactly-once.
 
+No quorum. At each retry the node asks whether it can still reach a quorum (`reachability`:
+the peer transport's links and what it heard lately). If it cannot, the request fails at once
+with `NoQuorum`, naming the unreachable nodes, instead of waiting out its deadline: with a
+majority down a read or write is answered within `request_retry_ms`, and the caller learns why.
+The first attempt is never refused this way, so a request that a just-started node could
+serve within a moment is not failed by links that are still connecting. At the deadline, a
+node that knows of no established leader answers `NoQuorum` too, else `Timeout`.
+
 Why a module of its own. The runner's concern is the stepper: its inbox, the effects in order
 and group commit. This is the other side of the inbox, where callers (the HTTP API, the client
 server, lease waits) wait for their answers, and it changes for other reasons (sessions, retry
@@ -18,20 +26,24 @@ runner holds, so that `write` and `read` stay methods of the runner (callers and
 `pyxos.chaos.planted_bug` use them as such) and no call layer is added per command; the
 stepper completes the futures by reading `_writes` and `_reads` directly, as before.
 
-The identities and outcomes themselves (`ClientPool`, `CLIENT_ID_MIN`, `Unavailable`,
-`RequestTimeout`) live in `pyxos.runtime.requests`, which light modules import without this.
+The identities and outcomes themselves (`ClientPool`, `CLIENT_ID_MIN`, and the errors of
+`pyxos.errors`) live in `pyxos.runtime.requests`, which light modules import without this.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from pyxos.errors import RequestId, seconds_text, unreachable_text
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest
-from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
+from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, NoQuorum, Timeout, Unavailable
 
 if TYPE_CHECKING:
     from pyxos.core.ids import NodeId
+    from pyxos.node.node import Node
     from pyxos.runtime.config import Limits
     from pyxos.runtime.faults import FaultTable
     from pyxos.runtime.runner import RunnerCounters
@@ -39,10 +51,25 @@ if TYPE_CHECKING:
 _Answer = TypeVar("_Answer", ClientReply, bytes)
 
 
+class PeerContacts(Protocol):
+    """What the runner learns reachability from: the peer transport."""
+
+    def unreachable(self, *, expected: Collection[NodeId], silence_s: float) -> list[NodeId]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reachability:
+    """The peers this node cannot reach now, and whether the rest (with it) form a quorum."""
+
+    unreachable: tuple[NodeId, ...]
+    quorum: bool
+
+
 class ClientRequests:
     """The client side of `NodeRunner`: `write` and `read`, each waiting for its answer."""
 
     # Provided by `NodeRunner`, which owns the node, the inbox and the counters.
+    node: Node
     node_id: NodeId
     faults: FaultTable
     counters: RunnerCounters
@@ -65,6 +92,32 @@ class ClientRequests:
         self._next_read = 0
         self._read_client = node_id << 32  # slot 0: the node's reads (no session)
         self._pool = ClientPool(node_id, clients_max, seq_base)
+        self._contacts: PeerContacts | None = None
+
+    def watch_peers(self, contacts: PeerContacts) -> None:
+        """Learn which peers are unreachable from `contacts` (the peer transport). Without it,
+        every peer counts as reachable and requests wait out their deadline."""
+        self._contacts = contacts
+
+    def reachability(self) -> Reachability:
+        """Which peers this node cannot reach now, and whether a phase-2 quorum (what every
+        read and write needs) is left among the others and itself."""
+        contacts = self._contacts
+        if contacts is None:
+            return Reachability(unreachable=(), quorum=True)
+        config = self.node.config
+        status = self.node.status()
+        expected: tuple[NodeId, ...] = ()
+        if status.leader == config.node_id:
+            expected = config.peers  # each acknowledges the leader's heartbeats
+        elif status.leader is not None:
+            expected = (status.leader,)  # an established leader heartbeats to us
+        # A peer that should talk to us all the time counts as unreachable once silent for the
+        # longest election timeout: long enough that a busy machine's pauses do not count.
+        silence_s = config.election_timeout_ticks_max * config.tick_ms / 1000
+        unreachable = tuple(contacts.unreachable(expected=expected, silence_s=silence_s))
+        reachable = [m for m in config.members if m not in unreachable]
+        return Reachability(unreachable=unreachable, quorum=config.quorums.is_q2(reachable))
 
     def _abandon_requests(self, error: Exception) -> None:
         """Fail every request still waiting (the node is stopping)."""
@@ -86,8 +139,9 @@ class ClientRequests:
         `client_id` of at least `CLIENT_ID_MIN` and one command at a time per client id; a
         retry with the same session is applied once and answered from the session table.
 
-        Raises `Unavailable` (not started: nothing was submitted), `RequestTimeout` (outcome
-        unknown) or `ValueError` (a client id in the node's own range).
+        Raises `Unavailable` (not started: nothing was submitted), `Timeout` (outcome unknown;
+        `NoQuorum` when the node cannot reach a quorum or knows no leader) or `ValueError` (a
+        client id in the node's own range). The `request_id` of a `Timeout` is the session.
         """
         return (await self._write_reply(op, session)).result
 
@@ -155,6 +209,9 @@ class ClientRequests:
         deadline = loop.time() + limits.request_timeout_ms / 1000
         retry_max_s = 4 * limits.request_retry_ms / 1000
         handle: asyncio.TimerHandle | None = None
+        session = (
+            RequestId(request.client_id, request.seq) if type(request) is ClientRequest else None
+        )
 
         def attempt(first: bool, retry_s: float) -> None:
             nonlocal handle
@@ -164,10 +221,21 @@ class ClientRequests:
             if now >= deadline:
                 self.counters.client_timeouts += 1
                 future.set_exception(
-                    RequestTimeout("no answer before the deadline", leader_known=self.leader_known)
+                    self.deadline_error(session, waited_ms=limits.request_timeout_ms)
                 )
                 return
             if not first:
+                reach = self.reachability()
+                if not reach.quorum:
+                    self.counters.client_timeouts += 1
+                    future.set_exception(
+                        NoQuorum(
+                            f"no quorum: {unreachable_text(reach.unreachable)}",
+                            unreachable=reach.unreachable,
+                            request_id=session,
+                        )
+                    )
+                    return
                 self.counters.client_retries += 1
             if not self._submit(sender, request) and first:
                 # Refused before anything was submitted: fail fast, the outcome is known.
@@ -186,3 +254,20 @@ class ClientRequests:
         finally:
             if handle is not None:
                 handle.cancel()
+
+    def deadline_error(self, session: RequestId | None, *, waited_ms: int) -> Timeout:
+        """The error of a request unanswered after `waited_ms`: `NoQuorum` if this node cannot
+        reach a quorum or knows of no established leader (naming what it cannot reach), else
+        `Timeout`; `session` is the write's (None for a read)."""
+        waited = seconds_text(waited_ms / 1000)
+        reach = self.reachability()
+        if reach.quorum and self.leader_known:
+            return Timeout(f"no answer within {waited}", request_id=session)
+        causes = [unreachable_text(reach.unreachable)] if reach.unreachable else []
+        if not self.leader_known:
+            causes.append(f"no leader was established within {waited}")
+        return NoQuorum(
+            f"no quorum: {', and '.join(causes)}",
+            unreachable=reach.unreachable,
+            request_id=session,
+        )

@@ -43,7 +43,7 @@ from pyxos.runtime.batching import WriteBatcher
 from pyxos.runtime.config import HostPort
 from pyxos.runtime.lease_waits import acquire, waited_acquire
 from pyxos.runtime.op_checks import service_op_error
-from pyxos.runtime.requests import CLIENT_ID_MIN, RequestTimeout, Unavailable
+from pyxos.runtime.requests import CLIENT_ID_MIN, NoQuorum, Timeout, Unavailable
 from pyxos.runtime.runner import NodeRunner
 from pyxos.wire.client import (
     BAD_REQUEST,
@@ -295,11 +295,13 @@ class _Connection(asyncio.Protocol):
             else:
                 result = await runner.read(request.op, linearizable=request.linearizable)
             response = Response(id=request.id, status=OK, result=result)
-        except RequestTimeout as exc:
-            if exc.leader_known:
-                response = error_response(request.id, TIMEOUT, f"{exc}; the outcome is unknown")
-            else:
-                response = error_response(request.id, NO_QUORUM, f"no leader is established; {exc}")
+        except NoQuorum as exc:  # the result names the unreachable nodes, as msgpack ids
+            unreachable = _STATUS_ENCODER.encode(list(exc.unreachable))
+            response = Response(
+                id=request.id, status=NO_QUORUM, message=str(exc), result=unreachable
+            )
+        except Timeout as exc:  # the client adds what is known of a write's outcome
+            response = error_response(request.id, TIMEOUT, str(exc))
         except Unavailable as exc:
             response = error_response(request.id, UNAVAILABLE, str(exc))
         except ValueError as exc:

@@ -2,31 +2,31 @@
 
 Each request runs under a `(client_id, seq)` session: from the node's own pool (`ClientPool`,
 ids `node << 32 | slot`), or one a client keeps itself (ids from `CLIENT_ID_MIN` on). A request
-ends with an answer, `Unavailable` (nothing was submitted) or `RequestTimeout` (the outcome is
-unknown).
+ends with an answer, `Unavailable` (nothing was submitted), `Timeout` (the outcome is unknown)
+or `NoQuorum` (a `Timeout` of a node that cannot reach a quorum). They are `pyxos.errors`'
+classes, so the embedded node and the client raise the very errors the runtime does.
 """
 
 from __future__ import annotations
 
 from pyxos.core.ids import NodeId
+from pyxos.errors import NoQuorum, Timeout, Unavailable
 
 CLIENT_ID_MIN = 1 << 48
 """Client ids a client chooses itself start here; below are the nodes' pools (`node << 32`)."""
 
 
-class Unavailable(Exception):  # noqa: N818 (a condition, like the HTTP code it maps to)
-    """The node cannot take the request now (stopping, failed, or its queues are full)."""
+RequestTimeout = Timeout
+"""The runtime's first name for `pyxos.errors.Timeout`, kept for the code that imports it."""
 
-
-class RequestTimeout(Exception):  # noqa: N818
-    """No answer before the deadline; the outcome is unknown (a write may still be applied).
-
-    `leader_known` says whether this node believed in an established leader at the deadline.
-    """
-
-    def __init__(self, message: str, *, leader_known: bool) -> None:
-        super().__init__(message)
-        self.leader_known = leader_known
+__all__ = [
+    "CLIENT_ID_MIN",
+    "ClientPool",
+    "NoQuorum",
+    "RequestTimeout",
+    "Timeout",
+    "Unavailable",
+]
 
 
 class ClientPool:

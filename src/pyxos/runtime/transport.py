@@ -19,6 +19,12 @@ a frame that does not decode, comes from another cluster or protocol version, or
 that is not a member (or is this node) is dropped with a log line and a counter. A declared
 frame length above the maximum leaves no frame boundary to resynchronise on, so that connection
 is closed (the peer, if it is one, reconnects).
+
+Reachability. The transport remembers when it last heard from each peer and whether its link to
+each is down (the last connection attempt failed, or the connection was lost), and answers
+`unreachable`: the runtime names those peers when it cannot reach a quorum. A frame from a peer
+whose link is down wakes that link's dialer once, so a peer that restarted is dialled again at
+once instead of at the end of a backoff of up to `reconnect_ms_max`.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -83,6 +89,8 @@ class PeerTransport:
         }
         self._server: asyncio.Server | None = None
         self._inbound: set[_Inbound] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._heard_at: dict[NodeId, float] = {}  # loop time of the last frame from each peer
         self.counters = TransportCounters()
         self._last_message: Message | None = None
         self._last_frame = b""
@@ -91,7 +99,9 @@ class PeerTransport:
     async def start(self) -> None:
         """Listen on the peer address and start dialing every peer. Raises `OSError` if the
         address cannot be bound."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
+        # Silence is counted from the start: a peer not heard from yet is not silent yet.
+        self._heard_at = dict.fromkeys(self._links, loop.time())
         self._server = await loop.create_server(
             lambda: _Inbound(self), self._listen.host, self._listen.port, reuse_address=True
         )
@@ -131,8 +141,23 @@ class PeerTransport:
     def connected_peers(self) -> list[NodeId]:
         return sorted(peer for peer, link in self._links.items() if link.connected)
 
+    def unreachable(self, *, expected: Collection[NodeId], silence_s: float) -> list[NodeId]:
+        """The peers this node cannot reach now: those whose link is down (the last attempt to
+        connect failed, or the connection was lost), and those of `expected` (peers that talk to
+        this node all the time, such as a leader's followers) not heard from for `silence_s`."""
+        loop = self._loop
+        if loop is None:
+            return []
+        quiet_since = loop.time() - silence_s
+        heard_at = self._heard_at
+        return sorted(
+            peer
+            for peer, link in self._links.items()
+            if link.down or (peer in expected and heard_at.get(peer, 0.0) < quiet_since)
+        )
+
     # ---- inbound --------------------------------------------------------------------------
-    def _on_frame(self, payload: bytes, where: str) -> None:
+    def _on_frame(self, payload: bytes, where: str, now: float) -> None:
         counters = self.counters
         try:
             envelope = self._codec.decode(payload)
@@ -147,6 +172,10 @@ class PeerTransport:
             self._reject(f"{where}: frame from node {sender}, not a peer")
             return
         counters.frames_received += 1
+        self._heard_at[sender] = now
+        link = self._links[sender]
+        if link.down:
+            link.wake()  # it talks to us, so it listens again: dial it now
         self._deliver(sender, envelope.message)
 
     def _reject(self, reason: str) -> None:
@@ -182,9 +211,13 @@ class _Inbound(asyncio.Protocol):
             owner._reject(f"{self._where}: {exc}; closing the connection")
             self.abort()
             return
-        on_frame = self._owner._on_frame
+        if not frames:
+            return
+        owner = self._owner
+        on_frame = owner._on_frame
+        now = owner._loop.time() if owner._loop is not None else 0.0
         for payload in frames:
-            on_frame(payload, self._where)
+            on_frame(payload, self._where, now)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._owner._inbound.discard(self)
@@ -217,10 +250,27 @@ class _Link:
         self._transport: asyncio.Transport | None = None
         self._batcher = WriteBatcher(self._write, closing=self._closing)
         self._task: asyncio.Task[None] | None = None
+        # Down: the last attempt to connect failed, or the connection was lost (not while the
+        # first attempt is still under way).
+        self.down = False
+        self._wakeup = asyncio.Event()
+        self._wakeable = True  # one wake-up per outage: a one-way network cannot spin the dialer
 
     @property
     def connected(self) -> bool:
         return self._transport is not None
+
+    def wake(self) -> None:
+        """End the current backoff now (the peer was heard from), once per outage."""
+        if self._wakeable:
+            self._wakeable = False
+            self._wakeup.set()
+
+    async def _backoff(self, delay_ms: int) -> None:
+        self._wakeup.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay_ms / 1000):
+                await self._wakeup.wait()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(
@@ -275,6 +325,7 @@ class _Link:
                     )
             except (OSError, TimeoutError) as exc:
                 owner.counters.connect_failures += 1
+                self.down = True
                 failures += 1
                 # Say it once when a peer becomes unreachable, then only at DEBUG.
                 level = logging.INFO if failures == 1 else logging.DEBUG
@@ -287,25 +338,28 @@ class _Link:
                     getattr(exc, "strerror", None) or str(exc) or "timed out",
                     limits.reconnect_ms_max,
                 )
-                await asyncio.sleep(backoff_ms / 1000)
+                await self._backoff(backoff_ms)
                 backoff_ms = min(backoff_ms * 2, limits.reconnect_ms_max)
                 continue
             owner.counters.connects += 1
             failures = 0
             self._transport = transport
+            self.down = False
+            self._wakeable = True
             connected_at = loop.time()
             log.info("node=%d connected to node %d at %s", owner.node_id, self.peer, self.address)
             try:
                 await protocol.lost
             finally:
                 self._transport = None
+                self.down = True
                 self._batcher.clear()
             if owner._closed:
                 return
             log.info("node=%d lost the connection to node %d", owner.node_id, self.peer)
             if loop.time() - connected_at < limits.reconnect_ms_max / 1000:
                 # A connection that keeps dropping at once must not become a busy loop.
-                await asyncio.sleep(backoff_ms / 1000)
+                await self._backoff(backoff_ms)
                 backoff_ms = min(backoff_ms * 2, limits.reconnect_ms_max)
             else:
                 backoff_ms = limits.reconnect_ms_min

@@ -2,7 +2,8 @@
 
 Every error a client can get is listed in `ERRORS` (code -> HTTP status, meaning): raising an
 `ApiError` with a code that is not there is a bug caught at once, and the OpenAPI document and
-docs/api.md are written from the same table, so a new code cannot go undocumented.
+docs/api.md are written from the same table, so a new code cannot go undocumented. The codes of
+`pyxos.errors` (what the runtime raises, and the Python clients raise) are the same strings.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from pyxos.runtime.requests import RequestTimeout, Unavailable
+from pyxos.errors import NoQuorum, Timeout, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,10 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "unavailable": (503, "the node is stopping or its queues are full; nothing was done"),
     "no_quorum": (
         503,
-        "no answer before the deadline and no leader is established; the outcome is unknown",
+        "the node cannot reach a quorum (`unreachable` lists the nodes it cannot reach) or no "
+        "leader was established before the deadline; a write's outcome is unknown",
     ),
-    "timeout": (504, "no answer before the deadline; the outcome is unknown"),
+    "timeout": (504, "no answer before the deadline; a write's outcome is unknown"),
 }
 """Every error code, its HTTP status and what it means."""
 
@@ -126,10 +128,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except ApiError as exc:
         return error_response(exc)
-    except RequestTimeout as exc:
-        if exc.leader_known:
-            return error_response(ApiError("timeout", f"{exc}; the outcome is unknown"))
-        return error_response(ApiError("no_quorum", f"no leader is established; {exc}"))
+    except NoQuorum as exc:
+        extra = {"unreachable": list(exc.unreachable)}
+        return error_response(ApiError("no_quorum", _with_outcome(exc), extra=extra))
+    except Timeout as exc:
+        return error_response(ApiError("timeout", _with_outcome(exc)))
     except Unavailable as exc:
         return error_response(ApiError("unavailable", str(exc)))
     except web.HTTPException as exc:
@@ -146,6 +149,13 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         # A bug of ours: log it whole, answer JSON, keep serving.
         log.exception("request %s %s failed", request.method, request.path)
         return error_response(ApiError("internal", "internal error; see the node's log"))
+
+
+def _with_outcome(exc: Timeout) -> str:
+    # A write carries its session (`request_id`); a read changed nothing either way.
+    if exc.request_id is None:
+        return str(exc)
+    return f"{exc}; the outcome is unknown: the write may still be applied"
 
 
 def add_resource(router: web.UrlDispatcher, path: str, handlers: Mapping[str, Handler]) -> None:

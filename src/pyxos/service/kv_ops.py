@@ -29,7 +29,7 @@ from pyxos.service.errors import ApiError
 
 class KvStore:
     """Typed key-value calls on one node. Every call raises what `NodeRunner` raises
-    (`Unavailable`, `RequestTimeout`), and `ApiError("internal")` if the machine refuses a
+    (`Unavailable`, `Timeout`), and `ApiError("internal")` if the machine refuses a
     command we built (only a bug of ours can cause that)."""
 
     def __init__(self, runner: NodeRunner) -> None:

@@ -35,7 +35,11 @@ def schemas() -> Json:
     """`components.schemas`."""
     return {
         "Error": obj(
-            ["code", "message"], code={"type": "string", "enum": sorted(ERRORS)}, message=STR
+            ["code", "message"],
+            code={"type": "string", "enum": sorted(ERRORS)},
+            message=STR,
+            # `no_quorum`: the ids of the nodes the answering node cannot reach.
+            unreachable={"type": "array", "items": INT},
         ),
         "CasMismatch": obj(
             ["code", "message", "current"],

@@ -124,6 +124,9 @@ async def _main(config: ClusterConfig, node_id: int) -> int:
         body["client"] = str(spec.client)
         body["members"] = members
         body["peers_connected"] = transport.connected_peers
+        reach = runner.reachability()
+        body["unreachable"] = list(reach.unreachable)
+        body["quorum"] = reach.quorum
         body["transport"] = {
             name: getattr(transport.counters, name)
             for name in transport.counters.__dataclass_fields__
