@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
-
-import msgspec
 
 from pyxos.client.connection import ConnectionLost, NodeConnection
 from pyxos.client.endpoints import WILDCARDS
 from pyxos.client.errors import ProtocolError
 from pyxos.runtime.config import HostPort, parse_host_port
+from pyxos.runtime.status import MSGPACK_DECODER
 
 LEADER_RECHECK_S = 1.0
 """A client not connected to the leader asks again at most this often (in the background)."""
 
-STATUS_DECODER = msgspec.msgpack.Decoder(dict[str, Any])
+STATUS_DECODER = MSGPACK_DECODER
+"""Decodes a node's answer to a `status` request (a `NodeStatus`)."""
 
 
 class NoNode(Exception):  # noqa: N818
@@ -180,8 +179,8 @@ class NodeChooser:
                 status = STATUS_DECODER.decode((await conn.request("status")).result)
         except (TimeoutError, ConnectionLost, ValueError):
             return conn
-        leader = status.get("leader")
-        self._leader_hint = leader if isinstance(leader, int) else None
+        leader = status.leader
+        self._leader_hint = leader
         self._on_leader = leader == conn.node
         if leader is None or leader == conn.node or leader not in self._members:
             return conn

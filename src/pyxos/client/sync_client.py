@@ -28,6 +28,7 @@ from pyxos.client.async_client import (
 )
 from pyxos.client.coordination import Consistency, LeaseInfo, default_owner
 from pyxos.client.sync_leases import SyncLease, acquire
+from pyxos.runtime.status import NodeStatus
 
 T = TypeVar("T")
 
@@ -112,7 +113,7 @@ class Client:
             self._async.scan(prefix, limit=limit, after=after, consistency=consistency)
         )
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> NodeStatus:
         return self._run(self._async.status())
 
     # ---- coordination: see `pyxos.client.coordination` ------------------------------------

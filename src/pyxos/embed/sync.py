@@ -14,6 +14,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pyxos.embed.errors import RequestId
 from pyxos.embed.node import Consistency, Node
+from pyxos.runtime.status import NodeStatus
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -113,12 +114,12 @@ class SyncNode:
     def is_leader(self) -> bool:
         return self.node.is_leader
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> NodeStatus:
         loop = self._loop
         if loop is None:
             return self.node.status()
 
-        async def status() -> dict[str, Any]:
+        async def status() -> NodeStatus:
             return self.node.status()
 
         return self._run(status())

@@ -42,10 +42,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import assert_never
 
 from pyxos.core.commands import Batch
 from pyxos.core.ids import NodeId, Slot
@@ -73,6 +74,7 @@ from pyxos.runtime.config import Limits
 from pyxos.runtime.faults import FaultTable
 from pyxos.runtime.gate import EffectGate
 from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
+from pyxos.runtime.status import NodeStatus, Role, StatusCounters
 from pyxos.storage.logstore import LogStore, write_round
 
 # The request names stay importable from here, where they were defined at first.
@@ -419,8 +421,9 @@ class NodeRunner(ClientRequests):
         replica = self.node.replica
         return replica.is_leader or (replica.leader is None and replica.churn == 0)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> NodeStatus:
         replica = self.node.replica
+        role: Role
         if replica.is_leader:
             role, leader = "leader", self.node_id
         elif replica.leader is not None:
@@ -428,35 +431,36 @@ class NodeRunner(ClientRequests):
         else:
             role, leader = "follower", replica.leader_hint if replica.churn == 0 else None
         counters = self.counters
-        return {
-            "node": self.node_id,
-            "role": role,
-            "leader": leader,
-            "view": replica.view,
-            "ballot": str(replica.promised),
-            "decided_index": replica.decided_upto,
-            "applied_index": self.node.applied_upto,
+        return NodeStatus(
+            node=self.node_id,
+            role=role,
+            leader=leader,
+            view=replica.view,
+            ballot=str(replica.promised),
+            decided_index=replica.decided_upto,
+            applied_index=self.node.applied_upto,
             # On the leader: slots each peer is behind (from heartbeat acks); elsewhere empty.
-            "lag": (
+            lag=(
                 {str(p): n for p, n in replica.leader.lag().items()}
                 if replica.is_leader and replica.leader is not None
                 else {}
             ),
-            "durable_records": self._durable,
-            "unsynced_records": self._appended - self._durable,
-            "inbox": len(self._inbox),
-            "clients_in_use": self._pool.in_use,
-            "counters": {
-                "steps": counters.steps,
-                "syncs": counters.syncs,
-                "records_synced": counters.records_synced,
-                "peer_messages_dropped": counters.peer_messages_dropped,
-                "client_requests_refused": counters.client_requests_refused,
-                "client_retries": counters.client_retries,
-                "client_timeouts": counters.client_timeouts,
-                "snapshots_saved": counters.snapshots_saved,
-            },
-        }
+            durable_records=self._durable,
+            unsynced_records=self._appended - self._durable,
+            inbox=len(self._inbox),
+            clients_in_use=self._pool.in_use,
+            counters=StatusCounters(
+                steps=counters.steps,
+                syncs=counters.syncs,
+                records_synced=counters.records_synced,
+                peer_messages_dropped=counters.peer_messages_dropped,
+                client_requests_refused=counters.client_requests_refused,
+                client_retries=counters.client_retries,
+                client_timeouts=counters.client_timeouts,
+                snapshots_saved=counters.snapshots_saved,
+            ),
+            requests=self.meter.rates(time.perf_counter()),
+        )
 
 
 def _is_local(inp: NodeInput, node_id: NodeId) -> bool:
