@@ -6,6 +6,11 @@ iteration leave in one `write`, and the answers, in whatever order the node send
 their futures by `id`. When the connection is lost (or the node sends something the protocol
 does not allow) every pending future fails with `ConnectionLost`: the caller decides what is
 safe to retry (a write with its same session always is).
+
+A node's HTTP port given where its client port belongs answers the hello with an HTTP error
+page; its first bytes, `HTTP/`, are recognised before they are read as a frame length (they
+would be one of 1.2 GB) and `open` fails at once with `NotAClientPort`, which names the port
+to use instead.
 """
 
 from __future__ import annotations
@@ -36,6 +41,20 @@ class ConnectionLost(Exception):  # noqa: N818 (an event, not a condition of the
     """The connection ended before the answer came; the request may or may not have run."""
 
 
+class NotAClientPort(ProtocolError):
+    """The address answered in HTTP: it is a node's HTTP port, not its client port."""
+
+    def __init__(self, address: HostPort) -> None:
+        super().__init__(
+            f"{address} answered in HTTP: it is a node's HTTP port; give its client port "
+            "instead (`client` in the cluster file; by default the HTTP port + 1000, "
+            "as `pyxos up` prints)"
+        )
+
+
+HTTP_ANSWER = b"HTTP/"
+
+
 class NodeConnection(asyncio.Protocol):
     """A connection to one node. Build it with `await NodeConnection.open(address, ...)`."""
 
@@ -51,6 +70,7 @@ class NodeConnection(asyncio.Protocol):
         self.closed = False
         self._close_when_idle = False
         self.welcome: Welcome | None = None
+        self._head: bytes | None = b""  # the first bytes, until they are not an HTTP answer
 
     @classmethod
     async def open(
@@ -130,16 +150,20 @@ class NodeConnection(asyncio.Protocol):
         self._lost(ConnectionLost(f"lost the connection to {self.address}{why}"))
 
     def data_received(self, data: bytes) -> None:
+        if self._head is not None:
+            # Until five bytes are in, they could be the start of an HTTP answer.
+            self._head += data
+            if len(self._head) < len(HTTP_ANSWER) and HTTP_ANSWER.startswith(self._head):
+                return
+            data, self._head = self._head, None
+            if data.startswith(HTTP_ANSWER):
+                self._fail(NotAClientPort(self.address))
+                return
         try:
             for payload in self._decoder.feed(data):
                 self._on_message(payload)
         except (RemoteProtocolError, ProtocolError) as exc:
-            error = ProtocolError(f"node at {self.address}: {exc}")
-            if not self._welcome.done():
-                self._welcome.set_exception(error)
-            self._lost(ConnectionLost(str(error)))
-            if self._transport is not None:
-                self._transport.abort()
+            self._fail(ProtocolError(f"node at {self.address}: {exc}"))
 
     # ---- internals ------------------------------------------------------------------------
     def _on_message(self, payload: bytes) -> None:
@@ -173,6 +197,14 @@ class NodeConnection(asyncio.Protocol):
         transport = self._transport
         if out and transport is not None and not transport.is_closing():
             transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def _fail(self, error: ProtocolError) -> None:
+        """The node broke the protocol (or is no node): fail everything and drop the line."""
+        if not self._welcome.done():
+            self._welcome.set_exception(error)
+        self._lost(ConnectionLost(str(error)))
+        if self._transport is not None:
+            self._transport.abort()
 
     def _lost(self, error: ConnectionLost) -> None:
         if self.closed:

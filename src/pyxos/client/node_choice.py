@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from pyxos.client.connection import ConnectionLost, NodeConnection
+from pyxos.client.connection import ConnectionLost, NodeConnection, NotAClientPort
 from pyxos.client.endpoints import WILDCARDS
 from pyxos.client.errors import ProtocolError
 from pyxos.runtime.config import HostPort, parse_host_port
@@ -113,7 +113,8 @@ class NodeChooser:
                 break
             try:
                 conn = await self._open(address, min(self.connect_timeout_s, remaining), errors)
-            except ConnectionRefusedError as exc:
+            except (ConnectionRefusedError, NotAClientPort) as exc:
+                # No node can be reached there, now or later: an address to correct.
                 errors.append(f"{address}: {_describe(exc)}")
                 continue
             refused = False
@@ -129,11 +130,11 @@ class NodeChooser:
     async def _open(
         self, address: HostPort, timeout_s: float, errors: list[str]
     ) -> NodeConnection | None:
-        """A connection, or None with the reason in `errors`; `ConnectionRefusedError` is
-        raised for the caller to tell it apart."""
+        """A connection, or None with the reason in `errors`; `ConnectionRefusedError` and
+        `NotAClientPort` are raised for the caller to tell them apart."""
         try:
             return await NodeConnection.open(address, cluster=self._cluster, timeout_s=timeout_s)
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, NotAClientPort):
             raise
         except TimeoutError:
             errors.append(f"{address}: no answer within {timeout_s:.1f}s")
@@ -188,7 +189,7 @@ class NodeChooser:
         timeout_s = min(self.connect_timeout_s, deadline - loop.time())
         try:
             moved = await self._open(self._members[leader], timeout_s, errors)
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, NotAClientPort):
             moved = None
         if moved is None:
             return conn
