@@ -111,6 +111,30 @@ def test_status_and_log_dump(cluster: ClientCluster, capsys: pytest.CaptureFixtu
     assert (code, err) == (0, "")
     assert any(line.endswith(" put logged='yes'") for line in out.splitlines())
     assert all(line.split(" ", 1)[0].isdigit() for line in out.splitlines())
+    code, out, err = run_main(
+        capsys,
+        log_cmd.main,
+        "dump",
+        "--node",
+        str(leader),
+        "-o",
+        "json",
+        "--config",
+        str(cluster.config),
+    )
+    dump = json.loads(out)
+    assert dump["node"] == leader
+    assert any(entry["commands"].endswith(" put logged='yes'") for entry in dump["slots"])
+    code, out, err = run_main(
+        capsys, status_cmd.main, "-o", "json", "--config", str(cluster.config)
+    )
+    members = json.loads(out)["members"]
+    assert [(m["node"], m["health"], m["error"]) for m in members] == [
+        (1, "up", None),
+        (2, "up", None),
+        (3, "up", None),
+    ]
+    assert [m["status"]["role"] for m in members].count("leader") == 1
     code, _, err = run_main(
         capsys, log_cmd.main, "dump", "--node", "9", "--config", str(cluster.config)
     )
