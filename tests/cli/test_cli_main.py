@@ -11,6 +11,7 @@ import pytest
 
 from pyxos import __version__
 from pyxos.cli.main import main
+from pyxos.cli.program import program
 
 BIN = Path(sys.executable).parent
 
@@ -71,3 +72,20 @@ def test_bash_completes_commands_options_choices_and_files(tmp_path: Path) -> No
         "table",
         f"{tmp_path}/data-dir",
     ]
+
+
+def test_commands_are_printed_as_the_user_ran_pyxos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "venv" / "bin" / "pyxos"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert program("venv/bin/pyxos") == "venv/bin/pyxos"  # not on PATH: the path that was run
+    assert program(str(script)) == "venv/bin/pyxos"  # relative when under this directory
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
+    assert program(str(script)) == "pyxos"  # what the shell finds
+    assert program("/elsewhere/pyxos") == "/elsewhere/pyxos"
+    assert program("/x/pyxos/cli/up_cmd.py").endswith(" -m pyxos")

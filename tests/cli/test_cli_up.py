@@ -3,6 +3,10 @@ cluster file, and the CLI reaches the cluster through them."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -74,3 +78,62 @@ def test_up_refuses_options_the_existing_cluster_file_contradicts(
     code, _, err = run_main(capsys, up_cmd.main, "--data-dir", str(data), "--fault-injection")
     assert code == 2
     assert "has fault injection off" in err
+
+
+def test_the_commands_up_prints_work_as_printed(tmp_path: Path) -> None:
+    base = free_port_base(3)
+    env = {k: v for k, v in os.environ.items() if k != "PYXOS_ENDPOINTS"}
+    pyxos = str(Path(sys.executable).parent / "pyxos")
+    proc = subprocess.Popen(
+        [pyxos, "up", "--base-port", str(base)],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    try:
+        assert proc.stdout is not None
+        printed: list[str] = []
+        deadline = time.monotonic() + 2 * FAILOVER_DEADLINE_S
+        for line in proc.stdout:
+            printed.append(line.rstrip("\n"))
+            if "Ctrl-C stops the cluster" in line or time.monotonic() > deadline:
+                break
+        tried = itertools.takewhile(
+            lambda line: line.startswith("  "), printed[printed.index("Try:") + 1 :]
+        )
+        commands = [line.strip() for line in tried]
+        ours = [c for c in commands if c.startswith(pyxos)]
+        assert [c.split()[1:3] for c in ours] == [["kv", "put"], ["kv", "get"], ["status"]]
+        assert not any("--config" in c or "--endpoints" in c for c in ours)  # found by itself
+        curl = shutil.which("curl")
+        for command in commands:
+            if command.startswith("curl") and curl is None:
+                continue
+            done = subprocess.run(
+                shlex.split(command),
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert done.returncode == 0, (command, done.stdout, done.stderr)
+            if command.startswith(f"{pyxos} kv get"):
+                assert done.stdout == "world\n"
+        # The line for another directory names every client port.
+        export = next(line for line in printed if "export PYXOS_ENDPOINTS=" in line)
+        assert export.endswith(",".join(f"127.0.0.1:{base + 1000 + k}" for k in range(3)))
+        assert f"The status page: http://127.0.0.1:{base}/" in printed
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 0
