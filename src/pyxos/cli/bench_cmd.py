@@ -37,6 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from pyxos.bench.peers.command import add_parser as add_peers_parser
 from pyxos.cli import up_cmd
 from pyxos.cli.cluster_args import cluster_target
@@ -90,6 +92,7 @@ def register(sub: Any) -> None:
     )
     _add_matrix_arguments(matrix)
     _add_target_arguments(matrix)
+    add_output_argument(matrix, ("table", "json"), default="table")
     matrix.set_defaults(func=needs_bench_extra("pyxos bench matrix", run_matrix))
     sim = kinds.add_parser("sim", help="the deterministic simulator's speed")
     sim.add_argument(
@@ -425,8 +428,9 @@ def run_matrix(args: argparse.Namespace) -> int:
         print(f"pyxos bench matrix: error: {exc}", file=sys.stderr)
         return 2
     out = args.out or _default_out()
+    say = print if args.output != "json" else _say_on_stderr
     try:
-        with _target(args, print) as (http, fast):
+        with _target(args, say) as (http, fast):
             rows = run_sync(
                 run_grid(
                     base,
@@ -435,15 +439,19 @@ def run_matrix(args: argparse.Namespace) -> int:
                     connections=args.connections,
                     out_dir=out,
                     progress=args.progress,
-                    say=print,
+                    say=say,
                 )
             )
     except (ConfigError, PyxosError, RuntimeError, TimeoutError, ValueError) as exc:
         print(f"pyxos bench matrix: error: {exc}", file=sys.stderr)
         return 1
-    print()
-    print(markdown_table(rows))
-    print(f"\nreports in {out}/<protocol>-<workload>-<clients>/")
+    if args.output == "json":
+        sys.stdout.buffer.write(msgspec.json.encode({"rows": rows, "reports": str(out)}) + b"\n")
+        sys.stdout.flush()
+    else:
+        print()
+        print(markdown_table(rows))
+        print(f"\nreports in {out}/<protocol>-<workload>-<clients>/")
     return 0 if all(row.linearizable is not False for row in rows) else 1
 
 
