@@ -11,7 +11,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_cluster import FAILOVER_DEADLINE_S, run_main
@@ -21,6 +24,33 @@ from pyxos.runtime.config import load_config
 from pyxos.runtime.ports import free_port_base
 
 
+@contextmanager
+def running_up(command: list[str], **popen: Any) -> Iterator[list[str]]:
+    """`pyxos up` started with `command` until it has printed its endpoints: the lines it
+    printed. Stopped with Ctrl-C (SIGINT) afterwards, which must end it cleanly."""
+    proc = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, bufsize=1, **popen
+    )
+    try:
+        assert proc.stdout is not None
+        printed: list[str] = []
+        deadline = time.monotonic() + 2 * FAILOVER_DEADLINE_S
+        for line in proc.stdout:
+            printed.append(line.rstrip("\n"))
+            if "Ctrl-C stops the cluster" in line or time.monotonic() > deadline:
+                break
+        yield printed
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 0
+
+
 def test_up_prints_the_client_endpoints_and_kv_uses_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -28,18 +58,8 @@ def test_up_prints_the_client_endpoints_and_kv_uses_them(
     data = tmp_path / "cluster"
     command = [sys.executable, "-m", "pyxos.cli.up_cmd", "--data-dir", str(data)]
     command += ["--base-port", str(base), "--fault-injection"]
-    proc = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, bufsize=1
-    )
-    try:
-        assert proc.stdout is not None
-        seen: list[str] = []
-        deadline = time.monotonic() + 2 * FAILOVER_DEADLINE_S
-        for line in proc.stdout:
-            seen.append(line)
-            if "Ctrl-C stops the cluster" in line or time.monotonic() > deadline:
-                break
-        text = "".join(seen)
+    with running_up(command) as printed:
+        text = "\n".join(printed)
         for k in range(3):
             assert f"client 127.0.0.1:{base + 1000 + k}" in text, text
         assert "fault injection is ON" in text
@@ -51,15 +71,6 @@ def test_up_prints_the_client_endpoints_and_kv_uses_them(
         assert run_main(capsys, kv_cmd.main, "get", "k", "--config", str(data / "cluster.toml"))[
             :2
         ] == (0, "v\n")
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    assert proc.returncode == 0
 
 
 def test_up_refuses_options_the_existing_cluster_file_contradicts(
@@ -84,23 +95,7 @@ def test_the_commands_up_prints_work_as_printed(tmp_path: Path) -> None:
     base = free_port_base(3)
     env = {k: v for k, v in os.environ.items() if k != "PYXOS_ENDPOINTS"}
     pyxos = str(Path(sys.executable).parent / "pyxos")
-    proc = subprocess.Popen(
-        [pyxos, "up", "--base-port", str(base)],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        text=True,
-        bufsize=1,
-    )
-    try:
-        assert proc.stdout is not None
-        printed: list[str] = []
-        deadline = time.monotonic() + 2 * FAILOVER_DEADLINE_S
-        for line in proc.stdout:
-            printed.append(line.rstrip("\n"))
-            if "Ctrl-C stops the cluster" in line or time.monotonic() > deadline:
-                break
+    with running_up([pyxos, "up", "--base-port", str(base)], cwd=tmp_path, env=env) as printed:
         tried = itertools.takewhile(
             lambda line: line.startswith("  "), printed[printed.index("Try:") + 1 :]
         )
@@ -128,12 +123,3 @@ def test_the_commands_up_prints_work_as_printed(tmp_path: Path) -> None:
         export = next(line for line in printed if "export PYXOS_ENDPOINTS=" in line)
         assert export.endswith(",".join(f"127.0.0.1:{base + 1000 + k}" for k in range(3)))
         assert f"The status page: http://127.0.0.1:{base}/" in printed
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    assert proc.returncode == 0

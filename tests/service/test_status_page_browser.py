@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from headless_browser import Page, chromium_or_skip, headless_page
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "client"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cli"))
 
-from client_cluster import FAILOVER_DEADLINE_S, ClientCluster
+from cli_cluster import FAILOVER_DEADLINE_S, ClientCluster, started_cluster
 
 ROWS = """[...document.querySelectorAll('#members tr')].map(r => ({
   node: r.dataset.node, health: r.dataset.health, role: r.dataset.role, quorum: r.dataset.quorum
@@ -29,16 +29,10 @@ PHONE = """({wide: document.documentElement.scrollWidth, screen: window.innerWid
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[ClientCluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientCluster]:
     chromium_or_skip()  # before the cluster starts: skipping is then cheap
-    (tmp_path / "cluster").mkdir()
-    c = ClientCluster(tmp_path / "cluster")
-    try:
-        c.start_all()
-        c.settled()
-        yield c
-    finally:
-        c.close()
+    with started_cluster(tmp_path_factory) as started:
+        yield started
 
 
 async def until(page: Page, expression: str, check: Callable[[Any], bool], what: str) -> Any:

@@ -41,7 +41,7 @@ class ConnectionLost(Exception):  # noqa: N818 (an event, not a condition of the
     """The connection ended before the answer came; the request may or may not have run."""
 
 
-class NotAClientPort(ProtocolError):
+class NotAClientPort(ProtocolError):  # noqa: N818 (says what the address is)
     """The address answered in HTTP: it is a node's HTTP port, not its client port."""
 
     def __init__(self, address: HostPort) -> None:

@@ -45,7 +45,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import assert_never
 
 from pyxos.core.commands import Batch
@@ -430,7 +430,6 @@ class NodeRunner(ClientRequests):
             role, leader = "candidate", None
         else:
             role, leader = "follower", replica.leader_hint if replica.churn == 0 else None
-        counters = self.counters
         return NodeStatus(
             node=self.node_id,
             role=role,
@@ -449,16 +448,7 @@ class NodeRunner(ClientRequests):
             unsynced_records=self._appended - self._durable,
             inbox=len(self._inbox),
             clients_in_use=self._pool.in_use,
-            counters=StatusCounters(
-                steps=counters.steps,
-                syncs=counters.syncs,
-                records_synced=counters.records_synced,
-                peer_messages_dropped=counters.peer_messages_dropped,
-                client_requests_refused=counters.client_requests_refused,
-                client_retries=counters.client_retries,
-                client_timeouts=counters.client_timeouts,
-                snapshots_saved=counters.snapshots_saved,
-            ),
+            counters=StatusCounters(**asdict(self.counters)),
             requests=self.meter.rates(time.perf_counter()),
         )
 
