@@ -115,7 +115,8 @@ class NodeChooser:
                 conn = await self._open(address, min(self.connect_timeout_s, remaining), errors)
             except (ConnectionRefusedError, NotAClientPort) as exc:
                 # No node can be reached there, now or later: an address to correct.
-                errors.append(f"{address}: {_describe(exc)}")
+                wrong_port = isinstance(exc, NotAClientPort)  # it names the address itself
+                errors.append(str(exc) if wrong_port else f"{address}: {_describe(exc)}")
                 continue
             refused = False
             if conn is None:
