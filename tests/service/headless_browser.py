@@ -94,6 +94,8 @@ async def headless_page(profile: Path) -> AsyncIterator[Page]:
     """A fresh Chromium with its profile in `profile`, and its one page; stopped afterwards."""
     executable = chromium_or_skip()
     profile.mkdir(parents=True, exist_ok=True)
+    port_file = profile / "DevToolsActivePort"
+    port_file.unlink(missing_ok=True)  # a browser that ran here before wrote its own port
     proc = subprocess.Popen(
         [executable, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
         stdin=subprocess.DEVNULL,
@@ -101,7 +103,7 @@ async def headless_page(profile: Path) -> AsyncIterator[Page]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        port = await _devtools_port(profile / "DevToolsActivePort", proc)
+        port = await _devtools_port(port_file, proc)
         async with aiohttp.ClientSession() as session:
             target = await _page_target(session, port)
             async with session.ws_connect(target, max_msg_size=0) as socket:

@@ -72,7 +72,7 @@ def test_the_page_follows_the_cluster_live(cluster: ClientCluster, tmp_path: Pat
             assert summary["text"] == f"quorum: leader {leader}, 3 of 3 members up"
             # A phone: nothing wider than the screen; each member is a card, not a row.
             phone = await page.evaluate(PHONE)
-            assert phone["wide"] <= phone["screen"] and phone["row"] == "block"
+            assert phone["wide"] <= phone["screen"] and phone["row"] == "grid"
 
             cluster.kill(first)  # the leader: the cluster elects another and keeps quorum
             rows = await until(
