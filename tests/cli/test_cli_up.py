@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,15 +23,32 @@ from pyxos.cli import kv_cmd, up_cmd
 from pyxos.runtime.config import load_config
 from pyxos.runtime.ports import free_port_base
 
+START_ATTEMPTS = 3
+
 
 @contextmanager
-def running_up(command: list[str], **popen: Any) -> Iterator[list[str]]:
-    """`pyxos up` started with `command` until it has printed its endpoints: the lines it
-    printed. Stopped with Ctrl-C (SIGINT) afterwards, which must end it cleanly."""
-    proc = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, bufsize=1, **popen
-    )
-    try:
+def running_up(
+    tmp_path: Path, command: Callable[[int], list[str]], **popen: Any
+) -> Iterator[tuple[int, Path, list[str]]]:
+    """`pyxos up`, `command(base_port)`, run in a new directory under `tmp_path` on free ports
+    until it has printed its endpoints: `(base port, its directory, the lines it printed)`.
+    Stopped with Ctrl-C (SIGINT) afterwards, which must end it cleanly. A port found free
+    that another process takes before a node binds it makes the start fail: then it starts
+    again on other ports, a few times."""
+    for attempt in range(START_ATTEMPTS):
+        base = free_port_base(3)
+        where = tmp_path / f"up-{attempt}"
+        where.mkdir()
+        proc = subprocess.Popen(
+            command(base),
+            cwd=where,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            **popen,
+        )
         assert proc.stdout is not None
         printed: list[str] = []
         deadline = time.monotonic() + 2 * FAILOVER_DEADLINE_S
@@ -39,7 +56,13 @@ def running_up(command: list[str], **popen: Any) -> Iterator[list[str]]:
             printed.append(line.rstrip("\n"))
             if "Ctrl-C stops the cluster" in line or time.monotonic() > deadline:
                 break
-        yield printed
+        if printed and "Ctrl-C stops the cluster" in printed[-1]:
+            break
+        _, err = proc.communicate(timeout=30)
+        if "address already in use" not in err or attempt == START_ATTEMPTS - 1:
+            raise AssertionError(f"pyxos up did not start:\n{err}")
+    try:
+        yield base, where, printed
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -54,11 +77,12 @@ def running_up(command: list[str], **popen: Any) -> Iterator[list[str]]:
 def test_up_prints_the_client_endpoints_and_kv_uses_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = free_port_base(3)
-    data = tmp_path / "cluster"
-    command = [sys.executable, "-m", "pyxos.cli.up_cmd", "--data-dir", str(data)]
-    command += ["--base-port", str(base), "--fault-injection"]
-    with running_up(command) as printed:
+    def command(base: int) -> list[str]:
+        up = [sys.executable, "-m", "pyxos.cli.up_cmd", "--data-dir", "cluster"]
+        return [*up, "--base-port", str(base), "--fault-injection"]
+
+    with running_up(tmp_path, command) as (base, where, printed):
+        data = where / "cluster"
         text = "\n".join(printed)
         for k in range(3):
             assert f"client 127.0.0.1:{base + 1000 + k}" in text, text
@@ -92,10 +116,13 @@ def test_up_refuses_options_the_existing_cluster_file_contradicts(
 
 
 def test_the_commands_up_prints_work_as_printed(tmp_path: Path) -> None:
-    base = free_port_base(3)
     env = {k: v for k, v in os.environ.items() if k != "PYXOS_ENDPOINTS"}
     pyxos = str(Path(sys.executable).parent / "pyxos")
-    with running_up([pyxos, "up", "--base-port", str(base)], cwd=tmp_path, env=env) as printed:
+
+    def command(base: int) -> list[str]:
+        return [pyxos, "up", "--base-port", str(base)]
+
+    with running_up(tmp_path, command, env=env) as (base, where, printed):
         tried = itertools.takewhile(
             lambda line: line.startswith("  "), printed[printed.index("Try:") + 1 :]
         )
@@ -104,20 +131,20 @@ def test_the_commands_up_prints_work_as_printed(tmp_path: Path) -> None:
         assert [c.split()[1:3] for c in ours] == [["kv", "put"], ["kv", "get"], ["status"]]
         assert not any("--config" in c or "--endpoints" in c for c in ours)  # found by itself
         curl = shutil.which("curl")
-        for command in commands:
-            if command.startswith("curl") and curl is None:
+        for printed_command in commands:
+            if printed_command.startswith("curl") and curl is None:
                 continue
             done = subprocess.run(
-                shlex.split(command),
-                cwd=tmp_path,
+                shlex.split(printed_command),
+                cwd=where,
                 env=env,
                 capture_output=True,
                 text=True,
                 timeout=60,
                 check=False,
             )
-            assert done.returncode == 0, (command, done.stdout, done.stderr)
-            if command.startswith(f"{pyxos} kv get"):
+            assert done.returncode == 0, (printed_command, done.stdout, done.stderr)
+            if printed_command.startswith(f"{pyxos} kv get"):
                 assert done.stdout == "world\n"
         # The line for another directory names every client port.
         export = next(line for line in printed if "export PYXOS_ENDPOINTS=" in line)
