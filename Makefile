@@ -7,7 +7,7 @@ LOCK := requirements/dev.lock
 # pytest workers: one per core (the simulator sweep is CPU-bound).
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test lint typecheck pytest sim bench lock clean
+.PHONY: run test lint typecheck pytest browser sim bench lock clean
 
 $(STAMP): $(LOCK) pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (pyxos needs Python 3.11+); set PYTHON=..." >&2; exit 1; }
@@ -28,8 +28,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/pytest -n $(WORKERS) -q
+
+# The status page's browser test needs a headless Chromium: installed with apt-get on CI (or as
+# root) when it is missing; elsewhere the test skips and says how to install it.
+browser:
+	@scripts/ensure-chromium
 
 # Simulator sweep outside the test suite, e.g. `make sim SEEDS=1..5000`.
 SEEDS ?= 1..200

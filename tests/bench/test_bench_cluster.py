@@ -3,6 +3,7 @@ operations, its history passes the checker, and the report, history and plot are
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,3 +78,25 @@ def test_matrix_prints_a_markdown_table(
         ["| http", "linearizable reads"],
     ]
     assert (tmp_path / "http-reads-2" / "report.json").exists()
+    argv += ["--protocols", "fast", "--workloads", "reads", "-o", "json"]
+    assert main([*argv, "--out", str(tmp_path / "json")]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [(r["protocol"], r["operation"], r["clients"]) for r in rows] == [("fast", "reads", 2)]
+    assert rows[0]["throughput_ops_s"] > 0
+
+
+def test_run_finds_the_cluster_through_the_environment_and_prints_json(
+    endpoints: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, fast = endpoints
+    monkeypatch.setenv("PYXOS_ENDPOINTS", fast.split(",")[1])  # one node names the others
+    argv = ["bench", "run", "-T", "1", "--concurrency", "2", "--no-progress", "-o", "json"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    report = from_json(out.encode())  # stdout is the report alone
+    assert report == from_json((tmp_path / "report.json").read_bytes())
+    assert report.endpoints == tuple(fast.split(","))
+    assert "pyxos bench run: fast to" in err

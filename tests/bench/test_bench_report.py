@@ -1,7 +1,9 @@
 """The report's arithmetic: latency summaries, percentiles, the timeline, throughput, JSON, the
-printed table and the matrix's markdown."""
+printed table, the matrix's markdown, and the plot's axes and lines."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -15,6 +17,7 @@ from pyxos.bench.latency import (
 )
 from pyxos.bench.matrix import MatrixPoint, MatrixRow, markdown_table, point_options
 from pyxos.bench.options import BenchOptions
+from pyxos.bench.plot import draw, plain_ms
 from pyxos.bench.report import BenchReport, CheckSummary, from_json, render, to_json
 
 
@@ -189,3 +192,44 @@ def test_the_cli_refuses_bad_knobs_before_touching_a_cluster(
     assert "-W (write ratio) must be in [0, 1]" in capsys.readouterr().err
     assert main(["bench", "matrix", "--protocols", "fast,smoke"]) == 2
     assert "--protocols: choose from fast, http" in capsys.readouterr().err
+
+
+def test_the_last_partial_interval_shows_no_false_drop() -> None:
+    t = Timeline(0.5)
+    for i in range(23):  # 10 operations a second for 2.3 s
+        t.record_us(i / 10 + 0.01, 1000)
+    assert [p.ops_per_s for p in t.points()][-1] == 6.0  # 3 operations over a whole 0.5 s
+    points = t.points(end_s=2.3)  # the run ended 0.3 s into its last interval
+    assert [p.ops_per_s for p in points] == pytest.approx([10.0] * 5)
+    # A sliver of an interval at the end is too short to say anything: left out.
+    sliver = Timeline(0.5)
+    for i in range(21):
+        sliver.record_us(i / 10 + 0.01, 1000)
+    assert [p.at_s for p in sliver.points(end_s=2.05)] == [0.0, 0.5, 1.0, 1.5]
+
+
+def test_the_plot_labels_latency_in_plain_milliseconds_and_keeps_p99_apart_from_max() -> None:
+    from matplotlib import pyplot as plt
+
+    points = [
+        TimelinePoint(
+            at_s=i / 2, ops_per_s=100.0, p50_ms=0.4, p99_ms=3.0, max_ms=3.0 + 40 * (i % 2)
+        )
+        for i in range(10)
+    ]
+    figure = draw(points, "title")
+    try:
+        figure.canvas.draw()
+        top = figure.axes[0]
+        labels = [t.get_text() for t in top.get_yticklabels() if t.get_text()]
+        assert labels and all(re.fullmatch(r"\d+(\.\d+)?", label) for label in labels), labels
+        assert {"0.5", "1", "2", "5", "10", "20"} <= set(labels)
+        assert all(t.get_text() == "" for t in top.get_yticklabels(minor=True))
+        lines = {line.get_label(): line for line in top.get_lines()}
+        # Where p99 meets max it is drawn over it, and the two never look alike.
+        assert lines["p99"].get_zorder() > lines["max"].get_zorder()
+        assert lines["p99"].get_linestyle() != lines["max"].get_linestyle()
+        assert lines["p99"].get_color() != lines["max"].get_color()
+    finally:
+        plt.close(figure)
+    assert plain_ms(0.05) == "0.05" and plain_ms(2.0) == "2" and plain_ms(5000.0) == "5000"

@@ -66,6 +66,14 @@ def test_each_kind_is_set_listed_and_healed(
     assert [f["kind"] for f in faults(cluster, 3)] == ["flaky"]
     code, out = fault(capsys, cluster, "list")
     assert code == 0 and "drop to [2]" in out and "by 5 ms" in out and "p=0.1" in out
+    code, out = fault(capsys, cluster, "list", "-o", "json")
+    listed = json.loads(out)["nodes"]
+    assert [(n["node"], n["ok"]) for n in listed] == [
+        ("node 1", True),
+        ("node 2", True),
+        ("node 3", True),
+    ]
+    assert [f["kind"] for f in listed[2]["answer"]["faults"]] == ["flaky"]
     code, out = fault(capsys, cluster, "heal")
     assert code == 0 and out.count("healed 1 faults") == 3
     assert all(faults(cluster, k) == [] for k in cluster.ids)

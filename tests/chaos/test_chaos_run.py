@@ -31,12 +31,15 @@ def test_a_ci_sized_chaos_run_passes(capsys: pytest.CaptureFixture[str], tmp_pat
             "--fault-max", "4",
             "--settle", "2.5",
             "--out", str(out_dir),
+            "-o", "json",
         ]
     )  # fmt: skip
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert "VERDICT: PASS" in out
+    out, err = capsys.readouterr()
+    assert code == 0, err
     summary = json.loads((out_dir / "summary.json").read_text())
+    assert json.loads(out) == summary  # -o json: stdout is the summary, the progress on stderr
+    assert err.startswith("pyxos chaos: seed 11")
+    assert summary["verdict"] == "PASS"
     assert summary["anomalies"] == 0 and summary["lost_acked_writes"] == 0
     assert set(summary["kinds"]) == set(STEP_KINDS)
     assert summary["time_to_serve_s_max"] <= 5.0
@@ -47,7 +50,7 @@ def test_a_ci_sized_chaos_run_passes(capsys: pytest.CaptureFixture[str], tmp_pat
     heals = [e for e in timeline if e["event"] == "heal"]
     assert len(faults) == len(heals) == summary["steps"]
     assert all((out_dir / "cluster" / f"node-{k}.log").stat().st_size > 0 for k in (1, 2, 3))
-    print(out)
+    print(err)
 
 
 def test_the_planted_bug_fails_with_a_counterexample(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,12 @@ def test_help_describes_the_format_and_exit_codes(capsys: pytest.CaptureFixture[
         main(["check", "history", "--help"])
     out = capsys.readouterr().out
     assert "docs/history-format.md" in out and "exit status" in out
+
+
+def test_the_verdict_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "history", _write(tmp_path, BAD), "-o", "json"]) == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert (verdict["ok"], verdict["undecided"]) == (False, False)
+    assert verdict["report"].startswith("NOT LINEARIZABLE")
+    assert main(["check", "history", _write(tmp_path, GOOD), "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True

@@ -4,6 +4,7 @@ agree, and the same cluster with one node's log replaced by a doctored copy."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -157,3 +158,9 @@ def test_check_logs_on_a_real_cluster(
     assert code == 0
     assert out.startswith("node 3 at 127.0.0.1:1: not compared: ")
     assert "compared slots 1.." in out and "of nodes 1, 2\n" in out
+    code, out, _ = run_main(
+        capsys, pyxos_main, "check", "logs", "--config", str(down), "-o", "json"
+    )
+    report = json.loads(out)
+    assert code == 0 and (report["ok"], report["nodes"], report["problems"]) == (True, [1, 2], [])
+    assert list(report["not_compared"]) == ["3"] and report["last"] >= 20

@@ -3,7 +3,13 @@ consensus check, and crash with and without fault injection."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from cli_cluster import FAILOVER_DEADLINE_S, ClientCluster, poll, run_main, started_cluster
@@ -102,3 +108,64 @@ def test_crash_with_fault_injection_and_consensus_without_the_node(
 
         out = poll("the two live nodes agree", two_agree, FAILOVER_DEADLINE_S)
         assert out[2].startswith("node 3: no answer")
+
+
+PROMPT = shell_cmd.PROMPT.encode()
+
+
+def _terminal_session(cluster: ClientCluster, history: Path, lines: list[bytes]) -> bytes:
+    """`pyxos shell` on a pseudo-terminal: each line typed once the prompt shows; all it
+    printed."""
+    main_fd, child_fd = os.openpty()
+    command = [sys.executable, "-m", "pyxos", "shell", "--config", str(cluster.config)]
+    proc = subprocess.Popen(
+        command,
+        stdin=child_fd,
+        stdout=child_fd,
+        stderr=child_fd,
+        env={**os.environ, "PYXOS_HISTORY": str(history), "TERM": "xterm"},
+    )
+    os.close(child_fd)
+    seen = b""
+    deadline = time.monotonic() + FAILOVER_DEADLINE_S
+
+    def read_until(done: Callable[[bytes], bool]) -> None:
+        nonlocal seen
+        while not done(seen):
+            assert time.monotonic() < deadline, f"the shell stalled; it printed {seen!r}"
+            if select.select([main_fd], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(main_fd, 4096)
+                except OSError:  # the shell has exited and closed the terminal
+                    return
+                if not chunk:
+                    return
+                seen += chunk
+
+    try:
+        for line in lines:
+            prompts = seen.count(PROMPT)
+            read_until(lambda text, n=prompts: text.count(PROMPT) > n)
+            os.write(main_fd, line)
+        read_until(lambda text: False)  # to the end
+        assert proc.wait(timeout=FAILOVER_DEADLINE_S) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main_fd)
+    return seen
+
+
+def test_a_terminal_gets_a_prompt_and_the_history_of_earlier_runs(
+    cluster: ClientCluster, tmp_path: Path
+) -> None:
+    history = tmp_path / "history"
+    first = _terminal_session(cluster, history, [b"put hk from-the-past\r", b"get hk\r", b"exit\r"])
+    assert first.count(b"from-the-past") >= 2  # typed, then printed by `get hk`
+    assert history.read_text().splitlines()[-2:] == ["put hk from-the-past", "get hk"]
+    # A new run: the up arrow brings back the last command of the previous one.
+    second = _terminal_session(cluster, history, [b"\x1b[A\r", b"exit\r"])
+    assert b"get hk" in second and b"OK" not in second  # the get came back, not the put
+    assert b"\nfrom-the-past\r\n" in second  # and ran
+    assert history.read_text().splitlines()[-2:] == ["put hk from-the-past", "get hk"]

@@ -67,7 +67,7 @@ def test_the_key_value_api(cluster: ClientCluster) -> None:
 
         def on_the_leader() -> bool:
             status = kv.status()  # the connected node's
-            return status["role"] == "leader" and kv.node == status["node"] == leader
+            return status.role == "leader" and kv.node == status.node == leader
 
         poll("the client moves to the leader", on_the_leader, FAILOVER_DEADLINE_S)
 

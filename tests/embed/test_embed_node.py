@@ -18,6 +18,7 @@ import pyxos
 import pyxos.embed
 from pyxos.embed import AppliedCommand, RoleChange
 from pyxos.machines import kv
+from pyxos.runtime.status import NodeStatus, stopped
 
 T = TypeVar("T")
 DEADLINE_S = 20.0
@@ -147,6 +148,13 @@ def test_the_blocking_node(tmp_path: Path) -> None:
         assert node.call(Counter.add, 3) == 3
         assert node.read(lambda c: c.value, consistency="local") == 3
         assert node.is_leader
+        # Its status is the typed one `/status` and the clients give.
+        status = node.status()
+        assert isinstance(status, NodeStatus)
+        assert (status.role, status.leader) == ("leader", 1)
+        assert status.applied_index >= 1
+        assert status.requests.window_s > 0
+    assert node.status() == stopped(1)
     with pytest.raises(pyxos.Unavailable):
         asyncio.run(pyxos.Node(config, 1, Counter()).call(Counter.add, 1))
 

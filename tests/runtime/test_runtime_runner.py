@@ -234,8 +234,8 @@ def test_a_single_node_cluster_writes_and_reads() -> None:
         stale = decode_result(await runner.read(encode_op(Get(key="k")), linearizable=False))
         assert stale.value == b"v2"
         status = runner.status()
-        assert status["role"] == "leader"
-        assert status["applied_index"] >= 2
+        assert status.role == "leader"
+        assert status.applied_index >= 2
         await runner.stop()
         # A clean stop synced everything appended, decided values included.
         assert any(isinstance(r, DecidedValue) for r in h.store.durable)
@@ -275,7 +275,7 @@ def test_an_unanswered_write_is_retried_then_times_out() -> None:
         assert info.value.request_id is not None  # a write: the session it ran under
         assert runner.counters.client_retries >= 2
         assert runner.counters.client_timeouts == 1
-        assert runner.status()["clients_in_use"] == 0
+        assert runner.status().clients_in_use == 0
         await runner.stop()
 
     run(scenario)

@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from service_harness import Harness, run
 
+from pyxos.runtime.status import StatusCounters, stopped
 from pyxos.service.errors import ERRORS
 from pyxos.service.metrics import HttpCounters, render_metrics
-from pyxos.service.status_page import render_status_page
 
 _SAMPLE = re.compile(
     r"(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)"
@@ -82,69 +83,46 @@ def test_metrics_is_prometheus_text() -> None:
 
 
 def test_metrics_of_a_full_status_escape_labels_and_count_every_section() -> None:
-    status: dict[str, Any] = {
-        "node": 2,
-        "cluster": 'we"ird\\name\n',
-        "role": "follower",
-        "leader": None,
-        "applied_index": 5,
-        "peers_connected": [1, 3],
-        "counters": {"steps": 10, "brand_new": 1},
-        "transport": {"frames_sent": 4},
-        "client_server": {"requests": 3},
-    }
+    status = msgspec.structs.replace(
+        stopped(2),
+        role="follower",
+        cluster='we"ird\\name\n',
+        applied_index=5,
+        peers_connected=[1, 3],
+        counters=StatusCounters(steps=10),
+        transport={"frames_sent": 4},
+        client_server={"requests": 3},
+    )
     families = parse_prometheus(render_metrics(status, HttpCounters()))
     assert families["pyxos_node_info"] == {
         'node="2",cluster="we\\"ird\\\\name\\n",role="follower"': 1.0
     }
     assert families["pyxos_is_leader"] == {"": 0.0}
     assert families["pyxos_leader_node"] == {"": 0.0}
+    assert families["pyxos_applied_index"] == {"": 5.0}
     assert families["pyxos_peers_connected"] == {"": 2.0}
-    assert families["pyxos_brand_new_total"] == {"": 1.0}
+    assert families["pyxos_steps_total"] == {"": 10.0}
     assert families["pyxos_transport_frames_sent_total"] == {"": 4.0}
     assert families["pyxos_client_server_requests_total"] == {"": 3.0}
 
 
-def test_status_page_is_escaped_html_that_refreshes_itself() -> None:
+def test_status_page_is_one_self_contained_page_that_streams_the_cluster() -> None:
     async def scenario(h: Harness) -> None:
-        await h.client.put("/v1/kv/k", data=b"v")  # a leader by now
         r = await h.client.get("/")
         assert r.status == 200
         assert r.content_type == "text/html"
         page = await r.text()
         assert page.startswith("<!doctype html>")
-        assert '<meta http-equiv="refresh" content="2">' in page
-        assert "pyxos node 1: leader" in page
-        assert "<script" not in page
+        assert '<meta name="viewport"' in page  # readable on a phone
+        assert 'new EventSource("/v1/cluster/events")' in page
+        # No build step and nothing from elsewhere: no external script, style or font.
+        assert (
+            re.search(r"<script[^>]+src=|<link[^>]+stylesheet|@import|https?://[a-z]", page) is None
+        )
+        # Data goes in as text, never as markup.
+        assert "innerHTML" not in page and "textContent" in page
 
     run(scenario)
-    page = render_status_page({"node": "<b>1</b>", "role": "x&y", "counters": {"<c>": 1}})
-    assert "<b>1</b>" not in page
-    assert "&lt;b&gt;1&lt;/b&gt;" in page
-    assert "x&amp;y" in page
-    assert "&lt;c&gt;" in page
-
-
-def test_status_page_shows_zone_names_for_the_node_its_leader_and_peers() -> None:
-    members = {str(n): {"name": f"1.{n - 1000}"} for n in (1001, 1002, 1003)}
-    status = {
-        "node": 1002,
-        "name": "1.2",
-        "role": "follower",
-        "leader": 1001,
-        "peers_connected": [1001, 1003],
-        "members": members,
-    }
-    page = render_status_page(status)
-    assert "pyxos node 1.2: follower" in page
-    assert "<tr><th>node</th><td class=n>1.2</td></tr>" in page
-    assert "<tr><th>node id</th><td class=n>1002</td></tr>" in page
-    assert "<tr><th>leader</th><td class=n>1.1</td></tr>" in page
-    assert "<tr><th>peers connected</th><td class=n>1.1, 1.3</td></tr>" in page
-    # Plain ids name themselves: no second row.
-    plain = render_status_page({"node": 2, "name": "2", "role": "leader", "leader": 2})
-    assert "<tr><th>node</th><td class=n>2</td></tr>" in plain
-    assert "node id" not in plain
 
 
 def _resolve(document: dict[str, Any], ref: str) -> Any:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 from random import Random
 
 import pytest
-from conftest import MakeRecords
 
+from conftest import MakeRecords
 from pyxos.cli import wal_cmd
 from pyxos.core.ids import Ballot
 from pyxos.storage.logstore import Snapshot
@@ -93,3 +94,42 @@ def test_corrupt_snapshot(log_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_missing_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run("verify", str(tmp_path / "nope")) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_a_node_s_data_directory_is_read_through_its_wal(
+    tmp_path: Path, make_records: MakeRecords, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = tmp_path / "data" / "node-2"
+    wal = WriteAheadLog(node / "wal")
+    wal.load()
+    wal.append(make_records(Random(2), 7))
+    wal.sync()
+    wal.close()
+    (node / "boot").write_text("1\n")
+    assert _run("verify", str(node)) == 0
+    assert capsys.readouterr().out.startswith(f"ok: {node / 'wal'}: 7 records in 1 segments")
+    assert _run("inspect", "--summary", str(node)) == 0
+    out = capsys.readouterr().out
+    assert f"directory  {node / 'wal'}" in out and "records    7:" in out
+    assert _run("verify", str(node), "-o", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["ok"], report["records"], report["directory"]) == (True, 7, str(node / "wal"))
+    # A cluster's data directory, or one with no log at all, is no false all-clear.
+    assert _run("verify", str(tmp_path / "data")) == 2
+    err = capsys.readouterr().err
+    assert "is a cluster's data directory: give one node's" in err and str(node) in err
+    (tmp_path / "empty").mkdir()
+    assert _run("verify", str(tmp_path / "empty")) == 2
+    assert "no write-ahead log here" in capsys.readouterr().err
+
+
+def test_verify_reports_corruption_as_json(
+    log_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    segment = _segments(log_dir)[1]
+    data = bytearray(segment.read_bytes())
+    data[20] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    assert _run("verify", str(log_dir), "-o", "json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and str(segment) in report["error"]

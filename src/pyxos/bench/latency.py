@@ -84,6 +84,10 @@ class TimelinePoint(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     max_ms: float
 
 
+PARTIAL_FRACTION_MIN = 0.25
+"""The shortest part of an interval at the end of a run that the timeline still shows."""
+
+
 class Timeline:
     """Latencies grouped by the interval (`interval_s` long) in which they completed."""
 
@@ -100,18 +104,30 @@ class Timeline:
             bucket = self._buckets[index] = array("q")
         bucket.append(latency_us)
 
-    def points(self) -> list[TimelinePoint]:
+    def points(self, end_s: float | None = None) -> list[TimelinePoint]:
         """Every interval from the first to the last that saw an operation, empty ones too.
-        The last one is usually partial (the run ended inside it): its rate is understated."""
+
+        With `end_s`, when the measured run ended, the last interval's rate counts only the
+        part of it the run covered (a run rarely ends on an interval's edge, and its last
+        interval would otherwise show a drop that never happened); a sliver under
+        `PARTIAL_FRACTION_MIN` of an interval is left out, too few operations to mean much."""
         if not self._buckets:
             return []
+        last = max(self._buckets)
+        spans = [self.interval_s] * (last + 1)
+        if end_s is not None:
+            covered = end_s - last * self.interval_s
+            if covered < PARTIAL_FRACTION_MIN * self.interval_s:
+                last -= 1
+            else:
+                spans[last] = min(self.interval_s, covered)
         points = []
-        for index in range(max(self._buckets) + 1):
+        for index in range(last + 1):
             values = sorted(self._buckets.get(index, ()))
             points.append(
                 TimelinePoint(
                     at_s=round(index * self.interval_s, 6),
-                    ops_per_s=len(values) / self.interval_s,
+                    ops_per_s=len(values) / spans[index],
                     p50_ms=percentile(values, 50.0) / 1000,
                     p99_ms=percentile(values, 99.0) / 1000,
                     max_ms=(values[-1] if values else 0) / 1000,

@@ -132,7 +132,7 @@ async def run_bench(
         load_errors=dict(sorted(workload.load_errors.items())),
         history_ops=len(ops),
         check=check,
-        timeline=tuple(workload.timeline.points()),
+        timeline=tuple(workload.timeline.points(end_s=workload.measured_s)),
     )
     if out_dir is not None:
         (out_dir / REPORT_FILE).write_bytes(to_json(report))

@@ -7,10 +7,16 @@
     pyxos bench storage [--dir DIR] [--restart-records N]
 
 `run` drives a real cluster with Paxi's workload knobs, prints the latency figures, errors and
-the linearizability verdict of its history, and leaves report.json, history.jsonl and
-latency.png in `--out`. `matrix` runs the `make bench` grid ({fast, http} x {writes,
+the linearizability verdict of its history (`-o json`: report.json's document, the progress on
+stderr), and leaves report.json, history.jsonl and latency.png in `--out`. Without `--cluster`,
+`--config` or endpoints, the cluster is found as every command finds it
+(`pyxos.cli.cluster_args`). `matrix` runs the `make bench` grid ({fast, http} x {writes,
 linearizable reads} x {1, 16, 64} clients) and prints it as a markdown table. `--cluster` starts
 a temporary 3-node cluster (fsync on, as always) for the run and stops it afterwards.
+
+`run`, `matrix` and `peers` need the packages of pyxos's `bench` extra (`pip install
+'pyxos[bench]'`: hdrhistogram, rich, matplotlib); without them they say so and which are
+missing, and exit 2. `sim` and `storage` need nothing more.
 
 `sim` prints simulated client operations and messages per CPU-second (`time.process_time`) over
 a sweep of seeds with their default options. `storage` measures the disk's raw fsync rate, the
@@ -20,23 +26,34 @@ write-ahead log's group-commit throughput beside it, and restart time (`pyxos.be
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from pyxos.bench.peers.command import add_parser as add_peers_parser
 from pyxos.cli import up_cmd
+from pyxos.cli.cluster_args import cluster_target
+from pyxos.cli.output import add_output_argument
 from pyxos.cli.sim_cmd import parse_seed_range
+from pyxos.client.admin import find_members
 from pyxos.client.endpoints import reachable
+from pyxos.client.errors import PyxosError
 from pyxos.runtime.config import ClusterConfig, ConfigError, load_config
 from pyxos.runtime.ports import free_ports
 
+BENCH_EXTRA = {"hdrh": "hdrhistogram", "rich": "rich", "matplotlib": "matplotlib"}
+"""The modules `run`, `matrix` and `peers` import, and the packages of the `bench` extra that
+bring them."""
+EXIT_USAGE = 2
 LEADER_DEADLINE_S = 30.0
 DEFAULT_HTTP = "127.0.0.1:8000,127.0.0.1:8001,127.0.0.1:8002"
 DEFAULT_FAST = "127.0.0.1:9000,127.0.0.1:9001,127.0.0.1:9002"
@@ -62,7 +79,8 @@ def register(sub: Any) -> None:
     )
     _add_workload_arguments(run)
     _add_target_arguments(run)
-    run.set_defaults(func=run_run)
+    add_output_argument(run)
+    run.set_defaults(func=needs_bench_extra("pyxos bench run", run_run))
     matrix = kinds.add_parser(
         "matrix",
         help="the `make bench` grid: {fast, http} x {writes, reads} x {1, 16, 64} clients",
@@ -74,7 +92,8 @@ def register(sub: Any) -> None:
     )
     _add_matrix_arguments(matrix)
     _add_target_arguments(matrix)
-    matrix.set_defaults(func=run_matrix)
+    add_output_argument(matrix, ("table", "json"), default="table")
+    matrix.set_defaults(func=needs_bench_extra("pyxos bench matrix", run_matrix))
     sim = kinds.add_parser("sim", help="the deterministic simulator's speed")
     sim.add_argument(
         "--seeds",
@@ -100,6 +119,39 @@ def register(sub: Any) -> None:
     )
     storage.set_defaults(func=run_storage)
     add_peers_parser(kinds)
+    peers = kinds.choices["peers"]
+    peers.set_defaults(func=needs_bench_extra("pyxos bench peers", peers.get_default("func")))
+
+
+def missing_bench_extra() -> list[str]:
+    """The packages of the `bench` extra whose modules cannot be imported here."""
+    missing = []
+    for module, package in BENCH_EXTRA.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(package)
+    return missing
+
+
+def needs_bench_extra(
+    name: str, handler: Callable[[argparse.Namespace], int]
+) -> Callable[[argparse.Namespace], int]:
+    """`handler`, run only when the `bench` extra is installed; else a message that says
+    what to install, and exit status 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        missing = missing_bench_extra()
+        if missing:
+            print(
+                f"{name}: error: this needs pyxos's bench extra; missing here: "
+                f"{', '.join(missing)}. Install it with: pip install 'pyxos[bench]'",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        return handler(args)
+
+    return run
 
 
 # ---- arguments ----------------------------------------------------------------------------
@@ -284,7 +336,7 @@ def _add_target_arguments(p: argparse.ArgumentParser) -> None:
 # ---- handlers -----------------------------------------------------------------------------
 def run_run(args: argparse.Namespace) -> int:
     from pyxos.bench.options import BenchOptions, OptionsError
-    from pyxos.bench.report import render
+    from pyxos.bench.report import render, to_json
     from pyxos.bench.run import run_bench, run_sync
 
     try:
@@ -319,10 +371,12 @@ def run_run(args: argparse.Namespace) -> int:
         print(f"pyxos bench run: error: {exc}", file=sys.stderr)
         return 2
     out = args.out or _default_out()
+    # With -o json, stdout carries the report alone: what is said on the way goes to stderr.
+    say = print if args.output != "json" else _say_on_stderr
     try:
-        with _target(args) as (http, fast):
+        with _target(args, say) as (http, fast):
             endpoints = http if options.protocol == "http" else fast
-            print(f"pyxos bench run: {options.protocol} to {','.join(endpoints)}")
+            say(f"pyxos bench run: {options.protocol} to {','.join(endpoints)}")
             report = run_sync(
                 run_bench(
                     options,
@@ -330,15 +384,23 @@ def run_run(args: argparse.Namespace) -> int:
                     connections=args.connections,
                     out_dir=out,
                     progress=args.progress,
-                    say=print,
+                    say=say,
                 )
             )
-    except (ConfigError, RuntimeError, TimeoutError, ValueError) as exc:
+    except (ConfigError, PyxosError, RuntimeError, TimeoutError, ValueError) as exc:
         print(f"pyxos bench run: error: {exc}", file=sys.stderr)
         return 1
-    print(render(report))
-    print(f"files      {out}/report.json, history.jsonl, latency.png")
+    if args.output == "json":
+        sys.stdout.buffer.write(to_json(report))
+        sys.stdout.flush()
+    else:
+        print(render(report))
+        print(f"files      {out}/report.json, history.jsonl, latency.png")
     return 0 if report.passed else 1
+
+
+def _say_on_stderr(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
 def run_matrix(args: argparse.Namespace) -> int:
@@ -366,8 +428,9 @@ def run_matrix(args: argparse.Namespace) -> int:
         print(f"pyxos bench matrix: error: {exc}", file=sys.stderr)
         return 2
     out = args.out or _default_out()
+    say = print if args.output != "json" else _say_on_stderr
     try:
-        with _target(args) as (http, fast):
+        with _target(args, say) as (http, fast):
             rows = run_sync(
                 run_grid(
                     base,
@@ -376,15 +439,19 @@ def run_matrix(args: argparse.Namespace) -> int:
                     connections=args.connections,
                     out_dir=out,
                     progress=args.progress,
-                    say=print,
+                    say=say,
                 )
             )
-    except (ConfigError, RuntimeError, TimeoutError, ValueError) as exc:
+    except (ConfigError, PyxosError, RuntimeError, TimeoutError, ValueError) as exc:
         print(f"pyxos bench matrix: error: {exc}", file=sys.stderr)
         return 1
-    print()
-    print(markdown_table(rows))
-    print(f"\nreports in {out}/<protocol>-<workload>-<clients>/")
+    if args.output == "json":
+        sys.stdout.buffer.write(msgspec.json.encode({"rows": rows, "reports": str(out)}) + b"\n")
+        sys.stdout.flush()
+    else:
+        print()
+        print(markdown_table(rows))
+        print(f"\nreports in {out}/<protocol>-<workload>-<clients>/")
     return 0 if all(row.linearizable is not False for row in rows) else 1
 
 
@@ -436,17 +503,30 @@ def _addresses(config: ClusterConfig) -> tuple[list[str], list[str]]:
 
 
 @contextmanager
-def _target(args: argparse.Namespace) -> Iterator[tuple[list[str], list[str]]]:
+def _target(
+    args: argparse.Namespace, say: Callable[[str], None]
+) -> Iterator[tuple[list[str], list[str]]]:
     """`(HTTP addresses, fast protocol addresses)` of the cluster to drive."""
     if args.cluster:
-        with temporary_cluster() as config:
+        with temporary_cluster(say=say) as config:
             yield _addresses(config)
         return
-    http, fast = (
-        _addresses(load_config(args.config))
-        if args.config is not None
-        else (DEFAULT_HTTP.split(","), DEFAULT_FAST.split(","))
-    )
+    if args.config is not None or args.endpoints or args.http_endpoints:
+        http, fast = (
+            _addresses(load_config(args.config))
+            if args.config is not None
+            else (DEFAULT_HTTP.split(","), DEFAULT_FAST.split(","))
+        )
+    else:  # as every command finds the cluster: $PYXOS_ENDPOINTS, ./pyxos-data, pyxos up's
+        target = cluster_target(args)
+        if target.config is not None:
+            http, fast = _addresses(load_config(target.config))
+        elif target.source == "default":
+            http, fast = DEFAULT_HTTP.split(","), DEFAULT_FAST.split(",")
+        else:
+            members = find_members(config=None, endpoints=target.endpoints)
+            http = [str(m.http) for m in members]
+            fast = [str(m.client) for m in members]
     if args.http_endpoints:
         http = [e.strip() for e in args.http_endpoints.split(",") if e.strip()]
     if args.endpoints:
@@ -455,7 +535,9 @@ def _target(args: argparse.Namespace) -> Iterator[tuple[list[str], list[str]]]:
 
 
 @contextmanager
-def temporary_cluster(nodes: int = 3, log_level: str = "warning") -> Iterator[ClusterConfig]:
+def temporary_cluster(
+    nodes: int = 3, log_level: str = "warning", say: Callable[[str], None] = print
+) -> Iterator[ClusterConfig]:
     """A new local cluster on free ports in a temporary directory, started as `pyxos up`
     starts one, until every node knows the leader; stopped and deleted afterwards. Raises
     `RuntimeError` if it does not come up."""
@@ -476,7 +558,7 @@ def temporary_cluster(nodes: int = 3, log_level: str = "warning") -> Iterator[Cl
             if up_cmd.wait_healthy(config, procs, logs) != 0:
                 raise RuntimeError("the temporary cluster did not start")
             wait_for_leader(_addresses(config)[0], LEADER_DEADLINE_S)
-            print(f"temporary cluster {config.cluster}: {nodes} nodes in {tmp}")
+            say(f"temporary cluster {config.cluster}: {nodes} nodes in {tmp}")
             yield config
         finally:
             up_cmd.stop_all(procs)

@@ -1,7 +1,8 @@
 """`pyxos chaos`: run a workload under a schedule of faults on a local cluster, then check it.
 
 Prints progress, then the checks and one verdict line (`VERDICT: PASS` or `VERDICT: FAIL: ...`);
-the artifacts stay in `--out` (docs/chaos.md). Exit status 0 on PASS, 1 on FAIL, 2 for bad
+with `-o json`, the progress goes to stderr and stdout gets `summary.json`'s document. The
+artifacts stay in `--out` (docs/chaos.md). Exit status 0 on PASS, 1 on FAIL, 2 for bad
 options.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from pyxos.chaos.planted_bug import PLANTED_BUGS
 from pyxos.chaos.run import ChaosOptions, run_chaos
 from pyxos.chaos.schedule import STEP_KINDS
+from pyxos.cli.output import add_output_argument, print_json
 from pyxos.cli.protocol_args import add_protocol_arguments
 from pyxos.core.protocols import DEFAULT_PROTOCOL
 from pyxos.core.quorum import MAJORITY
@@ -68,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="run a TEST BUILD of the nodes with this bug: the verdict must be FAIL",
     )
+    add_output_argument(parser)
 
 
 def register(sub: Any) -> None:
@@ -147,8 +150,19 @@ def run(args: argparse.Namespace) -> int:
         quorums=args.quorums,
         thrifty=args.thrifty,
     )
-    print(f"pyxos chaos: seed {args.seed}, {args.duration:g} s, artifacts in {out}", flush=True)
-    verdict = asyncio.run(run_chaos(options, echo=lambda line: print(line, flush=True)))
+    # With -o json, stdout carries the summary alone: the progress goes to stderr.
+    progress = sys.stderr if args.output == "json" else sys.stdout
+    print(
+        f"pyxos chaos: seed {args.seed}, {args.duration:g} s, artifacts in {out}",
+        file=progress,
+        flush=True,
+    )
+    verdict = asyncio.run(
+        run_chaos(options, echo=lambda line: print(line, file=progress, flush=True))
+    )
+    if args.output == "json":
+        print_json(verdict.summary())
+        return EXIT_PASS if verdict.ok else EXIT_FAIL
     print(verdict.render(), end="")
     print(f"artifacts: {out} (history.jsonl, timeline.jsonl, verdict.txt, cluster/)")
     if not verdict.ok:

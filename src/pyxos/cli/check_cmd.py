@@ -18,6 +18,7 @@ from typing import Any
 
 from pyxos.check import HistoryParseError, check_history, parse_jsonl
 from pyxos.check.logs import compare_logs, parse_log, render_comparison
+from pyxos.cli.output import add_output_argument, print_json
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -61,6 +62,7 @@ def _register_history(checks: Any) -> None:
         ),
     )
     parser.add_argument("file", metavar="FILE", help="the JSONL history, or - for stdin")
+    add_output_argument(parser)
     parser.add_argument(
         "--max-states",
         type=_positive_int,
@@ -102,7 +104,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"pyxos check history: {name}:{exc.line}: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     result = check_history(ops, max_states=args.max_states)
-    print(result.render(), end="")
+    if args.output == "json":
+        print_json(
+            {
+                "ok": result.ok,
+                "undecided": result.undecided,
+                "operations": result.checked_ops,
+                "keys": result.keys,
+                "failing_key": result.failing_key,
+                "report": result.render(),
+            }
+        )
+    else:
+        print(result.render(), end="")
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -130,6 +144,7 @@ def _register_logs(checks: Any) -> None:
         ),
     )
     add_cluster_arguments(parser)
+    add_output_argument(parser)
     parser.add_argument(
         "--from", dest="first", type=_positive_int, default=1, help="first slot to compare (1)"
     )
@@ -146,6 +161,7 @@ def run_logs(args: argparse.Namespace) -> int:
     if isinstance(members, int):
         return members
     logs: dict[int, dict[int, str | None]] = {}
+    missing: dict[int, str] = {}
     for member in members:
         path = f"{LOG_PATH}?from={args.first}"
         try:
@@ -155,10 +171,33 @@ def run_logs(args: argparse.Namespace) -> int:
             logs[member.node] = parse_log(body.decode(errors="replace"))
         except (OSError, ValueError) as exc:
             # The others may still make a majority of every slot.
-            print(f"node {member.node} at {member.http}: not compared: {exc}")
+            missing[member.node] = str(exc)
+            if args.output != "json":
+                print(f"node {member.node} at {member.http}: not compared: {exc}")
     if not logs:
         print(f"{name}: error: no node answered", file=sys.stderr)
         return EXIT_UNREACHABLE
     result = compare_logs(logs, members=len(members), first=args.first)
-    print(render_comparison(result), end="")
+    if args.output == "json":
+        print_json(
+            {
+                "ok": result.ok,
+                "members": result.members,
+                "nodes": list(result.nodes),
+                "not_compared": {str(node): why for node, why in missing.items()},
+                "first": result.first,
+                "last": result.last,
+                "unheld": result.unheld,
+                "problems": [
+                    {
+                        "slot": p.slot,
+                        "kind": p.kind,
+                        "held": {str(node): text for node, text in p.held.items()},
+                    }
+                    for p in result.problems
+                ],
+            }
+        )
+    else:
+        print(render_comparison(result), end="")
     return EXIT_OK if result.ok else EXIT_FAILED

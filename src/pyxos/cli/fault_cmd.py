@@ -8,9 +8,11 @@
     pyxos fault heal      [--node N]                          end every fault (all nodes)
     pyxos fault list      [--node N]                          the active faults (all nodes)
 
-`--node` is a node's HTTP address (`host:port`) or its id among the members that `--config` /
-`--endpoints` find (as for `pyxos status`). The cluster must run with fault injection on
-(`pyxos up --fault-injection`, or `fault_injection = true` in its cluster file). Each node is
+`--node` is a node's HTTP address (`host:port`) or its id among the members of the cluster,
+found as every command finds it (`pyxos.cli.cluster_args`). Each node's answer is one line;
+`-o json` prints `{"nodes": [{"node", "http", "ok", "code", "answer" or "error"}]}`. The
+cluster must run with fault injection on (`pyxos up --fault-injection`, or
+`fault_injection = true` in its cluster file). Each node is
 told through `/v1/admin/faults`; a kill -9, a pause or a crash loop needs the process itself:
 see `pyxos chaos` (docs/chaos.md).
 
@@ -28,7 +30,9 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+from pyxos.cli.cluster_args import cluster_target
 from pyxos.cli.kv_cmd import add_cluster_arguments
+from pyxos.cli.output import add_output_argument, print_json
 from pyxos.client import PyxosError
 from pyxos.client.admin import Member, find_members
 from pyxos.runtime.config import HostPort, parse_host_port
@@ -39,6 +43,12 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 REQUEST_TIMEOUT_S = 5.0
+
+
+EPILOG = (
+    "exit status: 0 done on every node; 1 a node refused or did not answer; 2 usage error; "
+    "3 the cluster cannot be found"
+)
 
 
 class UsageError(Exception):
@@ -54,8 +64,9 @@ def register(sub: Any) -> None:
     kinds = parser.add_subparsers(dest="fault_command", metavar="KIND", required=True)
 
     def add(name: str, help_text: str, *, node_required: bool, duration: bool) -> Any:
-        p = kinds.add_parser(name, help=help_text, description=help_text)
+        p = kinds.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
         add_cluster_arguments(p)
+        add_output_argument(p)
         p.add_argument(
             "--node",
             action="append",
@@ -105,7 +116,8 @@ def _ids(text: str) -> list[int]:
 
 
 def _members(args: argparse.Namespace) -> list[Member]:
-    return find_members(config=args.config, endpoints=args.endpoints, timeout_s=args.timeout)
+    target = cluster_target(args)
+    return find_members(config=target.config, endpoints=target.endpoints, timeout_s=args.timeout)
 
 
 def _targets(args: argparse.Namespace) -> list[tuple[str, HostPort]]:
@@ -211,20 +223,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     status = EXIT_OK
+    results: list[dict[str, Any]] = []
     for label, address, body in sends:
         method = {"heal": "DELETE", "list": "GET"}.get(args.fault, "POST")
+        result: dict[str, Any] = {"node": label, "http": str(address)}
+        results.append(result)
         try:
             code, answer = call_faults(address, method, body)
         except (OSError, ValueError) as exc:
-            print(f"{label} ({address}): no answer: {exc}")
+            result.update(ok=False, code=None, error=str(exc))
+            if args.output != "json":
+                print(f"{label} ({address}): no answer: {exc}")
             status = EXIT_FAILED
+            continue
+        result.update(ok=code == 200, code=code, answer=answer)
+        if code != 200:
+            status = EXIT_FAILED
+        if args.output == "json":
             continue
         if code != 200:
             message = answer.get("message", answer) if isinstance(answer, dict) else answer
             if isinstance(answer, dict) and answer.get("code") == "fault_injection_disabled":
                 message = "fault injection is off (start with pyxos up --fault-injection)"
             print(f"{label} ({address}): refused ({code}): {message}")
-            status = EXIT_FAILED
         elif args.fault == "list":
             faults = answer.get("faults", [])
             shown = "; ".join(_describe(f) for f in faults) if faults else "no faults"
@@ -233,6 +254,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{label} ({address}): healed {answer.get('healed', 0)} faults")
         else:
             print(f"{label} ({address}): {_describe(answer['fault'])}")
+    if args.output == "json":
+        print_json({"nodes": results})
     return status
 
 

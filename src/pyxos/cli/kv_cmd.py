@@ -1,12 +1,14 @@
 """`pyxos kv get|put|del|cas|list`: the key-value store from the command line.
 
 Through the Python client (`pyxos.client.Client`, the fast client protocol). The cluster is
-found from `--config FILE` (every member's client address) or `--endpoints HOST:PORT,...`
-(default `127.0.0.1:9000`, node 1 of `pyxos up`; the node names the other members).
+found as every command finds it (`pyxos.cli.cluster_args`): `--config FILE`, `--endpoints
+HOST:PORT,...`, `$PYXOS_ENDPOINTS`, `./pyxos-data/cluster.toml`, else `127.0.0.1:9000`.
 
-Output: `get` prints the value and a newline; `list` prints `key<TAB>value` lines (values as
-UTF-8, bytes that are not shown as `\\xNN`), and when more keys match, a line on stderr that
-gives the `--after KEY` of the next page; `put`, `del` and `cas` print `OK`.
+Output (`pyxos.cli.output`): `get` prints the value and a newline; `put`, `del` and `cas` print
+`OK`; `list` prints `key<TAB>value` lines (control characters and bytes that are not UTF-8
+escaped, so one key is one line; `-o table` aligns them under a header), and when more keys
+match, a line on stderr that gives the `--after KEY` of the next page. `-o json` prints one JSON
+document instead.
 
 `put` and `del` take `--lock NAME --token T` for a fenced write: it is applied only if T is
 the lock's current unexpired grant (`pyxos lock get` prints the token), see docs/coordination.md.
@@ -23,71 +25,80 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from pyxos.client import BadRequest, CasMismatch, Client, PyxosError
-from pyxos.client.async_client import DEFAULT_ENDPOINT, TIMEOUT_S
+from pyxos.cli.client_run import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    run_with_client,
+)
+from pyxos.cli.cluster_args import add_cluster_arguments
+from pyxos.cli.output import add_output_argument, json_value, print_json, print_ok, print_rows
+from pyxos.cli.output import print_value as _out
+from pyxos.client import CasMismatch, Client
 from pyxos.client.errors import StaleToken
-from pyxos.runtime.config import ConfigError
 
-EXIT_OK = 0
-EXIT_NOT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_UNAVAILABLE = 3
+__all__ = [
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_UNAVAILABLE",
+    "EXIT_USAGE",
+    "add_arguments",
+    "add_cluster_arguments",
+    "main",
+    "register",
+    "run",
+    "run_with_client",
+]
 
-
-def add_cluster_arguments(parser: argparse.ArgumentParser, *, timeout: bool = True) -> None:
-    """`--config` / `--endpoints` (and `--timeout`): how a command finds the cluster."""
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--config", metavar="FILE", help="the cluster file: use every member's client address"
-    )
-    where.add_argument(
-        "--endpoints",
-        metavar="HOST:PORT,...",
-        help=f"client addresses of some nodes (default {DEFAULT_ENDPOINT}, pyxos up's node 1)",
-    )
-    if timeout:
-        parser.add_argument(
-            "--timeout",
-            type=float,
-            default=TIMEOUT_S,
-            metavar="SECONDS",
-            help="give up after this long (default %(default)s)",
-        )
+EPILOG = (
+    "exit status: 0 done; 1 the key is absent, a cas found another value, or a fenced "
+    "write's token is stale (nothing written); 2 usage error; 3 the cluster did not answer "
+    "(after a timeout a write may still be applied)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
     add_cluster_arguments(common)
+    add_output_argument(common)
     ops = parser.add_subparsers(dest="kv_command", metavar="OP", required=True)
-    get = ops.add_parser("get", parents=[common], help="print a key's value")
-    get.add_argument("key")
+
+    def op(name: str, help_text: str, *, parents: list[argparse.ArgumentParser]) -> Any:
+        return ops.add_parser(
+            name, parents=parents, help=help_text, description=help_text + ".", epilog=EPILOG
+        )
+
+    get = op("get", "print a key's value", parents=[common])
+    get.add_argument("key", help="the key (UTF-8 text, at most 1 KiB)")
     get.add_argument(
         "--stale", action="store_true", help="read the node's state at once (may be behind)"
     )
     get.set_defaults(kv=_get)
-    put = ops.add_parser("put", parents=[common], help="set a key")
-    put.add_argument("key")
-    put.add_argument("value", help="the value; - reads it from stdin")
+    put = op("put", "set a key; prints OK", parents=[common])
+    put.add_argument("key", help="the key (UTF-8 text, at most 1 KiB)")
+    put.add_argument("value", help="the value (at most 1 MiB); - reads it from stdin")
     _add_fence_arguments(put)
     put.set_defaults(kv=_put)
-    delete = ops.add_parser("del", parents=[common], help="delete a key")
-    delete.add_argument("key")
+    delete = op("del", "delete a key; prints OK, or exits 1 if it was absent", parents=[common])
+    delete.add_argument("key", help="the key")
     _add_fence_arguments(delete)
     delete.set_defaults(kv=_delete)
-    cas = ops.add_parser(
-        "cas", parents=[common], help="set a key only if it has the expected value"
-    )
-    cas.add_argument("key")
+    cas = op("cas", "set a key only if it has the expected value", parents=[common])
+    cas.add_argument("key", help="the key")
     cas.add_argument("value", help="the new value; - reads it from stdin")
     expected = cas.add_mutually_exclusive_group(required=True)
     expected.add_argument("--expected", metavar="OLD", help="the value the key must have")
     expected.add_argument("--absent", action="store_true", help="the key must be absent")
     cas.set_defaults(kv=_cas)
-    listing = ops.add_parser("list", parents=[common], help="list the keys with a prefix")
-    listing.add_argument("prefix", nargs="?", default="")
+    listing_common = argparse.ArgumentParser(add_help=False)
+    add_cluster_arguments(listing_common)
+    add_output_argument(listing_common, ("plain", "table", "json"))
+    listing = op("list", "list the keys with a prefix, in key order", parents=[listing_common])
+    listing.add_argument("prefix", nargs="?", default="", help="only keys that start with this")
     listing.add_argument("--limit", type=int, default=1000, help="at most this many keys (1000)")
     listing.add_argument(
         "--after", metavar="KEY", default="", help="only keys after KEY (the next page's cursor)"
@@ -101,10 +112,7 @@ def register(sub: Any) -> None:
         "kv",
         help="get, put, delete, compare-and-set and list keys",
         description="The replicated key-value store, through the fast client protocol.",
-        epilog=(
-            "exit status: 0 done; 1 key absent or cas mismatch; 2 usage error; "
-            "3 the cluster did not answer (after a timeout a write may still be applied)"
-        ),
+        epilog=EPILOG,
     )
     add_arguments(parser)
     parser.set_defaults(func=run)
@@ -133,34 +141,46 @@ def _value(text: str) -> bytes:
     return sys.stdin.buffer.read() if text == "-" else text.encode()
 
 
-def _out(data: bytes) -> None:
-    sys.stdout.buffer.write(data + b"\n")
-    sys.stdout.flush()
+def not_found(name: str, key: str) -> int:
+    """What every command says of an absent key: one line on stderr, exit 1."""
+    print(f"{name}: key {key!r} not found", file=sys.stderr)
+    return EXIT_NOT_FOUND
 
 
 def _show(value: bytes | None) -> str:
     return "absent" if value is None else repr(value.decode(errors="backslashreplace"))
 
 
+def _previous(previous: bytes | None) -> dict[str, Any]:
+    return {"previous": None} if previous is None else json_value(previous, "previous")
+
+
 def _get(client: Client, args: argparse.Namespace) -> int:
     value = client.get(args.key, "stale" if args.stale else "linearizable")
     if value is None:
-        print(f"pyxos kv get: key {args.key!r} not found", file=sys.stderr)
-        return EXIT_NOT_FOUND
-    _out(value)
+        return not_found("pyxos kv get", args.key)
+    if args.output == "json":
+        print_json({"key": args.key, **json_value(value)})
+    else:
+        _out(value)
     return EXIT_OK
 
 
 def _put(client: Client, args: argparse.Namespace) -> int:
     fence = _fence(args)
     if fence is None:
-        client.put(args.key, _value(args.value))
+        previous = client.put(args.key, _value(args.value))
     else:
         try:
-            client.put_fenced(args.key, _value(args.value), lock=fence[0], token=fence[1])
+            previous = client.put_fenced(
+                args.key, _value(args.value), lock=fence[0], token=fence[1]
+            )
         except StaleToken as exc:
             return _stale("pyxos kv put", exc, fence[1])
-    print("OK")
+    if args.output == "json":
+        print_json({"ok": True, "key": args.key, **_previous(previous)})
+    else:
+        print_ok()
     return EXIT_OK
 
 
@@ -174,9 +194,11 @@ def _delete(client: Client, args: argparse.Namespace) -> int:
         except StaleToken as exc:
             return _stale("pyxos kv del", exc, fence[1])
     if previous is None:
-        print(f"pyxos kv del: key {args.key!r} not found", file=sys.stderr)
-        return EXIT_NOT_FOUND
-    print("OK")
+        return not_found("pyxos kv del", args.key)
+    if args.output == "json":
+        print_json({"ok": True, "key": args.key, "deleted": True, **_previous(previous)})
+    else:
+        print_ok()
     return EXIT_OK
 
 
@@ -191,7 +213,10 @@ def _cas(client: Client, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_NOT_FOUND
-    print("OK")
+    if args.output == "json":
+        print_json({"ok": True, "key": args.key})
+    else:
+        print_ok()
     return EXIT_OK
 
 
@@ -202,8 +227,11 @@ def _list(client: Client, args: argparse.Namespace) -> int:
         after=args.after,
         consistency="stale" if args.stale else "linearizable",
     )
-    for key, value in listing.items:
-        print(f"{key}\t{value.decode(errors='backslashreplace')}")
+    if args.output == "json":
+        items = [{"key": key, **json_value(value)} for key, value in listing.items]
+        print_json({"items": items, "truncated": listing.truncated, "next": listing.next})
+        return EXIT_OK
+    print_rows(("key", "value"), listing.items, args.output)
     if listing.truncated:
         more = f"pyxos kv list: more keys than --limit {args.limit}"
         if listing.next is not None:
@@ -212,35 +240,7 @@ def _list(client: Client, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_with_client(name: str, args: argparse.Namespace, action: Callable[[Client], int]) -> int:
-    """Build the client from `--config` / `--endpoints` / `--timeout`, run `action` with it,
-    and turn every error into one line on stderr and an exit status."""
-    try:
-        with Client(
-            args.endpoints,
-            config=args.config,
-            timeout_s=args.timeout,
-            attempt_timeout_s=min(args.timeout, 5.5),
-        ) as client:
-            return action(client)
-    except BadRequest as exc:  # and TooLarge
-        print(f"{name}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PyxosError as exc:
-        print(f"{name}: error: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    except ConfigError as exc:
-        print(f"{name}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ValueError as exc:  # a bad endpoint, a bad timeout
-        print(f"{name}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-
 def run(args: argparse.Namespace) -> int:
-    if args.timeout <= 0:
-        print("pyxos kv: error: --timeout must be positive", file=sys.stderr)
-        return EXIT_USAGE
     action = args.kv
     return run_with_client(f"pyxos kv {args.kv_command}", args, lambda c: action(c, args))
 

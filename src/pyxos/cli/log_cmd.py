@@ -2,7 +2,9 @@
 
 GoPaxos' log print: the text of the node's HTTP `GET /log/print/dump`, `{slot} {commands}`
 per line, `{slot} UNKNOWN` for a slot the node does not hold (before its snapshot). The node is
-`--node K` (default: the first member) of the cluster `--config` / `--endpoints` point at.
+`--node K` (default: the first member) of the cluster, found as every command finds it
+(`pyxos.cli.cluster_args`). `-o json` prints `{"node", "slots": [{"slot", "commands"}]}`,
+`commands` null for a slot the node does not hold.
 
 Exit status: 0 printed; 2 a usage error (no such node); 3 the node did not answer.
 """
@@ -14,7 +16,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from pyxos.check.logs import parse_log
 from pyxos.cli.kv_cmd import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_cluster_arguments
+from pyxos.cli.output import add_output_argument, print_json
 from pyxos.cli.status_cmd import resolve_members
 from pyxos.client.admin import http_get
 
@@ -23,8 +27,14 @@ LOG_PATH = "/log/print/dump"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="log_command", metavar="ACTION", required=True)
-    dump = actions.add_parser("dump", help="print a node's committed log")
+    dump = actions.add_parser(
+        "dump",
+        help="print a node's committed log",
+        description="Print a node's committed log, one slot a line: SLOT COMMANDS.",
+        epilog="exit status: 0 printed; 2 usage error (no such node); 3 the node did not answer",
+    )
     add_cluster_arguments(dump)
+    add_output_argument(dump)
     dump.add_argument("--node", type=int, default=None, help="the node (default: the first)")
     dump.add_argument("--from", dest="first", type=int, default=None, help="first slot")
     dump.add_argument("--to", dest="last", type=int, default=None, help="last slot")
@@ -68,6 +78,11 @@ def dump_log(args: argparse.Namespace) -> int:
         text = body.decode(errors="replace").strip()
         print(f"{name}: error: node {member.node} answered {code}: {text}", file=sys.stderr)
         return EXIT_UNAVAILABLE if code >= 500 else EXIT_USAGE
+    if args.output == "json":
+        slots = parse_log(body.decode(errors="replace"))
+        entries = [{"slot": slot, "commands": slots[slot]} for slot in sorted(slots)]
+        print_json({"node": member.node, "slots": entries})
+        return EXIT_OK
     sys.stdout.buffer.write(body)
     sys.stdout.flush()
     return EXIT_OK

@@ -15,6 +15,7 @@ from pyxos.cli import (
     bench_cmd,
     chaos_cmd,
     check_cmd,
+    completion_cmd,
     coord_cmd,
     demo_cmd,
     fault_cmd,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         fault_cmd,
         chaos_cmd,
         wal_cmd,
+        completion_cmd,
     ):
         module.register(sub)
     return parser

@@ -14,27 +14,36 @@
     exit                  leave (so does end of input)
 
 It reads standard input line by line and prints one answer per command, so it can be driven
-by a pipe (`printf 'put a 1\\nget a\\n' | pyxos shell`); the prompt is shown only on a terminal.
-An error answers that command and the shell goes on. Exit status 0 (2 for bad options, 3 when
-the cluster cannot be found at start).
+by a pipe (`printf 'put a 1\\nget a\\n' | pyxos shell`). On a terminal it shows a prompt, edits
+the line with readline and keeps the history between runs, in `$PYXOS_HISTORY` (default
+`~/.pyxos_history`; the up arrow brings earlier commands back). An error answers that command
+and the shell goes on. Exit status 0 (2 for bad options, 3 when the cluster cannot be found at
+start).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from pyxos.cli.fault_cmd import UsageError, call_faults, partition_sends
 from pyxos.cli.kv_cmd import EXIT_OK, add_cluster_arguments
-from pyxos.cli.status_cmd import render_table, resolve_members
+from pyxos.cli.output import render_table
+from pyxos.cli.status_cmd import fetch_status, resolve_members
 from pyxos.client import Client, PyxosError
-from pyxos.client.admin import Member, http_get, http_json
+from pyxos.client.admin import Member, http_get
 
 HELP = (__doc__ or "").split("\n\n")[1]
 PROMPT = "pyxos> "
 PER_NODE_TIMEOUT_S = 2.0
+HISTORY_ENV = "PYXOS_HISTORY"
+HISTORY_LENGTH = 1000
+EXIT_WORDS = ("exit", "quit")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,13 +198,12 @@ class Shell:
     def _status(self, words: list[str], line: str) -> str:
         rows: list[Sequence[str]] = [["NODE", "ROLE", "LEADER", "APPLIED"]]
         for member in self.members:
-            try:
-                _, body = http_json(member.http, "/status", timeout_s=PER_NODE_TIMEOUT_S)
-                leader = body.get("leader")
-                row = [body["role"], "-" if leader is None else str(leader)]
-                rows.append([str(member.node), *row, str(body["applied_index"])])
-            except (OSError, ValueError, KeyError, AttributeError):
+            status = fetch_status(member, PER_NODE_TIMEOUT_S)
+            if isinstance(status, str):
                 rows.append([str(member.node), "down", "", ""])
+                continue
+            leader = "-" if status.leader is None else str(status.leader)
+            rows.append([str(member.node), status.role, leader, str(status.applied_index)])
         return render_table(rows).rstrip("\n")
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -215,19 +223,52 @@ class Shell:
         return client
 
 
-def serve(shell: Shell, stdin: TextIO, stdout: TextIO, *, prompt: bool) -> None:
-    """Answer every line of `stdin` until `exit` or the end of input."""
-    while True:
-        if prompt:
-            stdout.write(PROMPT)
-            stdout.flush()
-        line = stdin.readline()
-        if not line or line.strip() in ("exit", "quit"):
+def serve(shell: Shell, lines: Iterable[str], stdout: TextIO) -> None:
+    """Answer every line until `exit` or the end of the lines."""
+    for line in lines:
+        if line.strip() in EXIT_WORDS:
             break
         answer = shell.execute(line)
         if answer:
             stdout.write(answer + "\n")
             stdout.flush()
+
+
+def history_file() -> Path:
+    """Where the shell keeps what was typed at a terminal: `$PYXOS_HISTORY`, or
+    `~/.pyxos_history`."""
+    return Path(os.environ.get(HISTORY_ENV) or Path.home() / ".pyxos_history")
+
+
+def terminal_lines() -> Iterator[str]:
+    """Lines typed at the terminal after a prompt, edited with readline, with the history of
+    earlier runs loaded at the start and saved at the end."""
+    try:
+        import readline
+    except ImportError:  # a Python built without it: plain input, no history
+        readline = None  # type: ignore[assignment]
+    path = history_file()
+    if readline is not None:
+        readline.set_history_length(HISTORY_LENGTH)
+        with contextlib.suppress(OSError):  # the first run, or an unreadable file: afresh
+            readline.read_history_file(path)
+    try:
+        while True:
+            try:
+                line = input(PROMPT)
+            except EOFError:
+                print()
+                return
+            if readline is not None and line.strip() in EXIT_WORDS:
+                # Leaving is not worth recalling: the up arrow should bring back a command.
+                readline.remove_history_item(readline.get_current_history_length() - 1)
+            yield line
+    finally:
+        if readline is not None:
+            try:
+                readline.write_history_file(path)
+            except OSError as exc:
+                print(f"pyxos shell: cannot save the history to {path}: {exc}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -237,8 +278,9 @@ def run(args: argparse.Namespace) -> int:
     endpoints = [str(m.client) for m in members]
     client = Client(endpoints, timeout_s=args.timeout, attempt_timeout_s=min(args.timeout, 5.5))
     shell = Shell(members, client, timeout_s=args.timeout)
+    lines = terminal_lines() if sys.stdin.isatty() else iter(sys.stdin.readline, "")
     try:
-        serve(shell, sys.stdin, sys.stdout, prompt=sys.stdin.isatty())
+        serve(shell, lines, sys.stdout)
     except KeyboardInterrupt:
         print()
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import secrets
 import shlex
 import signal
@@ -26,7 +27,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from pyxos.cli.cluster_args import DEFAULT_CLUSTER_FILE, ENV_ENDPOINTS
+from pyxos.cli.program import program
 from pyxos.cli.protocol_args import add_protocol_arguments
+from pyxos.client.endpoints import reachable
 from pyxos.core.protocols import DEFAULT_PROTOCOL
 from pyxos.core.quorum import MAJORITY, QuorumSpec
 from pyxos.runtime.config import ClusterConfig, ConfigError, HostPort, cluster_toml, load_config
@@ -369,10 +373,16 @@ def _print_endpoints(config: ClusterConfig, data_dir: Path) -> None:
         )
     if config.fault_injection:
         print("  fault injection is ON (/crash answers): never use this cluster for real data")
-    first = config.nodes[0].http
-    second = config.nodes[1 % len(config.nodes)].http
-    endpoints = ",".join(str(spec.client) for spec in config.nodes)
+    # Addresses a client here can dial (not 0.0.0.0 under --host 0.0.0.0): they work as printed.
+    first = reachable(config.nodes[0].http)
+    second = reachable(config.nodes[1 % len(config.nodes)].http)
+    endpoints = ",".join(str(reachable(spec.client)) for spec in config.nodes)
     config_file = data_dir / "cluster.toml"
+    pyxos = program()
+    # Without flags, the commands find ./pyxos-data/cluster.toml: print them bare when that is
+    # this cluster's file and nothing in the environment points elsewhere.
+    found_bare = _same_file(config_file, DEFAULT_CLUSTER_FILE) and not os.environ.get(ENV_ENDPOINTS)
+    where = "" if found_bare else f" --config {shlex.quote(str(config_file))}"
     print(
         "\nTry:\n"
         f"  curl -X PUT {first}/v1/kv/hello -d world\n"
@@ -380,11 +390,17 @@ def _print_endpoints(config: ClusterConfig, data_dir: Path) -> None:
         f"  curl '{second}/v1/kv/hello?consistency=stale'\n"
         f"  curl -X DELETE {first}/v1/kv/hello\n"
         f"  curl {first}/status\n"
-        f"  pyxos kv put hello world --config {config_file}\n"
-        f"  pyxos kv get hello --endpoints {endpoints}\n"
-        f"  pyxos status --config {config_file}\n"
+        f"  {pyxos} kv put hello world{where}\n"
+        f"  {pyxos} kv get hello{where}\n"
+        f"  {pyxos} status{where}\n"
+        f"The status page: http://{first}/\n"
+        f"From another directory: export {ENV_ENDPOINTS}={endpoints}\n"
         "\nCtrl-C stops the cluster."
     )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.absolute() == b.absolute()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

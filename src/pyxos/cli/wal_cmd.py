@@ -3,8 +3,11 @@
     pyxos wal inspect DIR [--summary]   one line per record, then a summary
     pyxos wal verify DIR                check everything; say whether the node can start
 
-Both only read: a torn tail is reported, not truncated (the node truncates it when it opens
-the log). Run them on a stopped node's directory; on a running node the tail may be moving.
+DIR is a log directory, or a node's data directory (`<data_dir>/node-<k>`): then its `wal/`.
+A directory that holds no log is an error, never `ok: 0 records`. Both only read: a torn tail
+is reported, not truncated (the node truncates it when it opens the log). Run them on a stopped
+node's directory; on a running node the tail may be moving. `verify -o json` prints `{"ok",
+"directory", "records", "segments", "repairable", "error", "notes"}`.
 
 Exit codes: 0 the log is clean or has only a repairable torn tail (the output says which);
 1 the log or its snapshot is corrupt (the message names the file and byte offset); 2 the
@@ -19,16 +22,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO, assert_never
 
+from pyxos.cli.output import add_output_argument, print_json
 from pyxos.core.ids import Ballot
 from pyxos.core.io import DurableRecord as Record
 from pyxos.core.protocol import AcceptFact, DecideFact, PromiseFact
 from pyxos.storage.errors import StorageError
-from pyxos.storage.wal import DirectoryScan, directory_codec, scan_directory
+from pyxos.storage.snapshot import snapshot_paths
+from pyxos.storage.wal import DirectoryScan, directory_codec, scan_directory, segment_paths
 from pyxos.wire.log_frames import Clean, Corrupt, TornTail
 
 EXIT_OK = 0
 EXIT_CORRUPT = 1
 EXIT_UNREADABLE = 2
+WAL_SUBDIRECTORY = "wal"
 REBUILD_HINT = (
     "the node must not start from this directory; rebuild it from its peers "
     "(docs/storage.md, 'Rebuilding a node')"
@@ -59,7 +65,9 @@ def register(sub: Any) -> None:
         description="List every record of the log, then a summary.",
         epilog=epilog,
     )
-    inspect.add_argument("directory", metavar="DIR", help="the node's log directory")
+    inspect.add_argument(
+        "directory", metavar="DIR", help="the node's log directory, or its data directory"
+    )
     inspect.add_argument("--summary", action="store_true", help="print only the summary")
     inspect.set_defaults(func=run_inspect)
     verify = actions.add_parser(
@@ -68,14 +76,40 @@ def register(sub: Any) -> None:
         description="Check the whole log directory and say whether a node can start from it.",
         epilog=epilog,
     )
-    verify.add_argument("directory", metavar="DIR", help="the node's log directory")
+    verify.add_argument(
+        "directory", metavar="DIR", help="the node's log directory, or its data directory"
+    )
+    add_output_argument(verify)
     verify.set_defaults(func=run_verify)
 
 
+def log_directory(directory: Path) -> Path | str:
+    """The log directory DIR names: itself when it holds a log, else a node's data directory's
+    `wal/`; or why there is none."""
+    if not directory.is_dir():
+        return f"{directory}: not a directory"
+    if segment_paths(directory) or snapshot_paths(directory):
+        return directory
+    wal = directory / WAL_SUBDIRECTORY
+    if wal.is_dir():
+        return wal
+    nodes = sorted(p for p in directory.glob("node-*") if (p / WAL_SUBDIRECTORY).is_dir())
+    if nodes:
+        return (
+            f"{directory} is a cluster's data directory: give one node's, "
+            f"e.g. {nodes[0]} (or its {WAL_SUBDIRECTORY}/)"
+        )
+    return (
+        f"{directory}: no write-ahead log here (no wal-*.log segment, no snapshot, "
+        f"no {WAL_SUBDIRECTORY}/ directory): give a node's data directory or its "
+        f"{WAL_SUBDIRECTORY}/"
+    )
+
+
 def _scan(directory: str, prog: str) -> DirectoryScan | None:
-    path = Path(directory)
-    if not path.is_dir():
-        print(f"{prog}: {directory}: not a directory", file=sys.stderr)
+    path = log_directory(Path(directory))
+    if isinstance(path, str):
+        print(f"{prog}: {path}", file=sys.stderr)
         return None
     try:
         return scan_directory(path, directory_codec(path))
@@ -102,11 +136,24 @@ def run_verify(args: argparse.Namespace) -> int:
     scan = _scan(args.directory, "pyxos wal verify")
     if scan is None:
         return EXIT_UNREADABLE
+    records = sum(len(seg.frames) for seg in scan.segments)
+    if args.output == "json":
+        print_json(
+            {
+                "ok": scan.error is None,
+                "directory": str(scan.directory),
+                "records": records,
+                "segments": len(scan.segments),
+                "repairable": None if scan.torn is None else _torn_text(scan),
+                "error": None if scan.error is None else str(scan.error),
+                "notes": _notes(scan),
+            }
+        )
+        return EXIT_CORRUPT if scan.error is not None else EXIT_OK
     if scan.error is not None:
         print(f"corrupt: {scan.error}")
         print(REBUILD_HINT)
         return EXIT_CORRUPT
-    records = sum(len(seg.frames) for seg in scan.segments)
     print(f"ok: {scan.directory}: {records} records in {len(scan.segments)} segments")
     if scan.torn is not None:
         print(f"repairable: {_torn_text(scan)}")

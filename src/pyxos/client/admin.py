@@ -1,7 +1,7 @@
 """Finding a cluster's members and reading their HTTP routes, for the command-line tools.
 
 A tool is pointed at a cluster by its cluster file (every member's addresses) or by client
-addresses: then one reachable node's status names every member (`status["members"]`, each
+addresses: then one reachable node's status names every member (`status.members`, each
 with its HTTP and client address and its name). The HTTP routes of each member (`/status`,
 `/log/print/...`, `/crash`) are then read with the standard library, one request each.
 """
@@ -21,6 +21,7 @@ from pyxos.client.endpoints import reachable
 from pyxos.client.errors import PyxosError
 from pyxos.client.sync_client import Client
 from pyxos.runtime.config import HostPort, load_config, parse_host_port
+from pyxos.runtime.status import UNSET, MemberAddress
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,24 +61,26 @@ def members_from_endpoints(
     """
     with Client(endpoints, timeout_s=timeout_s, attempt_timeout_s=timeout_s) as client:
         status = client.status()
+    members = status.members
+    if members is UNSET:  # a node that names no members: itself, if it says where it serves
+        if status.http is UNSET or status.client is UNSET:
+            raise PyxosError("the node's status does not say where its members serve")
+        members = {str(status.node): MemberAddress(http=status.http, client=status.client)}
     try:
-        members = status.get("members") or {
-            str(status["node"]): {"http": status["http"], "client": status["client"]}
-        }
         return sorted(
             (
                 Member(
                     node=int(node),
-                    http=reachable(parse_host_port(entry["http"])),
-                    client=reachable(parse_host_port(entry["client"])),
-                    name=str(entry.get("name", "")),
+                    http=reachable(parse_host_port(entry.http)),
+                    client=reachable(parse_host_port(entry.client)),
+                    name=entry.name,
                 )
                 for node, entry in members.items()
             ),
             key=lambda m: m.node,
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PyxosError(f"the node's status does not name its members: {exc}") from None
+    except ValueError as exc:
+        raise PyxosError(f"the node's status names a member badly: {exc}") from None
 
 
 def find_members(

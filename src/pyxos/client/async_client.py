@@ -76,6 +76,7 @@ from pyxos.machines.kv import (
     encode_op,
 )
 from pyxos.runtime.config import ClusterConfig, HostPort, load_config
+from pyxos.runtime.status import NodeStatus
 from pyxos.wire.client import (
     CLIENT_ID_MAX,
     CLIENT_ID_MIN,
@@ -250,7 +251,7 @@ class AsyncClient(Coordination):
             raise PyxosError("the node's answer to a listing does not decode") from None
         return Listing(items=listing.items, truncated=listing.truncated, next=listing.next)
 
-    async def status(self) -> dict[str, Any]:
+    async def status(self) -> NodeStatus:
         """The status of the node this client is connected to (role, leader, indexes, ...)."""
         return STATUS_DECODER.decode(await self._call("status", b""))
 

@@ -6,6 +6,11 @@ iteration leave in one `write`, and the answers, in whatever order the node send
 their futures by `id`. When the connection is lost (or the node sends something the protocol
 does not allow) every pending future fails with `ConnectionLost`: the caller decides what is
 safe to retry (a write with its same session always is).
+
+A node's HTTP port given where its client port belongs answers the hello with an HTTP error
+page; its first bytes, `HTTP/`, are recognised before they are read as a frame length (they
+would be one of 1.2 GB) and `open` fails at once with `NotAClientPort`, which names the port
+to use instead: the one the node's own `GET /status` gives, asked on that same HTTP port.
 """
 
 from __future__ import annotations
@@ -14,8 +19,12 @@ import asyncio
 import itertools
 from typing import cast
 
+import msgspec
+
+from pyxos.client.endpoints import reachable
 from pyxos.client.errors import ProtocolError, TooLarge, error_for
-from pyxos.runtime.config import HostPort
+from pyxos.runtime.config import HostPort, parse_host_port
+from pyxos.runtime.status import JSON_DECODER, UNSET
 from pyxos.wire.client import (
     CLIENT_PROTOCOL_VERSION,
     REQUEST_FRAME_BYTES_MAX,
@@ -36,6 +45,25 @@ class ConnectionLost(Exception):  # noqa: N818 (an event, not a condition of the
     """The connection ended before the answer came; the request may or may not have run."""
 
 
+class NotAClientPort(ProtocolError):  # noqa: N818 (says what the address is)
+    """The address answered in HTTP: it is a node's HTTP port, not its client port; `client`
+    is the node's client address when its `/status` said."""
+
+    def __init__(self, address: HostPort, client: str | None = None) -> None:
+        use = (
+            f"its client port is {client}"
+            if client is not None
+            else "give its client port instead (`client` in the cluster file; by default "
+            "the HTTP port + 1000, as `pyxos up` prints)"
+        )
+        super().__init__(f"{address} answered in HTTP: it is a node's HTTP port; {use}")
+        self.client = client
+
+
+HTTP_ANSWER = b"HTTP/"
+STATUS_ANSWER_BYTES_MAX = 1 << 20
+
+
 class NodeConnection(asyncio.Protocol):
     """A connection to one node. Build it with `await NodeConnection.open(address, ...)`."""
 
@@ -51,6 +79,7 @@ class NodeConnection(asyncio.Protocol):
         self.closed = False
         self._close_when_idle = False
         self.welcome: Welcome | None = None
+        self._head: bytes | None = b""  # the first bytes, until they are not an HTTP answer
 
     @classmethod
     async def open(
@@ -66,6 +95,9 @@ class NodeConnection(asyncio.Protocol):
             connection._send(Hello(version=CLIENT_PROTOCOL_VERSION, cluster=cluster))
             try:
                 connection.welcome = await connection._welcome
+            except NotAClientPort:
+                connection.close()
+                raise NotAClientPort(address, await _client_address(address)) from None
             except BaseException:
                 connection.close()
                 raise
@@ -130,16 +162,20 @@ class NodeConnection(asyncio.Protocol):
         self._lost(ConnectionLost(f"lost the connection to {self.address}{why}"))
 
     def data_received(self, data: bytes) -> None:
+        if self._head is not None:
+            # Until five bytes are in, they could be the start of an HTTP answer.
+            self._head += data
+            if len(self._head) < len(HTTP_ANSWER) and HTTP_ANSWER.startswith(self._head):
+                return
+            data, self._head = self._head, None
+            if data.startswith(HTTP_ANSWER):
+                self._fail(NotAClientPort(self.address))
+                return
         try:
             for payload in self._decoder.feed(data):
                 self._on_message(payload)
         except (RemoteProtocolError, ProtocolError) as exc:
-            error = ProtocolError(f"node at {self.address}: {exc}")
-            if not self._welcome.done():
-                self._welcome.set_exception(error)
-            self._lost(ConnectionLost(str(error)))
-            if self._transport is not None:
-                self._transport.abort()
+            self._fail(ProtocolError(f"node at {self.address}: {exc}"))
 
     # ---- internals ------------------------------------------------------------------------
     def _on_message(self, payload: bytes) -> None:
@@ -174,6 +210,14 @@ class NodeConnection(asyncio.Protocol):
         if out and transport is not None and not transport.is_closing():
             transport.write(out[0] if len(out) == 1 else b"".join(out))
 
+    def _fail(self, error: ProtocolError) -> None:
+        """The node broke the protocol (or is no node): fail everything and drop the line."""
+        if not self._welcome.done():
+            self._welcome.set_exception(error)
+        self._lost(ConnectionLost(str(error)))
+        if self._transport is not None:
+            self._transport.abort()
+
     def _lost(self, error: ConnectionLost) -> None:
         if self.closed:
             return
@@ -184,3 +228,35 @@ class NodeConnection(asyncio.Protocol):
         for future in pending.values():
             if not future.done():
                 future.set_exception(error)
+
+
+async def _client_address(http: HostPort) -> str | None:
+    """The client address the node serving HTTP at `http` gives in its `/status`; None if it
+    does not say. Bounded by the caller's timeout."""
+    try:
+        reader, writer = await asyncio.open_connection(http.host, http.port)
+    except OSError:
+        return None
+    try:
+        writer.write(f"GET /status HTTP/1.0\r\nHost: {http}\r\n\r\n".encode())
+        answer = b""
+        while len(answer) < STATUS_ANSWER_BYTES_MAX:  # HTTP/1.0: the node closes at the end
+            chunk = await reader.read(STATUS_ANSWER_BYTES_MAX)
+            if not chunk:
+                break
+            answer += chunk
+    except OSError:
+        return None
+    finally:
+        writer.close()
+    _, _, body = answer.partition(b"\r\n\r\n")
+    try:
+        status = JSON_DECODER.decode(body)
+    except msgspec.DecodeError:
+        return None
+    if status.client is UNSET:
+        return None
+    try:
+        return str(reachable(parse_host_port(status.client)))
+    except ValueError:
+        return None

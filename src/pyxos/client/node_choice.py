@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
 
-import msgspec
-
-from pyxos.client.connection import ConnectionLost, NodeConnection
+from pyxos.client.connection import ConnectionLost, NodeConnection, NotAClientPort
 from pyxos.client.endpoints import WILDCARDS
 from pyxos.errors import ProtocolError, seconds_text
 from pyxos.runtime.config import HostPort, parse_host_port
+from pyxos.runtime.status import MSGPACK_DECODER
 
 LEADER_RECHECK_S = 1.0
 """A client not connected to the leader asks again at most this often (in the background)."""
 
-STATUS_DECODER = msgspec.msgpack.Decoder(dict[str, Any])
+STATUS_DECODER = MSGPACK_DECODER
+"""Decodes a node's answer to a `status` request (a `NodeStatus`)."""
 
 
 class NoNode(Exception):  # noqa: N818
@@ -114,8 +113,10 @@ class NodeChooser:
                 break
             try:
                 conn = await self._open(address, min(self.connect_timeout_s, remaining), errors)
-            except ConnectionRefusedError as exc:
-                errors.append(f"{address}: {_describe(exc)}")
+            except (ConnectionRefusedError, NotAClientPort) as exc:
+                # No node can be reached there, now or later: an address to correct.
+                wrong_port = isinstance(exc, NotAClientPort)  # it names the address itself
+                errors.append(str(exc) if wrong_port else f"{address}: {_describe(exc)}")
                 continue
             refused = False
             if conn is None:
@@ -130,11 +131,11 @@ class NodeChooser:
     async def _open(
         self, address: HostPort, timeout_s: float, errors: list[str]
     ) -> NodeConnection | None:
-        """A connection, or None with the reason in `errors`; `ConnectionRefusedError` is
-        raised for the caller to tell it apart."""
+        """A connection, or None with the reason in `errors`; `ConnectionRefusedError` and
+        `NotAClientPort` are raised for the caller to tell them apart."""
         try:
             return await NodeConnection.open(address, cluster=self._cluster, timeout_s=timeout_s)
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, NotAClientPort):
             raise
         except TimeoutError:
             # Whole milliseconds, rounded down: never more than the wait the caller allowed.
@@ -182,8 +183,8 @@ class NodeChooser:
                 status = STATUS_DECODER.decode((await conn.request("status")).result)
         except (TimeoutError, ConnectionLost, ValueError):
             return conn
-        leader = status.get("leader")
-        self._leader_hint = leader if isinstance(leader, int) else None
+        leader = status.leader
+        self._leader_hint = leader
         self._on_leader = leader == conn.node
         if leader is None or leader == conn.node or leader not in self._members:
             return conn
@@ -191,7 +192,7 @@ class NodeChooser:
         timeout_s = min(self.connect_timeout_s, deadline - loop.time())
         try:
             moved = await self._open(self._members[leader], timeout_s, errors)
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, NotAClientPort):
             moved = None
         if moved is None:
             return conn

@@ -29,6 +29,7 @@ from pyxos.client.async_client import (
 from pyxos.client.coordination import Consistency, LeaseInfo, default_owner
 from pyxos.client.sync_leases import SyncLease, acquire
 from pyxos.runtime.config import ClusterConfig
+from pyxos.runtime.status import NodeStatus
 
 T = TypeVar("T")
 
@@ -113,7 +114,7 @@ class Client:
             self._async.scan(prefix, limit=limit, after=after, consistency=consistency)
         )
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> NodeStatus:
         return self._run(self._async.status())
 
     # ---- coordination: see `pyxos.client.coordination` ------------------------------------

@@ -23,6 +23,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
 
+import msgspec
+
 from pyxos.embed.errors import (
     CommandFailed,
     NoQuorum,
@@ -46,6 +48,7 @@ from pyxos.machines.base import StateMachine
 from pyxos.machines.router import Router, route
 from pyxos.runtime.assembly import AssembledNode, assemble_node
 from pyxos.runtime.config import ClusterConfig, load_config
+from pyxos.runtime.status import NodeStatus, stopped
 
 log = logging.getLogger(__name__)
 
@@ -401,17 +404,19 @@ class Node:
     def running(self) -> bool:
         return self._assembled is not None and self.failure is None
 
-    def status(self) -> dict[str, Any]:
-        """The runner's status (role, leader, ballot, indexes, counters), as `/status` shows."""
+    def status(self) -> NodeStatus:
+        """The runner's status (role, leader, ballot, indexes, counters), as `/status` shows;
+        role `"stopped"` when the node does not run."""
         if self._assembled is None:
-            return {"node": self.node_id, "role": "stopped"}
-        body = self._assembled.runner.status()
-        body["cluster"] = self.config.cluster
-        body["peers_connected"] = self._assembled.transport.connected_peers
+            return stopped(self.node_id)
         reach = self._assembled.runner.reachability()
-        body["unreachable"] = list(reach.unreachable)
-        body["quorum"] = reach.quorum
-        return body
+        return msgspec.structs.replace(
+            self._assembled.runner.status(),
+            cluster=self.config.cluster,
+            peers_connected=self._assembled.transport.connected_peers,
+            unreachable=list(reach.unreachable),
+            quorum=reach.quorum,
+        )
 
     def _adapter(self, machine: str | None) -> Adapter:
         name = self._default if machine is None else machine

@@ -15,6 +15,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 from pyxos.embed.errors import RequestId
 from pyxos.embed.node import Consistency, Node
 from pyxos.embed.replicated import Call
+from pyxos.runtime.status import NodeStatus
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -133,12 +134,12 @@ class SyncNode:
     def is_leader(self) -> bool:
         return self.node.is_leader
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> NodeStatus:
         loop = self._loop
         if loop is None:
             return self.node.status()
 
-        async def status() -> dict[str, Any]:
+        async def status() -> NodeStatus:
             return self.node.status()
 
         return self._run(status())

@@ -33,12 +33,14 @@ The identities and outcomes themselves (`ClientPool`, `CLIENT_ID_MIN`, and the e
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pyxos.errors import RequestId, seconds_text, unreachable_text
 from pyxos.node.client_messages import ClientRead, ClientReply, ClientRequest
+from pyxos.runtime.meter import RequestMeter
 from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, NoQuorum, Timeout, Unavailable
 
 if TYPE_CHECKING:
@@ -92,6 +94,7 @@ class ClientRequests:
         self._next_read = 0
         self._read_client = node_id << 32  # slot 0: the node's reads (no session)
         self._pool = ClientPool(node_id, clients_max, seq_base)
+        self.meter = RequestMeter()  # answered requests per second and their latency
         self._contacts: PeerContacts | None = None
 
     def watch_peers(self, contacts: PeerContacts) -> None:
@@ -205,6 +208,7 @@ class ClientRequests:
         request: ClientRequest | ClientRead,
     ) -> _Answer:
         loop = asyncio.get_running_loop()
+        started_s = time.perf_counter()  # not loop.time(): uvloop's has millisecond steps
         limits = self._limits
         deadline = loop.time() + limits.request_timeout_ms / 1000
         retry_max_s = 4 * limits.request_retry_ms / 1000
@@ -254,6 +258,9 @@ class ClientRequests:
         finally:
             if handle is not None:
                 handle.cancel()
+            if future.done() and not future.cancelled():  # not a caller that gave up
+                now_s = time.perf_counter()
+                self.meter.record(now_s, now_s - started_s, ok=future.exception() is None)
 
     def deadline_error(self, session: RequestId | None, *, waited_ms: int) -> Timeout:
         """The error of a request unanswered after `waited_ms`: `NoQuorum` if this node cannot

@@ -34,7 +34,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, cast
+from typing import cast
 
 import msgspec
 
@@ -45,6 +45,7 @@ from pyxos.runtime.lease_waits import acquire, waited_acquire
 from pyxos.runtime.op_checks import service_op_error
 from pyxos.runtime.requests import CLIENT_ID_MIN, NoQuorum, Timeout, Unavailable
 from pyxos.runtime.runner import NodeRunner
+from pyxos.runtime.status import NodeStatus
 from pyxos.wire.client import (
     BAD_REQUEST,
     CLIENT_PROTOCOL_VERSION,
@@ -103,7 +104,7 @@ class ClientServer:
         cluster: str,
         listen: HostPort,
         members: Mapping[int, HostPort],
-        status: Callable[[], dict[str, Any]],
+        status: Callable[[], NodeStatus],
         check_op: OpCheck = service_op_error,
         in_flight_max: int = IN_FLIGHT_MAX,
     ) -> None:
@@ -157,7 +158,7 @@ class ClientServer:
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> NodeStatus:
         return self._status()
 
     def bad_stream(self, where: str, reason: str) -> None:

@@ -38,10 +38,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, assert_never
+from dataclasses import asdict, dataclass
+from typing import assert_never
 
 from pyxos.core.commands import Batch
 from pyxos.core.ids import NodeId, Slot
@@ -67,6 +68,7 @@ from pyxos.runtime.config import Limits
 from pyxos.runtime.disk import DiskCounters, DiskRounds
 from pyxos.runtime.faults import FaultTable
 from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
+from pyxos.runtime.status import NodeStatus, Role, StatusCounters
 from pyxos.storage.logstore import LogStore
 
 # The request names stay importable from here, where they were defined at first.
@@ -379,37 +381,34 @@ class NodeRunner(ClientRequests):
     def leader_known(self) -> bool:
         return self.node.status().leader is not None
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> NodeStatus:
         status = self.node.status()
-        counters = self.counters
         disk = self._disk.counters
         writer = self._executor.writer
-        return {
-            "node": self.node_id,
-            "protocol": status.protocol,
-            "role": "follower" if status.role == ROLE_REJOINING else status.role,
-            "leader": status.leader,
-            "view": status.view,
-            "ballot": str(status.promised),
-            "decided_index": status.decided_upto,
-            "applied_index": self.node.applied_upto,
+        role: Role = "follower" if status.role == ROLE_REJOINING else status.role  # type: ignore[assignment]
+        return NodeStatus(
+            node=self.node_id,
+            protocol=status.protocol,
+            role=role,
+            leader=status.leader,
+            view=status.view,
+            ballot=str(status.promised),
+            decided_index=status.decided_upto,
+            applied_index=self.node.applied_upto,
             # On the leader: slots each peer is behind (from heartbeat acks); elsewhere empty.
-            "lag": {str(p): n for p, n in status.lag.items()},
-            "durable_records": writer.durable,
-            "unsynced_records": writer.backlog,
-            "inbox": len(self._inbox),
-            "clients_in_use": self._pool.in_use,
-            "counters": {
-                "steps": counters.steps,
-                "syncs": disk.syncs,
-                "records_synced": disk.records_synced,
-                "peer_messages_dropped": counters.peer_messages_dropped,
-                "client_requests_refused": counters.client_requests_refused,
-                "client_retries": counters.client_retries,
-                "client_timeouts": counters.client_timeouts,
-                "snapshots_saved": disk.snapshots_saved,
-            },
-        }
+            lag={str(p): n for p, n in status.lag.items()},
+            durable_records=writer.durable,
+            unsynced_records=writer.backlog,
+            inbox=len(self._inbox),
+            clients_in_use=self._pool.in_use,
+            counters=StatusCounters(
+                **asdict(self.counters),
+                syncs=disk.syncs,
+                records_synced=disk.records_synced,
+                snapshots_saved=disk.snapshots_saved,
+            ),
+            requests=self.meter.rates(time.perf_counter()),
+        )
 
 
 def _is_local(inp: NodeInput, node_id: NodeId) -> bool:

@@ -1,5 +1,7 @@
-"""What operators read: `/status`, `/healthz`, `/metrics`, the status page `GET /`, and
-`/openapi.json`; and, with fault injection on, the faults of `pyxos.runtime.faults`:
+"""What operators read: `/status`, `/healthz`, `/metrics`, the status page `GET /`, the
+cluster's view (`GET /v1/cluster/status`, and as server-sent events `GET /v1/cluster/events`,
+see `pyxos.service.cluster_view`) and `/openapi.json`; and, with fault injection on, the faults
+of `pyxos.runtime.faults`:
 
 - `GET /v1/admin/faults` -> `{"node", "faults": [...], "counters": {...}}`, the active faults;
 - `POST /v1/admin/faults` with `{"kind", "duration_s", "peers"?, "delay_ms"?, "p"?}` adds one
@@ -13,6 +15,7 @@ spelling of the same faults (`/crash?t=`, `/drop`, `/slow`, `/flaky`) goes throu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -22,14 +25,21 @@ from aiohttp import web
 
 from pyxos.runtime.faults import FaultError, make_fault
 from pyxos.runtime.runner import NodeRunner
+from pyxos.runtime.status import UNSET, NodeStatus
+from pyxos.service.cluster_view import ClusterWatcher
 from pyxos.service.errors import ApiError, Routes, json_response
 from pyxos.service.inputs import read_json
 from pyxos.service.metrics import CONTENT_TYPE, HttpCounters, render_metrics
-from pyxos.service.status_page import render_status_page
+from pyxos.service.status_page import REFRESH_S, status_page
 
 log = logging.getLogger(__name__)
 
 FAULTS_PATH = "/v1/admin/faults"
+CLUSTER_STATUS_PATH = "/v1/cluster/status"
+CLUSTER_EVENTS_PATH = "/v1/cluster/events"
+EVENTS_RETRY_MS = 2000
+# The cluster's view may be read by a status page served by another member (its node died).
+_ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
 
 
 class FaultBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -99,13 +109,15 @@ class AdminRoutes:
     def __init__(
         self,
         runner: NodeRunner,
-        status: Callable[[], dict[str, Any]],
+        status: Callable[[], NodeStatus],
         http: HttpCounters,
         *,
+        watcher: ClusterWatcher,
         fault_injection: bool = False,
     ) -> None:
         self._runner = runner
         self._status = status
+        self._watcher = watcher
         self._http = http
         self._fault_injection = fault_injection
         self._openapi: bytes | None = None
@@ -114,6 +126,8 @@ class AdminRoutes:
         return {
             "/": {"GET": self.status_page},
             "/status": {"GET": self.status},
+            CLUSTER_STATUS_PATH: {"GET": self.cluster_status},
+            CLUSTER_EVENTS_PATH: {"GET": self.cluster_events},
             "/healthz": {"GET": self.healthz},
             "/metrics": {"GET": self.metrics},
             "/openapi.json": {"GET": self.openapi},
@@ -153,21 +167,48 @@ class AdminRoutes:
     async def status(self, request: web.Request) -> web.Response:
         return json_response(self._status())
 
+    async def cluster_status(self, request: web.Request) -> web.Response:
+        return json_response(await self._watcher.view(), headers=_ANY_ORIGIN)
+
+    async def cluster_events(self, request: web.Request) -> web.StreamResponse:
+        """The cluster's view every `REFRESH_S` seconds as server-sent events, until the
+        client goes away or the node stops."""
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-store",
+                **_ANY_ORIGIN,
+            }
+        )
+        await response.prepare(request)
+        stopped = self._runner.stopped
+        try:
+            await response.write(f"retry: {EVENTS_RETRY_MS}\n\n".encode())
+            while not stopped.is_set():
+                view = msgspec.json.encode(await self._watcher.view())
+                await response.write(b"data: " + view + b"\n\n")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopped.wait(), REFRESH_S)
+        except (ConnectionResetError, ConnectionError):
+            pass  # the page was closed
+        return response
+
     async def healthz(self, request: web.Request) -> web.Response:
         runner = self._runner
         if runner.failure is not None or runner.stopped.is_set():
             raise ApiError("unavailable", "the node has stopped")
         # The cluster id lets a launcher tell its own node from another process on the port.
-        cluster = self._status().get("cluster")
-        return json_response({"ok": True, "node": runner.node_id, "cluster": cluster})
+        cluster = self._status().cluster
+        return json_response(
+            {"ok": True, "node": runner.node_id, "cluster": None if cluster is UNSET else cluster}
+        )
 
     async def metrics(self, request: web.Request) -> web.Response:
         text = render_metrics(self._status(), self._http)
         return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 
     async def status_page(self, request: web.Request) -> web.Response:
-        page = render_status_page(self._status())
-        return web.Response(text=page, content_type="text/html", charset="utf-8")
+        return web.Response(body=status_page(), content_type="text/html", charset="utf-8")
 
     async def openapi(self, request: web.Request) -> web.Response:
         if self._openapi is None:  # built on first use: most nodes are never asked

@@ -12,7 +12,8 @@ The route families (reference: docs/api.md, and `GET /openapi.json` on any node)
   `fault_injection=True`;
 - `/<key>` and `POST /`: Paxi's routes, `Id`/`Cid` as labels or, when asked, an exactly-once
   session (`service.paxi_routes`);
-- `/status`, `/healthz`, `/metrics`, `/openapi.json` and the status page `GET /`
+- `/status`, `/healthz`, `/metrics`, `/openapi.json`, the cluster's view
+  (`/v1/cluster/status`, `/v1/cluster/events`) and the status page `GET /`
   (`service.admin_routes`);
 - with `fault_injection=True`, injected faults: `/v1/admin/faults` (`service.admin_routes`),
   Paxi's `/drop`, `/slow`, `/flaky` and `/crash?t=` (`pyxos.runtime.faults`).
@@ -31,13 +32,14 @@ specific route always wins.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 
 from pyxos.runtime.config import HostPort
 from pyxos.runtime.runner import NodeRunner
+from pyxos.runtime.status import NodeStatus
 from pyxos.service.admin_routes import AdminRoutes
+from pyxos.service.cluster_view import ClusterWatcher
 from pyxos.service.coordination_routes import CoordinationRoutes
 from pyxos.service.errors import Handler, Routes, add_resource, errors_middleware
 from pyxos.service.gopaxos_routes import GoPaxosRoutes
@@ -69,7 +71,7 @@ def _merge(families: list[Routes]) -> Routes:
 
 def build_app(
     runner: NodeRunner,
-    status: Callable[[], dict[str, Any]],
+    status: Callable[[], NodeStatus],
     *,
     fault_injection: bool = False,
 ) -> web.Application:
@@ -79,6 +81,7 @@ def build_app(
     """
     store = KvStore(runner)
     http = HttpCounters()
+    watcher = ClusterWatcher(node=runner.node_id, status=status, quorums=runner.node.config.quorums)
     # Bodies are limited per route (service.inputs); this is only aiohttp's own backstop.
     app = web.Application(
         client_max_size=BODY_BYTES_MAX,
@@ -86,7 +89,9 @@ def build_app(
     )
     routes = _merge(
         [
-            AdminRoutes(runner, status, http, fault_injection=fault_injection).routes(),
+            AdminRoutes(
+                runner, status, http, watcher=watcher, fault_injection=fault_injection
+            ).routes(),
             KvRoutes(store).routes(),
             LockRoutes(runner).routes(),
             CoordinationRoutes(runner).routes(),
@@ -98,6 +103,11 @@ def build_app(
     for path, handlers in routes.items():
         add_resource(app.router, path, handlers)
     add_resource(app.router, PAXI_KEY_PATH, catch_all)
+
+    async def close_watcher(app: web.Application) -> None:
+        await watcher.close()
+
+    app.on_cleanup.append(close_watcher)
     return app
 
 

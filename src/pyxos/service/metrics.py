@@ -1,6 +1,6 @@
 """`/metrics`: a node's status in the Prometheus text exposition format (version 0.0.4).
 
-Written by hand (a few dozen lines, no dependency): every counter of `status()["counters"]`
+Written by hand (a few dozen lines, no dependency): every counter of `status().counters`
 becomes `pyxos_<name>_total`, every transport counter `pyxos_transport_<name>_total`, the
 indexes and queue sizes gauges, and the role `pyxos_is_leader` (1 or 0). A counter the runner
 adds later shows up on its own, with a generic HELP line; so do the fast client server's
@@ -11,11 +11,12 @@ route and status in `pyxos_http_requests_total`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
+import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from pyxos.runtime.status import NodeStatus
 from pyxos.service.errors import Handler
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -85,34 +86,35 @@ class HttpCounters:
         return count
 
 
-def render_metrics(status: Mapping[str, Any], http: HttpCounters) -> str:
-    """The exposition text of `status` (a node's `/status` body) and the HTTP counts."""
+def render_metrics(status: NodeStatus, http: HttpCounters) -> str:
+    """The exposition text of `status` (a node's `/status`) and the HTTP counts."""
     lines: list[str] = []
-    node = str(status.get("node", ""))
-    info = {"node": node, "cluster": str(status.get("cluster") or ""), "role": status["role"]}
+    cluster = "" if status.cluster is msgspec.UNSET else status.cluster
+    info = {"node": str(status.node), "cluster": cluster, "role": status.role}
     lines += _family("pyxos_node_info", "gauge", "This node; the value is 1.", [(_labels(info), 1)])
-    is_leader = int(status["role"] == "leader")
+    is_leader = int(status.role == "leader")
     lines += _family("pyxos_is_leader", "gauge", "1 if this node leads, else 0.", [("", is_leader)])
-    leader = status.get("leader")
     lines += _family(
         "pyxos_leader_node",
         "gauge",
         "The leader this node knows of; 0 if none.",
-        [("", int(leader or 0))],
+        [("", status.leader or 0)],
     )
     for field, (name, help_text) in _GAUGES.items():
-        if field in status:
-            lines += _family(name, "gauge", help_text, [("", int(status[field]))])
-    if "peers_connected" in status:
-        count = len(status["peers_connected"])
+        lines += _family(name, "gauge", help_text, [("", int(getattr(status, field)))])
+    if status.peers_connected is not msgspec.UNSET:
+        count = len(status.peers_connected)
         lines += _family(
             "pyxos_peers_connected", "gauge", "Peers with an open connection.", [("", count)]
         )
-    for field, value in sorted(status.get("counters", {}).items()):
+    for field, value in sorted(msgspec.structs.asdict(status.counters).items()):
         help_text = _RUNNER_COUNTERS.get(field, f"Runner counter {field}.")
         lines += _family(f"pyxos_{field}_total", "counter", help_text, [("", int(value))])
     for section, title in _SECTIONS.items():
-        for field, value in sorted(status.get(section, {}).items()):
+        counters = getattr(status, section)
+        if counters is msgspec.UNSET:
+            continue
+        for field, value in sorted(counters.items()):
             help_text = f"{title}: {field.replace('_', ' ')}."
             name = f"pyxos_{section}_{field}_total"
             lines += _family(name, "counter", help_text, [("", int(value))])

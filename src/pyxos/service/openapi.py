@@ -188,7 +188,7 @@ def _paths() -> Json:
     return {
         "/": {
             "get": _op(
-                f"Status page (HTML, refreshes every {REFRESH_S} s)",
+                f"The cluster's status page (HTML; live, a new view every {REFRESH_S} s)",
                 {"description": "OK", "content": {"text/html": {"schema": STR}}},
                 (),
             ),
@@ -309,6 +309,20 @@ def _paths() -> Json:
             )
         },
         "/status": {"get": _op("Node status (JSON)", _json(ref("Status")), ())},
+        "/v1/cluster/status": {
+            "get": _op(
+                "Every member's status, health, lag and quorum, as this node sees them",
+                _json(ref("ClusterView")),
+                (),
+            )
+        },
+        "/v1/cluster/events": {
+            "get": _op(
+                f"The cluster view as server-sent events, one every {REFRESH_S} s",
+                {"description": "OK", "content": {"text/event-stream": {"schema": STR}}},
+                (),
+            )
+        },
         "/healthz": {"get": _op("Liveness", _json(ref("Health")), ("unavailable",))},
         "/metrics": {
             "get": _op(

@@ -125,6 +125,12 @@ def schemas() -> Json:
         "Status": {
             **ANY,
             "description": "node, name (its id as the cluster file writes it, e.g. 1.2), role, "
-            "leader, view, ballot, indexes, members, counters",
+            "leader, view, ballot, indexes, members, counters, requests (rate and latency)",
+        },
+        "ClusterView": {
+            **ANY,
+            "description": "cluster, served_by, leader, quorum (bool), up, summary, requests, "
+            "and members: each with node, name, http, health (up or down), error, "
+            "last_contact_s, has_quorum, lag and its last status",
         },
     }

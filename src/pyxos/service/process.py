@@ -17,7 +17,8 @@ import logging
 import os
 import signal
 import sys
-from typing import Any
+
+import msgspec
 
 from pyxos.machines.catalog import build_machines
 from pyxos.runtime.assembly import (
@@ -29,6 +30,7 @@ from pyxos.runtime.assembly import (
 )
 from pyxos.runtime.client_server import ClientServer
 from pyxos.runtime.config import ClusterConfig
+from pyxos.runtime.status import MemberAddress, NodeStatus
 from pyxos.service.app import build_app, serve
 from pyxos.storage import EXIT_STORAGE_FAILED, StorageFailed
 from pyxos.storage.writable import check_writable
@@ -106,33 +108,32 @@ async def _main(config: ClusterConfig, node_id: int) -> int:
     # Every member's addresses, so that a client (`pyxos status`) reaching one node finds all,
     # and its name as the cluster file writes it (`"1.2"` in a zoned cluster).
     members = {
-        str(s.node_id): {
-            "http": str(s.http),
-            "client": str(s.client),
-            "name": config.name(s.node_id),
-        }
+        str(s.node_id): MemberAddress(
+            http=str(s.http), client=str(s.client), name=config.name(s.node_id)
+        )
         for s in config.nodes
     }
     name = config.name(node_id)
 
-    def status() -> dict[str, Any]:
-        body = runner.status()
-        body["name"] = name
-        body["cluster"] = config.cluster
-        # Where this node serves, so that a client that found it can reach its other APIs.
-        body["http"] = str(spec.http)
-        body["client"] = str(spec.client)
-        body["members"] = members
-        body["peers_connected"] = transport.connected_peers
+    def status() -> NodeStatus:
         reach = runner.reachability()
-        body["unreachable"] = list(reach.unreachable)
-        body["quorum"] = reach.quorum
-        body["transport"] = {
-            name: getattr(transport.counters, name)
-            for name in transport.counters.__dataclass_fields__
-        }
-        body["client_server"] = clients.counters.as_dict()
-        return body
+        return msgspec.structs.replace(
+            runner.status(),
+            name=name,
+            cluster=config.cluster,
+            # Where this node serves, so that a client that found it can reach its other APIs.
+            http=str(spec.http),
+            client=str(spec.client),
+            members=members,
+            peers_connected=transport.connected_peers,
+            unreachable=list(reach.unreachable),
+            quorum=reach.quorum,
+            transport={
+                field: getattr(transport.counters, field)
+                for field in transport.counters.__dataclass_fields__
+            },
+            client_server=clients.counters.as_dict(),
+        )
 
     clients = ClientServer(
         runner,
