@@ -202,7 +202,7 @@ def test_except_pyxos_timeout_catches_a_timeout_of_the_embedded_node(tmp_path: P
                 await node.read(lambda c: c.value, timeout=0.2)
             assert read.value.unreachable == (2, 3)
             assert "0.2 s" in str(read.value) and "outcome" not in str(read.value)
-            assert (node.status()["quorum"], node.status()["unreachable"]) == (False, [2, 3])
+            assert (node.status().quorum, node.status().unreachable) == (False, [2, 3])
 
     asyncio.run(main())
 

@@ -335,11 +335,15 @@ class AsyncClient(Coordination):
                 last = str(exc)
                 if exc.refused and not nodes.ever_connected:
                     # Nothing listens at any address this client was given, and nothing ever
-                    # did: a wrong address far more often than a cluster restarting.
-                    raise Unavailable(
-                        f"no node reachable: {last}; is the cluster running? (an embedded "
-                        "pyxos.Node serves clients only with serve_clients=True)"
-                    ) from None
+                    # did: a wrong address far more often than a cluster restarting. (An HTTP
+                    # port given as a client port already says which port to use.)
+                    hint = (
+                        ""
+                        if exc.wrong_port
+                        else "; is the cluster running? (an embedded pyxos.Node serves clients "
+                        "only with serve_clients=True)"
+                    )
+                    raise Unavailable(f"no node reachable: {last}{hint}") from None
                 backoff_s = await _back_off(backoff_s, deadline)
                 continue
             future = conn.request(

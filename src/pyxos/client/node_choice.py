@@ -34,11 +34,13 @@ STATUS_DECODER = MSGPACK_DECODER
 
 class NoNode(Exception):  # noqa: N818
     """No node could be connected to in one pass over the candidates; `refused` if each of
-    them refused the connection (nothing listens there)."""
+    them refused the connection (nothing listens there), `wrong_port` if one of them turned
+    out to be a node's HTTP port (the message names the port to use)."""
 
-    def __init__(self, message: str, *, refused: bool) -> None:
+    def __init__(self, message: str, *, refused: bool, wrong_port: bool = False) -> None:
         super().__init__(message)
         self.refused = refused
+        self.wrong_port = wrong_port
 
 
 class NodeChooser:
@@ -107,6 +109,7 @@ class NodeChooser:
         loop = asyncio.get_running_loop()
         errors: list[str] = []
         refused = True
+        wrong_ports = False
         for address in self._candidates(exclude):
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -116,6 +119,7 @@ class NodeChooser:
             except (ConnectionRefusedError, NotAClientPort) as exc:
                 # No node can be reached there, now or later: an address to correct.
                 wrong_port = isinstance(exc, NotAClientPort)  # it names the address itself
+                wrong_ports = wrong_ports or wrong_port
                 errors.append(str(exc) if wrong_port else f"{address}: {_describe(exc)}")
                 continue
             refused = False
@@ -126,7 +130,11 @@ class NodeChooser:
                 self._learn(conn)
                 conn = await self._move_to_leader(conn, deadline)
             return conn
-        raise NoNode("; ".join(errors) or "no node to try", refused=refused and bool(errors))
+        raise NoNode(
+            "; ".join(errors) or "no node to try",
+            refused=refused and bool(errors),
+            wrong_port=wrong_ports,
+        )
 
     async def _open(
         self, address: HostPort, timeout_s: float, errors: list[str]
