@@ -6,9 +6,9 @@ from itertools import accumulate
 from random import Random
 
 import pytest
-from conftest import MakeRecords
 from crc32c import crc32c
 
+from conftest import MakeRecords
 from pyxos.core.ids import Ballot
 from pyxos.core.multipaxos.records import Promised, Record
 from pyxos.wire.log_frames import (

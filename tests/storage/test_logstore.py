@@ -7,8 +7,8 @@ from pathlib import Path
 from random import Random
 
 import pytest
-from conftest import MakeRecords
 
+from conftest import MakeRecords
 from pyxos.core.ids import Ballot
 from pyxos.core.multipaxos.records import AcceptedValue, Promised, covers
 from pyxos.storage.errors import StorageFailed, StoreStateError

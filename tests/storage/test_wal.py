@@ -9,8 +9,8 @@ from pathlib import Path
 from random import Random
 
 import pytest
-from conftest import MakeRecords
 
+from conftest import MakeRecords
 from pyxos.core.commands import Command
 from pyxos.core.ids import Ballot
 from pyxos.core.multipaxos.records import DecidedValue, Promised, Record
