@@ -9,8 +9,9 @@ types (the codecs are built from them), builds replicas, and answers the few que
 layers above need about its records:
 
 - `covers(snapshot, record)`: may the log drop `record` once `snapshot` is durable?
-- `extent(record)`: the slot it is about and the ballot it promises, the two things `covers`
-  compares, so that the log can tell whether a whole segment is covered without keeping it.
+- `extent(records)`: the highest slot they are about and the highest ballot they promise, the
+  two things `covers` compares, so that the log can tell whether a whole segment is covered
+  without keeping it (one call per segment: it runs over every record at every restart).
 - `fact(record)`: what a durable record means to the safety checkers (a promise, an acceptance
   of a value in an instance at a ballot, a decided value), so the simulator's checkers and the
   log inspector judge every protocol by the same rules without knowing its record types.
@@ -27,7 +28,7 @@ package touches its internals.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from random import Random
@@ -159,9 +160,10 @@ class ProtocolSpec:
     record_classes: tuple[type[DurableRecord], ...]
     build: ReplicaFactory
     covers: Callable[[Snapshot, DurableRecord], bool]
-    extent: Callable[[DurableRecord], tuple[Slot, Ballot | None]]
-    """`(slot, promise)`: a snapshot covers the record if its slot is at least `slot` and its
-    promise at least `promise` (None: the record promises nothing)."""
+    extent: Callable[[Iterable[DurableRecord]], tuple[Slot, Ballot | None]]
+    """`(slot, promise)` of some records: a snapshot covers them all if its slot is at least
+    `slot` (-1: none is about a slot) and its promise at least `promise` (None: none
+    promises anything)."""
     fact: Callable[[DurableRecord], Fact | None]
 
     @property

@@ -39,7 +39,7 @@ import gc
 import logging
 import os
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -110,12 +110,17 @@ class SegmentInfo:
     slot_max: int = -1
     promised_max: Ballot | None = None
 
-    def note(self, extent: tuple[int, Ballot | None], size_bytes: int) -> None:
-        """Count a record of `extent` (its protocol's `extent(record)`) and `size_bytes`."""
-        # Called once per record on every restart: keep it to plain comparisons.
-        self.records += 1
+    def note(
+        self,
+        records: Sequence[Record],
+        size_bytes: int,
+        extent: Callable[[Iterable[Record]], tuple[int, Ballot | None]],
+    ) -> None:
+        """Count `records` of `size_bytes` in all (its protocol's `extent` tells what they are
+        about). Runs over every record at every restart: one call per segment."""
+        self.records += len(records)
         self.size_bytes += size_bytes
-        slot, promised = extent
+        slot, promised = extent(records)
         if promised is not None and (self.promised_max is None or promised > self.promised_max):
             self.promised_max = promised
         self.slot_max = max(self.slot_max, slot)
@@ -472,9 +477,11 @@ class WriteAheadLog:
         repaired = 0
         for seg in scan.segments:
             info = SegmentInfo(path=seg.path, first_seq=seg.first_seq)
-            extent = self._extent
-            for frame in seg.frames:
-                info.note(extent(frame.record), frame.size)
+            info.note(
+                [frame.record for frame in seg.frames],
+                sum(frame.size for frame in seg.frames),
+                self._extent,
+            )
             self._segments.append(info)
         if scan.torn is not None:
             last = scan.segments[-1].path
@@ -536,9 +543,7 @@ class WriteAheadLog:
                 self._roll()
                 continue
             self._write(b"".join(frame for frame, _ in pending[i:j]))
-            extent = self._extent
-            for frame, record in pending[i:j]:
-                seg.note(extent(record), len(frame))
+            seg.note([record for _, record in pending[i:j]], size, self._extent)
             i = j
         pending.clear()
         self._pending_bytes = 0

@@ -44,13 +44,14 @@ PAYLOAD_BYTES_MAX = 64 * 1024 * 1024
 class RecordCodec:
     """One protocol's durable records <-> bytes (payloads, and framed)."""
 
-    __slots__ = ("_decoder", "_encoder", "record_classes", "spec")
+    __slots__ = ("_encoder", "decoder", "record_classes", "spec")
 
     def __init__(self, spec: ProtocolSpec) -> None:
         self.spec = spec
         self.record_classes = spec.record_classes
         self._encoder = msgspec.msgpack.Encoder()
-        self._decoder: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder(spec.record_type)
+        # Public so that a scanner can call the C decoder directly, one call per frame.
+        self.decoder: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder(spec.record_type)
 
     def encode(self, record: DurableRecord) -> bytes:
         """The msgpack payload of `record`. Raises `TypeError` for anything that is not one of
@@ -61,7 +62,7 @@ class RecordCodec:
 
     def decode(self, payload: bytes | memoryview) -> DurableRecord:
         """Decode one payload. Raises `msgspec.DecodeError` (a `ValueError`) on bad bytes."""
-        record: DurableRecord = self._decoder.decode(payload)
+        record: DurableRecord = self.decoder.decode(payload)
         return record
 
     def frame(self, record: DurableRecord) -> bytes:
@@ -163,7 +164,7 @@ class FrameScanner:
         if self._bad is not None:
             return out
         buf, pos, end, start = self._buf, self._pos, len(self._buf), self._start
-        unpack, mv, decode = HEADER.unpack_from, memoryview(buf), self._codec.decode
+        unpack, mv, decode = HEADER.unpack_from, memoryview(buf), self._codec.decoder.decode
         while end - pos >= HEADER_BYTES:
             length, crc = unpack(buf, pos)
             if length == 0 or length > PAYLOAD_BYTES_MAX:

@@ -8,6 +8,7 @@ recovery (a replica could learn it again from its peers).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import assert_never
 
 import msgspec
@@ -53,13 +54,18 @@ def covers(snapshot: Snapshot, record: msgspec.Struct) -> bool:
             assert_never(unreachable)
 
 
-def extent(record: msgspec.Struct) -> tuple[Slot, Ballot | None]:
-    """The slot `record` is about (0 for a promise) and the ballot it promises (None for a
-    value: an acceptance's ballot is covered by the slot alone, see `covers`)."""
-    if type(record) is Promised:
-        return 0, record.ballot
-    assert isinstance(record, AcceptedValue | DecidedValue), record
-    return record.slot, None
+def extent(records: Iterable[msgspec.Struct]) -> tuple[Slot, Ballot | None]:
+    """The highest slot `records` are about (-1 for none) and the highest ballot they promise
+    (None for none): an acceptance's ballot is covered by its slot alone, see `covers`."""
+    slot_max: Slot = -1
+    promised: Ballot | None = None
+    for record in records:
+        if type(record) is Promised:
+            if promised is None or record.ballot > promised:
+                promised = record.ballot
+        elif record.slot > slot_max:  # type: ignore[attr-defined]
+            slot_max = record.slot  # type: ignore[attr-defined]
+    return slot_max, promised
 
 
 def fact(record: msgspec.Struct) -> Fact | None:
