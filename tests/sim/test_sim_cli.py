@@ -93,3 +93,17 @@ def test_parse_seed_range() -> None:
         sim_cmd.parse_seed_range("5..3")
     with pytest.raises(argparse.ArgumentTypeError):
         sim_cmd.parse_seed_range("a..b")
+
+
+def test_one_seed_and_a_sweep_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "--seed", "3", "-o", "json"]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert one["seed"] == 3 and one["ok"] and one["violations"] == []
+    assert one["options"]["nodes"] in (3, 5) and one["quorums"] == "majority"
+    assert one["stats"]["ops_completed"] >= 200 and one["replay"] is None
+    assert main(["sim", "--seeds", "1..2", "-o", "json"]) == 0
+    many = json.loads(capsys.readouterr().out)
+    assert (many["runs"], many["violations"], many["failing"]) == (2, 0, [])
+    assert many["speed"]["ops_per_cpu_s"] > 0
+    assert main(["bench", "sim", "--seeds", "1..2", "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["failing"] == []

@@ -133,3 +133,18 @@ def test_verify_reports_corruption_as_json(
     assert _run("verify", str(log_dir), "-o", "json") == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False and str(segment) in report["error"]
+
+
+def test_inspect_as_json_lists_every_record_and_the_summary(
+    log_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("inspect", "-o", "json", str(log_dir)) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["state"] == "clean" and document["protocol"] == "multipaxos/1"
+    assert document["snapshot"]["slot"] == 20
+    records = [r for seg in document["segments"] for r in seg["records"]]
+    assert len(records) == document["records"] == sum(document["by_type"].values())
+    assert {r["type"] for r in records} <= {"promised", "accepted", "decided"}
+    assert all(seg["end"] == {"state": "clean"} for seg in document["segments"])
+    assert _run("inspect", "--summary", "-o", "json", str(log_dir)) == 0
+    assert "segments" not in json.loads(capsys.readouterr().out)

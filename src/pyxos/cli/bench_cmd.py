@@ -26,6 +26,7 @@ write-ahead log's group-commit throughput beside it, and restart time (`pyxos.be
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import subprocess
@@ -42,7 +43,7 @@ import msgspec
 from pyxos.bench.peers.command import add_parser as add_peers_parser
 from pyxos.cli import up_cmd
 from pyxos.cli.cluster_args import cluster_target
-from pyxos.cli.output import add_output_argument
+from pyxos.cli.output import add_output_argument, print_json
 from pyxos.cli.sim_cmd import parse_seed_range
 from pyxos.client.admin import find_members
 from pyxos.client.endpoints import reachable
@@ -101,6 +102,7 @@ def register(sub: Any) -> None:
         default=range(1, 101),
         help="seeds to run, A..B (default 1..100)",
     )
+    add_output_argument(sim)
     sim.set_defaults(func=run_sim)
     storage = kinds.add_parser(
         "storage", help="fsync rate, group-commit throughput and restart time of the WAL"
@@ -117,6 +119,7 @@ def register(sub: Any) -> None:
         default=1_000_000,
         help="records in the log whose restart time is measured (default 1000000)",
     )
+    add_output_argument(storage)
     storage.set_defaults(func=run_storage)
     add_peers_parser(kinds)
     peers = kinds.choices["peers"]
@@ -460,6 +463,10 @@ def run_sim(args: argparse.Namespace) -> int:
 
     seeds: range = args.seeds
     totals = sweep(seeds, {}, report=False)
+    if args.output == "json":
+        figures = {"seeds": f"{seeds.start}..{seeds.stop - 1}", **totals.speed_figures()}
+        print_json({**figures, "failing": [r.seed for r in totals.failing]})
+        return 1 if totals.failing else 0
     print(f"pyxos bench sim --seeds {seeds.start}..{seeds.stop - 1}")
     print(f"simulator speed: {totals.speed()}")
     if totals.failing:
@@ -472,9 +479,12 @@ def run_storage(args: argparse.Namespace) -> int:
     from pyxos.bench.storage import bench_storage, format_storage_bench
 
     if args.restart_records < 1:
-        print("error: --restart-records must be positive")
+        print("pyxos bench storage: error: --restart-records must be positive", file=sys.stderr)
         return 2
     result = bench_storage(args.dir, restart_records=args.restart_records)
+    if args.output == "json":
+        print_json(dataclasses.asdict(result))
+        return 0
     print(f"pyxos bench storage --restart-records {args.restart_records}")
     print(format_storage_bench(result))
     return 0

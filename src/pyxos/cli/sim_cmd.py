@@ -9,12 +9,14 @@ linearizability checker's counterexample and the command that replays the run. A
 one line per failing seed (with its replay command) and a summary: violations, coverage of each
 counter, and the simulator's speed in simulated client operations and messages per CPU-second.
 Exit status 1 on any violation, or when a coverage counter occurs in fewer than
-`--min-coverage` percent of the seeds (checked from 100 seeds on).
+`--min-coverage` percent of the seeds (checked from 100 seeds on). `-o json` prints one JSON
+document instead: a seed's options, violations, coverage and statistics, or a sweep's totals.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pyxos.check.history import dump_jsonl
+from pyxos.cli.output import add_output_argument, print_json
 from pyxos.cli.protocol_args import add_protocol_arguments
 from pyxos.core.protocols import DEFAULT_PROTOCOL
 from pyxos.core.quorum import MAJORITY, QuorumSpec
@@ -52,6 +55,7 @@ def register(sub: Any) -> None:
         help="fail a sweep of 100+ seeds if a coverage counter occurs in fewer percent of seeds",
     )
     add_protocol_arguments(parser)
+    add_output_argument(parser)
     add_option_flags(parser)
     parser.set_defaults(func=run)
 
@@ -98,12 +102,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         overrides = overrides_from_args(args)
         setup = Setup(protocol=args.protocol, quorums=args.quorums)
+        as_json = args.output == "json"
         if args.seed is not None:
-            return _run_one(args.seed, overrides, args.transcript, args.history, setup)
+            return _run_one(
+                args.seed, overrides, args.transcript, args.history, setup, as_json=as_json
+            )
         if args.transcript is not None or args.history is not None:
             print("error: --transcript and --history need --seed", file=sys.stderr)
             return 2
-        return _run_many(args.seeds, overrides, args.min_coverage, setup)
+        return _run_many(args.seeds, overrides, args.min_coverage, setup, as_json=as_json)
     except ValueError as exc:  # an invalid option value
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -123,6 +130,8 @@ def _run_one(
     transcript: Path | None,
     history: Path | None,
     setup: Setup,
+    *,
+    as_json: bool = False,
 ) -> int:
     started = time.process_time()
     options = expand_options(seed, **overrides)
@@ -133,11 +142,28 @@ def _run_one(
         quorums=setup.quorums,
     )
     cpu_s = time.process_time() - started
-    print(f"seed {seed}: options {result.options.describe()}")
     if transcript is not None and result.transcript is not None:
         transcript.write_text("".join(line + "\n" for line in result.transcript))
     if history is not None:
         history.write_text(dump_jsonl(result.history))
+    if as_json:
+        print_json(
+            {
+                "seed": seed,
+                "ok": result.ok,
+                "options": {n: getattr(result.options, n) for n in OPTION_NAMES},
+                "protocol": result.protocol,
+                "quorums": result.quorums.describe(),
+                "violations": result.violations,
+                "counterexample": result.counterexample,
+                "coverage": result.coverage,
+                "stats": dataclasses.asdict(result.stats),
+                "cpu_s": round(cpu_s, 3),
+                "replay": None if result.ok else result.replay,
+            }
+        )
+        return 0 if result.ok else 1
+    print(f"seed {seed}: options {result.options.describe()}")
     status = "ok" if result.ok else "FAILED"
     print(
         f"seed {seed}: {status} {result.stats.describe()} coverage "
@@ -182,6 +208,16 @@ class Sweep:
     def coverage_percent(self) -> dict[str, float]:
         return {n: 100.0 * c / max(1, self.seeds) for n, c in self.coverage.items()}
 
+    def speed_figures(self) -> dict[str, float]:
+        """The simulator's speed as numbers (what `speed` says in words)."""
+        cpu_s = max(self.cpu_s, 1e-9)
+        return {
+            "ops_per_cpu_s": round(self.ops / cpu_s, 1),
+            "messages_per_cpu_s": round(self.messages / cpu_s, 1),
+            "cpu_s": round(self.cpu_s, 3),
+            "cpu_s_per_seed": round(self.cpu_s / max(1, self.seeds), 4),
+        }
+
     def speed(self) -> str:
         cpu_s = max(self.cpu_s, 1e-9)
         return (
@@ -220,20 +256,40 @@ def sweep(
 
 
 def _run_many(
-    seeds: range, overrides: dict[str, int | float], min_coverage: float, setup: Setup
+    seeds: range,
+    overrides: dict[str, int | float],
+    min_coverage: float,
+    setup: Setup,
+    *,
+    as_json: bool = False,
 ) -> int:
-    totals = sweep(seeds, overrides, setup=setup)
+    totals = sweep(seeds, overrides, setup=setup, report=not as_json)
+    percent = totals.coverage_percent()
+    low = []
+    if totals.seeds >= COVERAGE_SEEDS_MIN:
+        low = [name for name in COVERAGE_COUNTERS if percent[name] < min_coverage]
+    if as_json:
+        print_json(
+            {
+                "seeds": f"{seeds.start}..{seeds.stop - 1}",
+                "runs": totals.seeds,
+                "violations": totals.violations,
+                "failing": [
+                    {"seed": r.seed, "first": r.violations[0].splitlines()[0], "replay": r.replay}
+                    for r in totals.failing
+                ],
+                "coverage_percent": {n: round(v, 1) for n, v in percent.items()},
+                "coverage_below_min": low,
+                "speed": totals.speed_figures(),
+            }
+        )
+        return 1 if totals.failing or low else 0
     print(
         f"seeds {seeds.start}..{seeds.stop - 1}: {totals.seeds} runs, {totals.violations} "
         f"violations, {len(totals.failing)} failing seeds"
     )
-    percent = totals.coverage_percent()
     print("coverage: " + ", ".join(f"{name} {percent[name]:.1f}%" for name in COVERAGE_COUNTERS))
     print(f"speed: {totals.speed()}")
-    failed = bool(totals.failing)
-    if totals.seeds >= COVERAGE_SEEDS_MIN:
-        low = [name for name in COVERAGE_COUNTERS if percent[name] < min_coverage]
-        if low:
-            print(f"coverage below {min_coverage:g}%: {', '.join(low)}")
-            failed = True
-    return 1 if failed else 0
+    if low:
+        print(f"coverage below {min_coverage:g}%: {', '.join(low)}")
+    return 1 if totals.failing or low else 0

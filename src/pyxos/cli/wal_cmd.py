@@ -69,6 +69,7 @@ def register(sub: Any) -> None:
         "directory", metavar="DIR", help="the node's log directory, or its data directory"
     )
     inspect.add_argument("--summary", action="store_true", help="print only the summary")
+    add_output_argument(inspect)
     inspect.set_defaults(func=run_inspect)
     verify = actions.add_parser(
         "verify",
@@ -125,6 +126,12 @@ def run_inspect(args: argparse.Namespace) -> int:
     scan = _scan(args.directory, "pyxos wal inspect")
     if scan is None:
         return EXIT_UNREADABLE
+    if args.output == "json":
+        document = _summary(scan)
+        if not args.summary:
+            document["segments"] = _segments(scan)
+        print_json(document)
+        return EXIT_CORRUPT if scan.error is not None else EXIT_OK
     out = sys.stdout
     if not args.summary:
         _print_records(scan, out)
@@ -216,7 +223,42 @@ def _print_records(scan: DirectoryScan, out: TextIO) -> None:
                 assert_never(unreachable)
 
 
-def _print_summary(scan: DirectoryScan, out: TextIO) -> None:
+def _segments(scan: DirectoryScan) -> list[dict[str, Any]]:
+    """Every segment and its records, for `-o json`."""
+    segments = []
+    for seg in scan.segments:
+        records = []
+        for index, frame in enumerate(seg.frames):
+            kind, slot, ballot, batch = _describe(frame.record, scan)
+            records.append(
+                {
+                    "offset": frame.offset,
+                    "seq": seg.first_seq + index,
+                    "type": kind,
+                    "slot": None if slot == "-" else int(slot),
+                    "ballot": None if ballot is None else str(ballot),
+                    "batch": None if batch == "-" else int(batch),
+                }
+            )
+        end: dict[str, Any] = {"state": "clean"}
+        if isinstance(seg.end, TornTail):
+            end = {"state": "torn", "offset": seg.end.offset, "reason": seg.end.reason}
+        elif isinstance(seg.end, Corrupt):
+            end = {"state": "corrupt", "offset": seg.end.offset, "reason": seg.end.reason}
+        segments.append(
+            {
+                "name": seg.path.name,
+                "first_seq": seg.first_seq,
+                "bytes": seg.size_bytes,
+                "records": records,
+                "end": end,
+            }
+        )
+    return segments
+
+
+def _summary(scan: DirectoryScan) -> dict[str, Any]:
+    """What the summary says, as values (for `-o json`, and the plain summary prints it)."""
     kinds: Counter[str] = Counter()
     slot_min: int | None = None
     slot_max: int | None = None
@@ -233,33 +275,62 @@ def _print_summary(scan: DirectoryScan, out: TextIO) -> None:
                     slot_max = slot if slot_max is None else max(slot_max, slot)
                 case _:
                     pass
-    total = sum(kinds.values())
-    size = sum(seg.size_bytes for seg in scan.segments)
-    names = [seg.path.name for seg in scan.segments]
-    span = f" ({names[0]} .. {names[-1]})" if names else ""
     snap = scan.snapshot
     if snap is not None and (promise is None or snap.promised > promise):
         promise = snap.promised
+    state = "clean"
+    if scan.error is not None:
+        state = "corrupt"
+    elif scan.torn is not None:
+        state = "repairable"
+    return {
+        "directory": str(scan.directory),
+        "protocol": scan.protocol.wire_name,
+        "segment_names": [seg.path.name for seg in scan.segments],
+        "bytes": sum(seg.size_bytes for seg in scan.segments),
+        "records": sum(kinds.values()),
+        "by_type": {k: kinds[k] for k in ("promised", "accepted", "decided")},
+        "slots": None if slot_min is None else [slot_min, slot_max],
+        "promise": None if promise is None else str(promise),
+        "snapshot": None
+        if snap is None or scan.snapshot_path is None
+        else {
+            "file": scan.snapshot_path.name,
+            "slot": snap.slot,
+            "promise": str(snap.promised),
+            "state_bytes": len(snap.state),
+            "log_kept_from_seq": scan.first_seq_kept,
+        },
+        "notes": _notes(scan),
+        "state": state,
+        "error": None if scan.error is None else str(scan.error),
+        "repairable": None if scan.torn is None else _torn_text(scan),
+    }
+
+
+def _print_summary(scan: DirectoryScan, out: TextIO) -> None:
+    summary = _summary(scan)
+    names = summary["segment_names"]
+    span = f" ({names[0]} .. {names[-1]})" if names else ""
     out.write("summary\n")
-    out.write(f"  directory  {scan.directory}\n")
-    out.write(f"  protocol   {scan.protocol.wire_name}\n")
-    out.write(f"  segments   {len(names)}{span}, {size} bytes\n")
-    by_kind = ", ".join(f"{k} {kinds[k]}" for k in ("promised", "accepted", "decided"))
-    out.write(f"  records    {total}: {by_kind}\n")
-    slots = "none" if slot_min is None else f"{slot_min}..{slot_max}"
-    out.write(f"  slots      {slots}\n")
-    out.write(
-        f"  promise    {'none' if promise is None else promise} (highest, log and snapshot)\n"
-    )
-    if snap is not None and scan.snapshot_path is not None:
+    out.write(f"  directory  {summary['directory']}\n")
+    out.write(f"  protocol   {summary['protocol']}\n")
+    out.write(f"  segments   {len(names)}{span}, {summary['bytes']} bytes\n")
+    by_kind = ", ".join(f"{k} {n}" for k, n in summary["by_type"].items())
+    out.write(f"  records    {summary['records']}: {by_kind}\n")
+    slots = summary["slots"]
+    out.write(f"  slots      {'none' if slots is None else f'{slots[0]}..{slots[1]}'}\n")
+    promise = summary["promise"] or "none"
+    out.write(f"  promise    {promise} (highest, log and snapshot)\n")
+    snap = summary["snapshot"]
+    if snap is not None:
         out.write(
-            f"  snapshot   {scan.snapshot_path.name}: slot {snap.slot}, promise {snap.promised}, "
-            f"state {len(snap.state)} bytes, "
-            f"log kept from seq {scan.first_seq_kept}\n"
+            f"  snapshot   {snap['file']}: slot {snap['slot']}, promise {snap['promise']}, "
+            f"state {snap['state_bytes']} bytes, log kept from seq {snap['log_kept_from_seq']}\n"
         )
     else:
         out.write("  snapshot   none\n")
-    for note in _notes(scan):
+    for note in summary["notes"]:
         out.write(f"  note       {note}\n")
     if scan.error is not None:
         out.write(f"  state      CORRUPT: {scan.error}\n")
