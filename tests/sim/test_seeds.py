@@ -1,6 +1,8 @@
 """The CI sweep: seeds 1..2000 in 20 chunks of 100, every one clean and not vacuous; and the
 same checks over seeds 1..300 with Flexible Paxos quorums (5 nodes, phase 1 on 4, phase 2 on 2)
-and with WPaxos grid quorums (6 nodes in 3 zones, one zone may fail).
+and with WPaxos grid quorums (6 nodes in 3 zones, one zone may fail). WPaxos itself runs its
+own sweeps: majority quorums with each migration policy, and grids of 3 zones with fz = 0 and
+fz = 1 (the key-value workload: WPaxos has no single order for the lock and election ones).
 
 Every seed must report no violation, issue at least 200 client operations and fire at least 10
 faults; each chunk must see every coverage counter in at least 5% of its seeds (so the whole
@@ -16,10 +18,11 @@ import math
 
 import pytest
 
+from pyxos.core.protocols import DEFAULT_PROTOCOL
 from pyxos.core.quorum import MAJORITY, QuorumSpec, parse_quorums
 from pyxos.sim import run_seed
-from pyxos.sim.options import WORKLOAD_ELECTION, WORKLOAD_LOCK, WORKLOADS
-from pyxos.sim.result import COVERAGE_COUNTERS
+from pyxos.sim.options import WORKLOAD_ELECTION, WORKLOAD_KV, WORKLOAD_LOCK, WORKLOADS
+from pyxos.sim.result import coverage_counters
 
 SEEDS = 2000
 CHUNK = 100
@@ -33,6 +36,20 @@ QUORUM_SWEEPS = {
     "flexible": (parse_quorums("flexible:q1=4,q2=2"), 5),
     "grid": (parse_quorums("grid:zones=3,fz=1,fn=0"), 6),
 }
+
+
+WPAXOS_SWEEPS: dict[str, tuple[int, QuorumSpec, int | None, str]] = {
+    # name: (seeds, quorums, nodes (None: drawn, 3 or 5), migration policy)
+    "majority-adaptive": (300, MAJORITY, None, "majority"),
+    "majority-immediate": (200, MAJORITY, None, "immediate"),
+    "majority-consecutive": (100, MAJORITY, None, "consecutive"),
+    "majority-ema": (100, MAJORITY, None, "ema"),
+    "grid-fz0": (200, parse_quorums("grid:zones=3,fz=0,fn=0"), 6, "majority"),
+    "grid-fz1": (200, parse_quorums("grid:zones=3,fz=1,fn=1"), 9, "immediate"),
+}
+WPAXOS_CHUNKS = [
+    (name, first) for name, sweep in WPAXOS_SWEEPS.items() for first in range(1, sweep[0], CHUNK)
+]
 
 
 @pytest.mark.seeds
@@ -49,17 +66,43 @@ def test_seed_chunk_with_other_quorums(kind: str, first: int) -> None:
     check_chunk(first, quorums=quorums, nodes=nodes)
 
 
-def check_chunk(first: int, *, quorums: QuorumSpec = MAJORITY, nodes: int | None = None) -> None:
+@pytest.mark.seeds
+@pytest.mark.parametrize(("sweep", "first"), WPAXOS_CHUNKS, ids=str)
+def test_wpaxos_seed_chunk(sweep: str, first: int) -> None:
+    _, quorums, nodes, policy = WPAXOS_SWEEPS[sweep]
+    check_chunk(
+        first,
+        quorums=quorums,
+        nodes=nodes,
+        protocol="wpaxos",
+        protocol_options=(("policy", policy),),
+    )
+
+
+def check_chunk(
+    first: int,
+    *,
+    quorums: QuorumSpec = MAJORITY,
+    nodes: int | None = None,
+    protocol: str = DEFAULT_PROTOCOL,
+    protocol_options: tuple[tuple[str, str], ...] = (),
+) -> None:
     seeds = range(first, first + CHUNK)
     overrides = {} if nodes is None else {"nodes": nodes}
     failures: list[str] = []
-    hits = dict.fromkeys(COVERAGE_COUNTERS, 0)
+    hits = dict.fromkeys(coverage_counters(protocol), 0)
     sizes = set()
     workloads = set()
     lock_seeds = 0
     lock_hits = dict.fromkeys(LOCK_NOTES, 0)
     for seed in seeds:
-        result = run_seed(seed, quorums=quorums, **overrides)
+        result = run_seed(
+            seed,
+            quorums=quorums,
+            protocol=protocol,
+            protocol_options=protocol_options,
+            **overrides,
+        )
         sizes.add(result.options.nodes)
         workloads.add(result.options.workload)
         if result.options.workload in (WORKLOAD_LOCK, WORKLOAD_ELECTION):
@@ -84,7 +127,8 @@ def check_chunk(first: int, *, quorums: QuorumSpec = MAJORITY, nodes: int | None
     assert not low, f"coverage below {COVERAGE_PERCENT_MIN}% of seeds {first}..{seeds[-1]}: {low}"
     if nodes is None:
         assert sizes == {3, 5}, f"seeds {first}..{seeds[-1]} do not mix 3- and 5-node clusters"
-    assert workloads == set(range(len(WORKLOADS))), f"seeds {first}..{seeds[-1]}: {workloads}"
+    every = {WORKLOAD_KV} if protocol == "wpaxos" else set(range(len(WORKLOADS)))
+    assert workloads == every, f"seeds {first}..{seeds[-1]}: {workloads}"
     needed = math.ceil(lock_seeds * LOCK_NOTES_PERCENT_MIN / 100)
     low = {name: count for name, count in lock_hits.items() if count < needed}
     assert not low, f"lock paths in too few of the {lock_seeds} lock seeds: {low}"

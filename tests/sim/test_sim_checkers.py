@@ -40,7 +40,7 @@ def test_a_clean_slot_is_chosen_once() -> None:
     _accept(c, 2, 1, B2, X)
     _accept(c, 3, 1, B2, X)
     c.on_durable(1, fact(DecidedValue(slot=1, batch=X)), 200)
-    assert c.chosen == {1: X}
+    assert c.chosen == {(b"", 1): X}
     assert c.violations == []
 
 
@@ -154,17 +154,33 @@ def test_a_restart_forgetting_its_promise() -> None:
 
 # ---- 4. acknowledged writes -------------------------------------------------------------------
 def test_acked_writes_present_everywhere() -> None:
-    log = {1: X, 2: Y}
-    assert acked_writes_violations([(1001, 1, 5), (1002, 1, 6)], log, {1: 2, 2: 2}) == []
+    log = {(b"", 1): X, (b"", 2): Y}
+    assert acked_writes_violations([(1001, 1, 5), (1002, 1, 6)], log, _upto(2, 2)) == []
 
 
 def test_an_acked_write_lost_or_missing_on_a_node() -> None:
-    log = {1: X, 2: Y}
-    found = acked_writes_violations([(1002, 1, 6), (1003, 1, 7)], log, {1: 2, 2: 1})
+    log = {(b"", 1): X, (b"", 2): Y}
+    found = acked_writes_violations([(1002, 1, 6), (1003, 1, 7)], log, _upto(2, 1))
     assert found == [
         "write 1002.1 acknowledged at t=6us (slot 2) is missing from the applied log of nodes [2]",
         "write 1003.1 acknowledged at t=7us is in no applied log",
     ]
+
+
+def test_an_acked_write_is_looked_for_in_its_own_objects_log() -> None:
+    log = {(b"k1", 1): X, (b"k2", 1): Y}
+    found = acked_writes_violations(
+        [(1001, 1, 5), (1002, 1, 6)], log, {1: {b"k1": 1, b"k2": 1}, 2: {b"k1": 1}}
+    )
+    assert found == [
+        "write 1002.1 acknowledged at t=6us (object b'k2' slot 1) is missing from the "
+        "applied log of nodes [2]"
+    ]
+
+
+def _upto(*slots: int) -> dict[int, dict[bytes, int]]:
+    """Each node's applied prefix of the one log of a total-order protocol, by node id."""
+    return {node: {b"": slot} for node, slot in enumerate(slots, start=1)}
 
 
 def test_format_batch() -> None:

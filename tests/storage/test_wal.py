@@ -302,7 +302,9 @@ def test_a_log_of_another_protocol_is_refused_and_left_alone(tmp_path: Path) -> 
     with pytest.raises(StorageError, match="holds a log of protocol wpaxos/1; this node runs"):
         _open(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
-    with pytest.raises(StorageError, match="unknown protocol 'wpaxos'"):
+    assert directory_codec(tmp_path).spec.name == "wpaxos"
+    (tmp_path / "FORMAT").write_text("pyxos-wal 1\nprotocol epoch/3\n")
+    with pytest.raises(StorageError, match="unknown protocol 'epoch'"):
         directory_codec(tmp_path)
 
 

@@ -14,6 +14,13 @@ QUORUMS_HELP = (
 )
 
 
+OPTIONS_HELP = "; ".join(
+    f"{name}: {', '.join(f'{o} = {h}' for o, h in sorted(PROTOCOLS[name].options.items()))}"
+    for name in sorted(PROTOCOLS)
+    if PROTOCOLS[name].options
+)
+
+
 def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--protocol",
@@ -25,6 +32,28 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quorums", type=_quorums, default=MAJORITY, metavar="SPEC", help=QUORUMS_HELP
     )
+    parser.add_argument(
+        "--protocol-option",
+        dest="protocol_option",
+        action="append",
+        type=_option,
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"a setting of the protocol, repeatable ({OPTIONS_HELP})",
+    )
+
+
+def protocol_options(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    """The `--protocol-option`s checked against `--protocol`; `ValueError` names a bad one."""
+    spec = protocol_spec(args.protocol)
+    return spec.check_options(args.protocol_option)
+
+
+def _option(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()
 
 
 def _protocol(text: str) -> str:

@@ -25,12 +25,12 @@ from typing import Any
 
 from pyxos.check.history import dump_jsonl
 from pyxos.cli.output import add_output_argument, print_json
-from pyxos.cli.protocol_args import add_protocol_arguments
+from pyxos.cli.protocol_args import add_protocol_arguments, protocol_options
 from pyxos.core.protocols import DEFAULT_PROTOCOL
 from pyxos.core.quorum import MAJORITY, QuorumSpec
-from pyxos.sim import SimResult, expand_options, run_with_options
+from pyxos.sim import SimResult, expand_options, fit_overrides, run_with_options
 from pyxos.sim.options import FLOAT_OPTIONS, OPTION_NAMES, RANGES
-from pyxos.sim.result import COVERAGE_COUNTERS
+from pyxos.sim.result import coverage_counters
 
 COVERAGE_SEEDS_MIN = 100
 """Coverage percentages are enforced only for sweeps of at least this many seeds."""
@@ -100,8 +100,12 @@ def parse_seed_range(text: str) -> range:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        overrides = overrides_from_args(args)
-        setup = Setup(protocol=args.protocol, quorums=args.quorums)
+        setup = Setup(
+            protocol=args.protocol,
+            quorums=args.quorums,
+            protocol_options=protocol_options(args),
+        )
+        overrides = fit_overrides(setup.protocol, overrides_from_args(args))
         as_json = args.output == "json"
         if args.seed is not None:
             return _run_one(
@@ -122,6 +126,7 @@ class Setup:
 
     protocol: str = DEFAULT_PROTOCOL
     quorums: QuorumSpec = MAJORITY
+    protocol_options: tuple[tuple[str, str], ...] = ()
 
 
 def _run_one(
@@ -140,6 +145,7 @@ def _run_one(
         transcript=transcript is not None,
         protocol=setup.protocol,
         quorums=setup.quorums,
+        protocol_options=setup.protocol_options,
     )
     cpu_s = time.process_time() - started
     if transcript is not None and result.transcript is not None:
@@ -154,6 +160,7 @@ def _run_one(
                 "options": {n: getattr(result.options, n) for n in OPTION_NAMES},
                 "protocol": result.protocol,
                 "quorums": result.quorums.describe(),
+                "protocol_options": dict(result.protocol_options),
                 "violations": result.violations,
                 "counterexample": result.counterexample,
                 "coverage": result.coverage,
@@ -180,7 +187,7 @@ def _run_one(
 
 
 def _flags(coverage: dict[str, bool]) -> str:
-    return " ".join(f"{name}={'yes' if coverage[name] else 'no'}" for name in COVERAGE_COUNTERS)
+    return " ".join(f"{name}={'yes' if hit else 'no'}" for name, hit in coverage.items())
 
 
 @dataclass
@@ -190,7 +197,7 @@ class Sweep:
     seeds: int = 0
     violations: int = 0
     failing: list[SimResult] = field(default_factory=list)
-    coverage: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COVERAGE_COUNTERS, 0))
+    coverage: dict[str, int] = field(default_factory=dict)
     ops: int = 0
     messages: int = 0
     cpu_s: float = 0.0
@@ -201,7 +208,7 @@ class Sweep:
         if not result.ok:
             self.failing.append(result)
         for name, hit in result.coverage.items():
-            self.coverage[name] += hit
+            self.coverage[name] = self.coverage.get(name, 0) + hit
         self.ops += result.stats.ops_completed
         self.messages += result.stats.messages_delivered
 
@@ -241,7 +248,10 @@ def sweep(
     for seed in seeds:
         started = time.process_time()
         result = run_with_options(
-            expand_options(seed, **overrides), protocol=setup.protocol, quorums=setup.quorums
+            expand_options(seed, **overrides),
+            protocol=setup.protocol,
+            quorums=setup.quorums,
+            protocol_options=setup.protocol_options,
         )
         totals.cpu_s += time.process_time() - started
         totals.add(result)
@@ -264,10 +274,11 @@ def _run_many(
     as_json: bool = False,
 ) -> int:
     totals = sweep(seeds, overrides, setup=setup, report=not as_json)
-    percent = totals.coverage_percent()
+    percent = {name: 0.0 for name in coverage_counters(setup.protocol)}
+    percent.update(totals.coverage_percent())
     low = []
     if totals.seeds >= COVERAGE_SEEDS_MIN:
-        low = [name for name in COVERAGE_COUNTERS if percent[name] < min_coverage]
+        low = [name for name, value in percent.items() if value < min_coverage]
     if as_json:
         print_json(
             {
@@ -288,7 +299,7 @@ def _run_many(
         f"seeds {seeds.start}..{seeds.stop - 1}: {totals.seeds} runs, {totals.violations} "
         f"violations, {len(totals.failing)} failing seeds"
     )
-    print("coverage: " + ", ".join(f"{name} {percent[name]:.1f}%" for name in COVERAGE_COUNTERS))
+    print("coverage: " + ", ".join(f"{name} {value:.1f}%" for name, value in percent.items()))
     print(f"speed: {totals.speed()}")
     if low:
         print(f"coverage below {min_coverage:g}%: {', '.join(low)}")

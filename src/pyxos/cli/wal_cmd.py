@@ -186,15 +186,21 @@ def _notes(scan: DirectoryScan) -> list[str]:
     ]
 
 
+def _instance_text(instance: tuple[bytes, int]) -> str:
+    """A slot, or `object:slot` for a protocol with a log per object."""
+    obj, slot = instance
+    return str(slot) if not obj else f"{obj.decode(errors='backslashreplace')}:{slot}"
+
+
 def _describe(record: Record, scan: DirectoryScan) -> tuple[str, str, Ballot | None, str]:
     """(type, slot, ballot, batch size) columns of one record."""
     match scan.protocol.fact(record):
         case PromiseFact(ballot=ballot):
             return "promised", "-", ballot, "-"
-        case AcceptFact(instance=slot, ballot=ballot, batch=batch):
-            return "accepted", str(slot), ballot, str(len(batch))
-        case DecideFact(instance=slot, batch=batch):
-            return "decided", str(slot), None, str(len(batch))
+        case AcceptFact(instance=instance, ballot=ballot, batch=batch):
+            return "accepted", _instance_text(instance), ballot, str(len(batch))
+        case DecideFact(instance=instance, batch=batch):
+            return "decided", _instance_text(instance), None, str(len(batch))
         case None:
             return type(record).__name__, "-", None, "-"
         case unreachable:
@@ -235,7 +241,7 @@ def _segments(scan: DirectoryScan) -> list[dict[str, Any]]:
                     "offset": frame.offset,
                     "seq": seg.first_seq + index,
                     "type": kind,
-                    "slot": None if slot == "-" else int(slot),
+                    "slot": None if slot == "-" else slot,
                     "ballot": None if ballot is None else str(ballot),
                     "batch": None if batch == "-" else int(batch),
                 }
@@ -270,7 +276,7 @@ def _summary(scan: DirectoryScan) -> dict[str, Any]:
             match scan.protocol.fact(frame.record):
                 case PromiseFact(ballot=ballot):
                     promise = ballot if promise is None else max(promise, ballot)
-                case AcceptFact(instance=slot) | DecideFact(instance=slot):
+                case AcceptFact(instance=(_, slot)) | DecideFact(instance=(_, slot)):
                     slot_min = slot if slot_min is None else min(slot_min, slot)
                     slot_max = slot if slot_max is None else max(slot_max, slot)
                 case _:

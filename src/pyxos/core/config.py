@@ -52,6 +52,9 @@ class ReplicaConfig:
     # Log time moves by at most this many ticks' worth per tick, whatever the driver's clock
     # says (see `clock.py`): a clock that jumps cannot end a lease early.
     log_time_step_ticks_max: int = 4
+    # Settings of the protocol the replica runs, by name (e.g. WPaxos' migration `policy`);
+    # a protocol reads the ones it knows (see `option`).
+    options: tuple[tuple[str, str], ...] = ()
     _quorum: QuorumSystem = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -91,6 +94,10 @@ class ReplicaConfig:
     @property
     def quorums(self) -> QuorumSystem:
         return self._quorum
+
+    def option(self, name: str, default: str) -> str:
+        """The protocol setting `name`, or `default`."""
+        return dict(self.options).get(name, default)
 
     @property
     def peers(self) -> tuple[NodeId, ...]:

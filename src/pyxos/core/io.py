@@ -111,10 +111,13 @@ class Deliver:
     Positions run 1, 2, 3, ... without gaps, each delivered exactly once (after a snapshot at
     `s`, from `s + 1`). How positions relate across replicas is the protocol's
     `ExecutionOrder`: with `TOTAL` (Multi-Paxos) position `s` holds the same batch on every
-    replica."""
+    replica. With `PER_OBJECT` the batch is slot `object_slot` of `object`'s own log, which
+    every replica delivers in that log's order (positions interleave the logs as they come)."""
 
     slot: Slot
     batch: Batch
+    object: bytes = b""
+    object_slot: Slot = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -71,6 +71,8 @@ class ProtocolStatus:
     decided_upto: Slot
     delivered_upto: Slot
     lag: Mapping[NodeId, int] = field(default_factory=dict)
+    counters: Mapping[str, int] = field(default_factory=dict)
+    """The protocol's own counters (WPaxos: objects owned, steals, forwards, handovers)."""
 
 
 class Replica(Protocol):
@@ -94,16 +96,27 @@ class Replica(Protocol):
         """The time a command proposed now would be stamped with (see `core/clock.py`)."""
         ...
 
+    def leads(self, obj: bytes) -> bool:
+        """True while this replica may propose `obj`'s commands itself and stamp their time
+        (Multi-Paxos: while it leads; a per-object protocol: while it owns `obj`)."""
+        ...
+
     def step(self, inp: Input) -> list[Effect]: ...
 
     def status(self) -> ProtocolStatus: ...
+
+
+ObjectOf = Callable[[bytes], bytes]
+"""The object a command's op touches (a key, or one name for a group of things that must stay
+in one order); a protocol with `PER_OBJECT` order orders each object's commands on its own."""
 
 
 class ReplicaFactory(Protocol):
     """Builds a replica from what survived on its disk.
 
     `rejoining` is True for a replica rebuilt empty after losing its disk (it must not vote
-    until that is safe); `log_time_ms` is the log time of the node's restored state."""
+    until that is safe); `log_time_ms` is the log time of the node's restored state;
+    `objects` tells a per-object protocol what each command touches (None: one object)."""
 
     def __call__(
         self,
@@ -114,22 +127,29 @@ class ReplicaFactory(Protocol):
         snapshot: Snapshot | None = None,
         rejoining: bool = False,
         log_time_ms: int = 0,
+        objects: ObjectOf | None = None,
     ) -> Replica: ...
 
 
 # ---- what durable records mean, for checkers and inspectors ---------------------------------
+Instance = tuple[bytes, Slot]
+"""One consensus instance: a slot of an object's log (the object is `b""` for a protocol with
+one log)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PromiseFact:
-    """The acceptor promised `ballot`: it will never accept below it."""
+    """The acceptor promised `ballot` (for `object`: every object when it is `None`)."""
 
     ballot: Ballot
+    object: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AcceptFact:
     """The acceptor accepted `batch` in `instance` at `ballot` (also a promise of `ballot`)."""
 
-    instance: Slot
+    instance: Instance
     ballot: Ballot
     batch: Batch
 
@@ -138,11 +158,27 @@ class AcceptFact:
 class DecideFact:
     """The replica learned that `batch` was chosen in `instance`."""
 
-    instance: Slot
+    instance: Instance
     batch: Batch
 
 
 Fact = PromiseFact | AcceptFact | DecideFact
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageCounter:
+    """A path every healthy simulator sweep must take in some seeds: a run counts as covering
+    it when nodes noted `note` (a `Note` kind) at least `at_least` times, counting only notes
+    of nodes that had restarted when `after_restart`."""
+
+    name: str
+    note: str
+    at_least: int = 1
+    after_restart: bool = False
+
+
+def _any_value(name: str, value: str) -> None:
+    del name, value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,6 +201,29 @@ class ProtocolSpec:
     `slot` (-1: none is about a slot) and its promise at least `promise` (None: none
     promises anything)."""
     fact: Callable[[DurableRecord], Fact | None]
+    reads_through_log: bool = False
+    """Linearizable reads go through the log as commands (True), or use a read index
+    (`RequestReadIndex`) as Multi-Paxos does."""
+    options: Mapping[str, str] = field(default_factory=dict)
+    """The settings the protocol reads from `ReplicaConfig.options`: name -> what it means."""
+    check_option: Callable[[str, str], None] = _any_value
+    """Raises `ValueError` naming the problem when a known option's value is not valid."""
+    coverage: tuple[CoverageCounter, ...] = ()
+    """What the simulator's sweeps must see the protocol do (its hard paths), in report order."""
+
+    def check_options(self, options: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        """`options` as a sorted tuple, or `ValueError` for a name the protocol does not read
+        or a value it cannot use."""
+        checked: dict[str, str] = {}
+        for name, value in options:
+            if name not in self.options:
+                known = ", ".join(sorted(self.options)) or "none"
+                raise ValueError(f"{self.name} has no option {name!r} (its options: {known})")
+            if name in checked:
+                raise ValueError(f"option {name!r} given twice")
+            self.check_option(name, value)
+            checked[name] = value
+        return tuple(sorted(checked.items()))
 
     @property
     def wire_name(self) -> str:

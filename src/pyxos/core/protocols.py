@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pyxos.core import multipaxos
+from pyxos.core import multipaxos, wpaxos
 from pyxos.core.protocol import ProtocolSpec
 
 DEFAULT_PROTOCOL = multipaxos.SPEC.name
 
-PROTOCOLS: dict[str, ProtocolSpec] = {spec.name: spec for spec in (multipaxos.SPEC,)}
+PROTOCOLS: dict[str, ProtocolSpec] = {spec.name: spec for spec in (multipaxos.SPEC, wpaxos.SPEC)}
 
 
 class UnknownProtocol(ValueError):  # noqa: N818 (named after the condition)

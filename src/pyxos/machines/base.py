@@ -22,6 +22,9 @@ class ApplyContext:
     """Log time: the highest leader stamp applied so far, never decreasing."""
     client_id: int = 0
     seq: int = 0
+    advance_timed: bool = True
+    """Whether timed machines move to `time_ms` before this command (False for a command of an
+    object that time-based machines do not share an order with: see `Keyed`)."""
 
 
 class StateMachine(Protocol):
@@ -58,4 +61,15 @@ class TimedMachine(Protocol):
 
     def advance(self, ctx: ApplyContext) -> None:
         """Log time moved to `ctx.time_ms`: do what became due (expire, wake waiters)."""
+        ...
+
+
+@runtime_checkable
+class Keyed(Protocol):
+    """A machine that names the object each command touches, so that a protocol with a log per
+    object (WPaxos) can order each object on its own. Commands of different objects must then
+    commute: applying them in either order gives the same state and results."""
+
+    def object_of(self, op: bytes) -> bytes:
+        """The object `op` touches (never raises: bad bytes belong to some object)."""
         ...

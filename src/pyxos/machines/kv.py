@@ -135,6 +135,19 @@ _SNAPSHOT = SnapshotCodec(_Snapshot)
 _OP_DECODER = _CODEC.op_decoder
 _ENCODER = _CODEC.encoder
 _LIST_DECODER = msgspec.msgpack.Decoder(KvList)
+
+
+def object_of(op: bytes) -> bytes:
+    """The key a command reads or writes (UTF-8), or `b""` for one that touches none (a
+    `Noop`, a `List`, bytes that are no command): every key is an object of its own."""
+    try:
+        decoded = _OP_DECODER.decode(op)
+    except ValueError:  # msgspec.DecodeError, and UnicodeDecodeError for bad UTF-8
+        return b""
+    key = getattr(decoded, "key", None)
+    return key.encode() if isinstance(key, str) else b""
+
+
 _BAD_COMMAND = _ENCODER.encode(KvResult(ok=False, error=ERROR_BAD_COMMAND))
 _NOT_A_QUERY = _ENCODER.encode(KvResult(ok=False, error=ERROR_NOT_A_QUERY))
 _QUERY_ONLY = _ENCODER.encode(KvResult(ok=False, error=ERROR_QUERY_ONLY))
@@ -188,6 +201,10 @@ class KvMachine:
 
     def __init__(self) -> None:
         self._data: dict[str, bytes] = {}
+
+    def object_of(self, op: bytes) -> bytes:
+        """Each key is an object (`pyxos.machines.base.Keyed`)."""
+        return object_of(op)
 
     def apply(self, op: bytes, ctx: ApplyContext) -> bytes:
         try:

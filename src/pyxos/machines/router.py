@@ -5,7 +5,14 @@ A command for a named machine is a `Routed` envelope, a msgpack array tagged "@"
 commands (`["put", key, value]`, whose tags never are "@") need no envelope and cost nothing
 extra. The clock command (`CLOCK_OP`, an envelope with the empty name) applies to no machine: it
 only moves log time forward, so that leases expire and their waiters are woken when no other
-command comes (see `TimedMachine`).
+command comes (see `TimedMachine`). A read through the log (`read_op(query)`, the name `?`)
+answers the query at its place in the log and changes nothing: how a protocol without read
+indexes serves a linearizable read.
+
+Objects (`object_of`, for a protocol with a log per object): a command of a machine that names
+its objects (`Keyed`, like the key-value store) is in that machine's object; the clock command
+and every other machine's commands share one object, `SHARED`, so that time-based machines
+(locks) keep one order and one log time with the commands that observe them.
 
 Before each command, every timed machine whose deadline has come is advanced to the command's
 time, so expiry happens at the same slot on every replica, before the command that observes it.
@@ -18,7 +25,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from pyxos.machines.base import ApplyContext, StateMachine, TimedMachine
+from pyxos.machines.base import ApplyContext, Keyed, StateMachine, TimedMachine
 
 
 class Routed(msgspec.Struct, frozen=True, array_like=True, tag="@"):
@@ -44,9 +51,15 @@ _SNAPSHOT = msgspec.msgpack.Decoder(_Snapshot)
 # The first bytes of every encoded `Routed`: a 3-element array whose first element is "@".
 _PREFIX = b"\x93\xa1@"
 
+READ = "?"
+"""The name a read through the log is addressed to (no machine may take it)."""
+SHARED = b"@"
+"""The object of the clock command and of every machine that does not name its objects."""
+
 CLOCK_OP = _ENCODER.encode(Routed(machine="", op=b""))
 _BAD_ENVELOPE = _ENCODER.encode(RouterError(error="bad_envelope"))
 _NO_SUCH_MACHINE = _ENCODER.encode(RouterError(error="unknown_machine"))
+_NOT_A_READ = _ENCODER.encode(RouterError(error="not_a_read"))
 
 
 def route(machine: str, op: bytes) -> bytes:
@@ -54,6 +67,11 @@ def route(machine: str, op: bytes) -> bytes:
     if not machine:
         raise ValueError("a machine name is not empty")
     return _ENCODER.encode(Routed(machine=machine, op=op))
+
+
+def read_op(query: bytes) -> bytes:
+    """A command that answers `query` where it lands in the log, and changes nothing."""
+    return _ENCODER.encode(Routed(machine=READ, op=query))
 
 
 def unroute(op: bytes) -> tuple[str, bytes] | None:
@@ -72,14 +90,15 @@ class Router:
     def __init__(self, machines: Mapping[str, StateMachine], default: str) -> None:
         if default not in machines:
             raise ValueError(f"default machine {default!r} is not among {sorted(machines)}")
-        if "" in machines:
-            raise ValueError("a machine name is not empty")
+        if "" in machines or READ in machines:
+            raise ValueError(f"a machine name is not empty and not {READ!r}")
         self.machines = dict(machines)
         self.default = machines[default]
         self._timed = [m for m in machines.values() if isinstance(m, TimedMachine)]
 
     def _split(self, op: bytes) -> tuple[StateMachine | None, bytes] | bytes:
-        """The machine and its op, or an error answer."""
+        """The machine and its op (None: the clock command), or an error answer. A read
+        through the log is split into the machine and the query it reads."""
         if op[:3] != _PREFIX:
             return self.default, op
         try:
@@ -88,13 +107,19 @@ class Router:
             return _BAD_ENVELOPE
         if not routed.machine:
             return None, b""
+        if routed.machine == READ:
+            inner = self._split(routed.op)
+            return _NOT_A_READ if isinstance(inner, tuple) and inner[0] is None else inner
         machine = self.machines.get(routed.machine)
         if machine is None:
             return _NO_SUCH_MACHINE
         return machine, routed.op
 
     def apply(self, op: bytes, ctx: ApplyContext) -> bytes:
-        self.advance(ctx)
+        if ctx.advance_timed:
+            self.advance(ctx)
+        if op[:3] == _PREFIX and self._is_read(op):
+            return self.query(op)  # a read through the log: answered where it lands
         split = self._split(op)
         if isinstance(split, bytes):
             return split
@@ -102,6 +127,27 @@ class Router:
         if machine is None:
             return b""  # the clock command: time moved, nothing else to do
         return machine.apply(inner, ctx)
+
+    @staticmethod
+    def _is_read(op: bytes) -> bool:
+        try:
+            return _ROUTED.decode(op).machine == READ
+        except ValueError:
+            return False
+
+    def object_of(self, op: bytes) -> bytes:
+        """The object `op` touches (see the module docstring). Never raises."""
+        if op[:3] != _PREFIX:
+            default = self.default
+            return default.object_of(op) if isinstance(default, Keyed) else SHARED
+        try:
+            routed = _ROUTED.decode(op)
+        except ValueError:
+            return SHARED
+        if routed.machine == READ:
+            return self.object_of(routed.op)
+        machine = self.machines.get(routed.machine)
+        return machine.object_of(routed.op) if isinstance(machine, Keyed) else SHARED
 
     def query(self, query: bytes) -> bytes:
         split = self._split(query)

@@ -33,6 +33,15 @@ from pyxos.machines.base import ApplyContext, StateMachine
 
 NO_SESSION = 0
 """The client id of commands that bypass the session table."""
+READS_MIN = 1 << 31
+READS_MAX = 1 << 32
+"""Client ids in `READS_MIN..READS_MAX-1` are a node's reads through the log (node `n` uses
+`READS_MIN + n`): they change nothing, are never recorded, and are always answered."""
+
+
+def has_session(client_id: int) -> bool:
+    """False for `NO_SESSION` and the reads' ids: their commands bypass the table."""
+    return client_id != NO_SESSION and not READS_MIN <= client_id < READS_MAX
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,7 +157,7 @@ def apply_command(
     applying; a stale one returns None (nobody waits for it). `NO_SESSION` always applies.
     """
     client_id, seq = ctx.client_id, ctx.seq
-    if client_id == NO_SESSION:
+    if not has_session(client_id):
         return machine.apply(op, ctx)
     match sessions.check(client_id, seq):
         case Fresh():

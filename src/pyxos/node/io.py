@@ -37,10 +37,14 @@ class Reply:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Applied:
-    """`batch` from `slot` was applied to the state machine (commands in order)."""
+    """`batch` at position `slot` was applied to the state machine (commands in order); it is
+    slot `object_slot` of `object`'s log (`object` is `b""` for a protocol with one log, where
+    `object_slot` is `slot`)."""
 
     slot: Slot
     batch: Batch
+    object: bytes = b""
+    object_slot: Slot = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,8 +7,14 @@ node applies every decided slot in order; the node that received a command answe
 command is applied *there*, so no reply has to be routed back from the leader.
 
 A linearizable read asks the replica for a read index (confirmed by a quorum through the leader)
-and is answered from the local state machine once the node has applied through that index. A
-read with `linearizable=False` is answered from local state at once and may be stale.
+and is answered from the local state machine once the node has applied through that index; with
+a protocol that reads through the log (`ProtocolSpec.reads_through_log`), it is a command that
+answers the query where it lands in the log. A read with `linearizable=False` is answered from
+local state at once and may be stale.
+
+With a protocol that orders each object on its own (`ExecutionOrder.PER_OBJECT`), sessions and
+log time are kept per object (`objects.py`), and the node takes no snapshots (such a protocol
+keeps its logs whole for now).
 """
 
 from __future__ import annotations
@@ -37,13 +43,14 @@ from pyxos.core.io import (
     Send,
     Tick,
 )
-from pyxos.core.protocol import ProtocolSpec, ProtocolStatus, Replica
+from pyxos.core.protocol import ExecutionOrder, ProtocolSpec, ProtocolStatus, Replica
 from pyxos.core.protocols import DEFAULT_PROTOCOL, protocol_spec
 from pyxos.core.snapshot import Snapshot
-from pyxos.machines.base import ApplyContext, StateMachine, TimedMachine
-from pyxos.machines.router import CLOCK_OP
+from pyxos.machines.base import ApplyContext, Keyed, StateMachine, TimedMachine
+from pyxos.machines.router import CLOCK_OP, Router, read_op
 from pyxos.machines.sessions import (
     NO_SESSION,
+    READS_MIN,
     Duplicate,
     SessionTable,
     Stale,
@@ -60,6 +67,7 @@ from pyxos.node.io import (
     Reply,
     Restored,
 )
+from pyxos.node.objects import PerObject
 
 # A clock command proposed for a deadline is proposed again after this many ticks if log time
 # has still not passed the deadline (the first was lost in a view change).
@@ -112,6 +120,20 @@ class Node:
             self.time_ms = state.restore(snapshot.state, machine, self.sessions)
             self.applied_upto = self._snapshot_slot = snapshot.slot
             self._pending.append(Restored(slot=snapshot.slot))
+        self._object_of = machine.object_of if isinstance(machine, Keyed) else None
+        self._clock_object = self._object_of(CLOCK_OP) if self._object_of is not None else b""
+        self._per_object = PerObject() if self.protocol.order is ExecutionOrder.PER_OBJECT else None
+        if self.protocol.reads_through_log and not isinstance(machine, Router):
+            raise ValueError(
+                f"protocol {self.protocol.name} reads through the log: it needs the machines "
+                "under a pyxos.machines.router.Router"
+            )
+        # Reads through the log: this node's session-less client id, and the reads waiting. A
+        # read's seq carries this incarnation's nonce above its number: a read an earlier
+        # incarnation proposed may still land in the log, and must not answer a new one.
+        self._read_client = READS_MIN + config.node_id
+        self._read_nonce = rng.getrandbits(30) << 32
+        self._log_reads: dict[int, _WaitingRead] = {}
         self.replica: Replica = self.protocol.build(
             config,
             rng,
@@ -119,6 +141,7 @@ class Node:
             snapshot=snapshot,
             rejoining=rejoining,
             log_time_ms=self.time_ms,
+            objects=self._object_of,
         )
         self._timed = machine if isinstance(machine, TimedMachine) else None
         self._clock_proposed: tuple[int, int] | None = None  # (deadline, tick)
@@ -146,10 +169,10 @@ class Node:
         match inp:
             case Tick():
                 self._ticks += 1
-                if self._reads and self._ticks % READ_INDEX_WAIT_TICKS == 0:
+                if (self._reads or self._log_reads) and self._ticks % READ_INDEX_WAIT_TICKS == 0:
                     self._forget_old_reads()
                 effects = self._run(self.replica.step(inp))
-                if self._timed is not None and self.replica.is_leader:
+                if self._timed is not None and self.replica.leads(self._clock_object):
                     effects.extend(self._propose_clock())
                 return effects
             case Receive() | Flush():
@@ -166,8 +189,14 @@ class Node:
                 assert_never(inp)
 
     # ---- clients ----------------------------------------------------------------------------
+    def _sessions_of(self, op: bytes) -> SessionTable:
+        per_object = self._per_object
+        if per_object is None or self._object_of is None:
+            return self.sessions
+        return per_object.sessions(self._object_of(op))
+
     def _on_request(self, sender: Address, msg: ClientRequest) -> list[NodeEffect]:
-        verdict = self.sessions.check(msg.client_id, msg.seq)
+        verdict = self._sessions_of(msg.op).check(msg.client_id, msg.seq)
         if isinstance(verdict, Duplicate):
             reply = ClientReply(client_id=msg.client_id, seq=msg.seq, result=verdict.result)
             return [Reply(to=sender, message=reply)]
@@ -185,6 +214,11 @@ class Node:
         request_id = self._next_read
         self._next_read += 1
         waiting = _WaitingRead(sender, msg.client_id, msg.read_id, msg.query, self._ticks)
+        if self.protocol.reads_through_log:
+            seq = self._read_nonce | (request_id & 0xFFFF_FFFF)
+            self._log_reads[seq] = waiting
+            command = Command(client_id=self._read_client, seq=seq, op=read_op(msg.query))
+            return self._run(self.replica.step(Propose(commands=(command,))))
         self._reads[request_id] = waiting
         return self._run(self.replica.step(RequestReadIndex(request_ids=(request_id,))))
 
@@ -197,8 +231,8 @@ class Node:
             match effect:
                 case Send() | Persist() | Note():
                     out.append(effect)
-                case Deliver(slot=slot, batch=batch):
-                    self._apply(slot, batch, out)
+                case Deliver(slot=slot, batch=batch, object=obj, object_slot=object_slot):
+                    self._apply(slot, batch, out, obj, object_slot or slot)
                 case ReadIndexReady(request_ids=request_ids, index=index):
                     for request_id in request_ids:
                         read = self._reads.pop(request_id, None)
@@ -217,17 +251,34 @@ class Node:
                     assert_never(effect)
         return out
 
-    def _apply(self, slot: Slot, batch: Batch, out: list[NodeEffect]) -> None:
+    def _apply(
+        self, slot: Slot, batch: Batch, out: list[NodeEffect], obj: bytes, object_slot: Slot
+    ) -> None:
         if slot != self.applied_upto + 1:
             raise AssertionError(f"node {self.node_id}: slot {slot} after {self.applied_upto}")
-        machine, sessions, writers = self.machine, self.sessions, self._writers
+        machine, writers = self.machine, self._writers
         stamped = batch_time(batch)
         self.time_ms = max(self.time_ms, stamped)
-        time_ms = self.time_ms
+        per_object = self._per_object
+        if per_object is None:
+            sessions, time_ms, advance = self.sessions, self.time_ms, True
+        else:
+            # This object's own order: its sessions, its log time, its slot as the position a
+            # fencing token counts in; time-based machines move only with their own object.
+            sessions = per_object.sessions(obj)
+            time_ms = per_object.stamp(obj, stamped)
+            advance = obj == self._clock_object
         for command in batch:
-            ctx = ApplyContext(slot, time_ms, command.client_id, command.seq)
+            client_id = command.client_id
+            ctx = ApplyContext(object_slot, time_ms, client_id, command.seq, advance)
             result = apply_command(machine, sessions, command.op, ctx)
-            waiting = writers.get(command.client_id)
+            if client_id == self._read_client:
+                read = self._log_reads.pop(command.seq, None)
+                if read is not None and result is not None:
+                    answer = ReadReply(client_id=read.client, read_id=read.read_id, result=result)
+                    out.append(Reply(to=read.to, message=answer))
+                continue
+            waiting = writers.get(client_id)
             if waiting is not None and waiting[0] == command.seq and result is not None:
                 del writers[command.client_id]
                 reply = ClientReply(
@@ -235,11 +286,11 @@ class Node:
                 )
                 out.append(Reply(to=waiting[1], message=reply))
         self.applied_upto = slot
-        out.append(Applied(slot=slot, batch=batch))
+        out.append(Applied(slot=slot, batch=batch, object=obj, object_slot=object_slot))
         if self._ready_reads:
             self._serve_reads(out)
         every = self.config.snapshot_every_slots
-        if every and slot - self._snapshot_slot >= every:
+        if every and slot - self._snapshot_slot >= every and per_object is None:
             self._take_snapshot(slot, out)
 
     def _take_snapshot(self, slot: Slot, out: list[NodeEffect]) -> None:
@@ -253,7 +304,12 @@ class Node:
         deadline, so that a lease expires (and its waiters wake) with no other command coming."""
         assert self._timed is not None
         deadline = self._timed.next_deadline_ms()
-        if deadline is None or deadline <= self.time_ms:
+        now = (
+            self.time_ms
+            if self._per_object is None
+            else self._per_object.time_ms(self._clock_object)
+        )
+        if deadline is None or deadline <= now:
             return []
         if self.replica.log_time_ms < deadline:
             return []
@@ -268,6 +324,7 @@ class Node:
     def _forget_old_reads(self) -> None:
         oldest = self._ticks - READ_INDEX_WAIT_TICKS
         self._reads = {rid: r for rid, r in self._reads.items() if r.tick > oldest}
+        self._log_reads = {rid: r for rid, r in self._log_reads.items() if r.tick > oldest}
 
     def _serve_reads(self, out: list[NodeEffect]) -> None:
         still = []

@@ -10,13 +10,14 @@ run, byte for byte, whatever `PYTHONHASHSEED` is.
 
 from pyxos.sim.options import SimOptions, expand_options
 from pyxos.sim.result import SimResult, SimStats
-from pyxos.sim.runner import run_seed, run_with_options
+from pyxos.sim.runner import fit_overrides, run_seed, run_with_options
 
 __all__ = [
     "SimOptions",
     "SimResult",
     "SimStats",
     "expand_options",
+    "fit_overrides",
     "run_seed",
     "run_with_options",
 ]

@@ -55,6 +55,7 @@ def build_hosts(
     *,
     quorums: QuorumSystem,
     protocol: ProtocolSpec,
+    protocol_options: tuple[tuple[str, str], ...] = (),
 ) -> dict[int, Host]:
     """One host per member, in member order; each disk's generator is drawn from `rng`."""
     hosts: dict[int, Host] = {}
@@ -71,6 +72,7 @@ def build_hosts(
             retransmit_ticks=options.retransmit_ticks,
             snapshot_every_slots=options.snapshot_every_slots,
             thrifty=bool(options.thrifty),
+            options=protocol_options,
         )
         disk = SimDisk(
             Random(rng.getrandbits(64)),
@@ -296,10 +298,11 @@ class Cluster:
         tr = self.transcript
         now = self.queue.now_us
         match effect:
-            case Applied(slot=slot, batch=batch):
-                self.applied.on_applied(host.node_id, slot, batch, now)
+            case Applied(slot=slot, batch=batch, object=obj, object_slot=object_slot):
+                self.applied.on_applied(host.node_id, object_slot or slot, batch, now, obj)
                 if tr is not None:
-                    tr.add(now, f"n{host.node_id} applied slot={slot} {format_batch(batch)}")
+                    where = f"slot={slot}" if not obj else f"object={obj!r} slot={object_slot}"
+                    tr.add(now, f"n{host.node_id} applied {where} {format_batch(batch)}")
             case Restored(slot=slot):
                 self.applied.on_restored(host.node_id, slot)
                 if tr is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pyxos.core.protocols import protocol_spec
 from pyxos.core.quorum import QuorumSpec
 from pyxos.sim.checkers import (
     AppliedPrefixes,
@@ -35,21 +36,25 @@ from pyxos.sim.verdict import (
 )
 
 
-def is_converged(cluster: Cluster, traffic: ClientTraffic, chosen: ChosenValues) -> bool:
-    """Nothing in flight and every node up, with the same applied prefix covering every chosen
-    slot."""
+def is_converged(
+    cluster: Cluster, traffic: ClientTraffic, chosen: ChosenValues, applied: AppliedPrefixes
+) -> bool:
+    """Nothing in flight and every node up, each having applied every chosen slot of every
+    log (the one log, or each object's)."""
     if any(c.in_flight for c in traffic.clients.values()):
         return False
-    upto = None
     for host in cluster.hosts.values():
-        node = host.node
-        if node is None or not host.quiet:
+        if host.node is None or not host.quiet:
             return False
-        if upto is None:
-            upto = node.applied_upto
-        elif node.applied_upto != upto:
+        node_id = host.node_id
+        if any(applied.applied_upto(node_id, obj) < upto for obj, upto in chosen.upto.items()):
             return False
-    return upto is not None and upto >= chosen.max_chosen_slot
+    return True
+
+
+def _applied_total(applied: AppliedPrefixes, node: int, chosen: ChosenValues) -> int:
+    """How many chosen slots `node` applied, over every log (the slot, with one log)."""
+    return sum(applied.applied_upto(node, obj) for obj in chosen.upto)
 
 
 def final_violations(
@@ -72,14 +77,18 @@ def final_violations(
     if not converged and not any(v.startswith("liveness") for v in earlier):
         pending = traffic.pending()
         applied_upto = {
-            h.node_id: (h.node.applied_upto if h.node is not None else None)
+            h.node_id: (_applied_total(applied, h.node_id, chosen) if h.node is not None else None)
             for h in cluster.hosts.values()
         }
-        found.extend(liveness_violations(now_us, pending, applied_upto, chosen.max_chosen_slot))
-    upto = {node_id: applied.applied_upto(node_id) for node_id in members}
+        chosen_total = sum(chosen.upto.values())
+        found.extend(liveness_violations(now_us, pending, applied_upto, chosen_total))
+    upto = {
+        node_id: {obj: applied.applied_upto(node_id, obj) for obj in chosen.upto}
+        for node_id in members
+    }
     if not converged:
         # Only the log as a whole is meaningful for nodes that did not catch up.
-        best = max(upto.values(), default=0)
+        best = {obj: max(u[obj] for u in upto.values()) for obj in chosen.upto}
         upto = {node_id: best for node_id in members}
     found.extend(acked_writes_violations(traffic.acked, applied.log, upto))
     return found
@@ -102,13 +111,14 @@ def build_result(
     transcript: Transcript | None,
     protocol: str,
     quorums: QuorumSpec,
+    protocol_options: tuple[tuple[str, str], ...] = (),
 ) -> SimResult:
     """The run's result; `violations` are the runner's own, after the checkers'."""
     history = traffic.history()
     found = chosen.violations + applied.violations + ballots.violations + list(violations)
     linearizability, counterexample = linearizability_violations(history)
     found.extend(linearizability)
-    times = log_times(applied.log)
+    times = log_times(applied.total_log())
     object_history = traffic.object_history(times.commands)
     objects, object_report = object_violations(options.workload, object_history, times)
     found.extend(objects)
@@ -140,7 +150,7 @@ def build_result(
         seed=options.seed,
         options=options,
         violations=found,
-        coverage=coverage.counters(),
+        coverage=coverage.counters(protocol_spec(protocol).coverage),
         stats=stats,
         history=history,
         object_history=object_history,
@@ -148,4 +158,5 @@ def build_result(
         transcript=None if transcript is None else transcript.lines,
         protocol=protocol,
         quorums=quorums,
+        protocol_options=protocol_options,
     )

@@ -6,22 +6,14 @@ from dataclasses import dataclass, field
 
 from pyxos.check.history import Operation
 from pyxos.check.objects import ObjectOp
-from pyxos.core.protocols import DEFAULT_PROTOCOL
+from pyxos.core.protocols import DEFAULT_PROTOCOL, protocol_spec
 from pyxos.core.quorum import MAJORITY, QuorumSpec
 from pyxos.sim.options import FLOAT_OPTIONS, SimOptions, expand_options
 
-COVERAGE_COUNTERS = (
-    "leader_change",
-    "repropose",
-    "catchup_after_restart",
-    "catchup_snapshot",
-    "torn_tail",
-    "rebuild_after_corruption",
-)
-"""What every healthy sweep must see in some of its seeds, so that its runs are not vacuous:
-a second leader elected, a new leader re-proposing a value it found accepted, a node that
-restarted catching up from a peer, a node catching up by installing a peer's snapshot, and a
-restart that repaired a torn record at the end of its log."""
+
+def coverage_counters(protocol: str = DEFAULT_PROTOCOL) -> tuple[str, ...]:
+    """The names of the coverage counters a sweep of `protocol` reports, in order."""
+    return tuple(counter.name for counter in protocol_spec(protocol).coverage)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +56,7 @@ class SimResult:
     transcript: list[str] | None = None
     protocol: str = DEFAULT_PROTOCOL
     quorums: QuorumSpec = MAJORITY
+    protocol_options: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -72,11 +65,20 @@ class SimResult:
     @property
     def replay(self) -> str:
         """The command that reruns exactly this run."""
-        return replay_command(self.options, protocol=self.protocol, quorums=self.quorums)
+        return replay_command(
+            self.options,
+            protocol=self.protocol,
+            quorums=self.quorums,
+            protocol_options=self.protocol_options,
+        )
 
 
 def replay_command(
-    options: SimOptions, *, protocol: str = DEFAULT_PROTOCOL, quorums: QuorumSpec = MAJORITY
+    options: SimOptions,
+    *,
+    protocol: str = DEFAULT_PROTOCOL,
+    quorums: QuorumSpec = MAJORITY,
+    protocol_options: tuple[tuple[str, str], ...] = (),
 ) -> str:
     """`pyxos sim --seed S` plus every option that differs from what the seed expands to, and
     the protocol and quorums unless they are the defaults."""
@@ -85,6 +87,7 @@ def replay_command(
         parts.append(f"--protocol {protocol}")
     if quorums != MAJORITY:
         parts.append(f"--quorums {quorums.describe()}")
+    parts.extend(f"--protocol-option {name}={value}" for name, value in protocol_options)
     for name, value in options.overrides_from(expand_options(options.seed)).items():
         text = repr(float(value)) if name in FLOAT_OPTIONS else str(value)
         parts.append(f"--{name.replace('_', '-')} {text}")

@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Callable
 from random import Random
 
+from pyxos.core.protocol import ExecutionOrder
 from pyxos.core.protocols import DEFAULT_PROTOCOL, protocol_spec
 from pyxos.core.quorum import MAJORITY, QuorumSpec, QuorumSystem
 from pyxos.faults import Fault
@@ -47,7 +48,7 @@ from pyxos.sim.host import NodeFactory
 from pyxos.sim.host import node_factory as node_factory_of
 from pyxos.sim.injector import FaultInjector
 from pyxos.sim.network import SimNetwork
-from pyxos.sim.options import SimOptions, apply_overrides, draw_options
+from pyxos.sim.options import WORKLOAD_KV, SimOptions, apply_overrides, draw_options
 from pyxos.sim.outcome import build_result, final_violations, is_converged
 from pyxos.sim.result import SimResult
 from pyxos.sim.traffic import ClientTraffic, build_clients, think_us_max
@@ -74,17 +75,20 @@ def run_seed(
     node_factory: NodeFactory | None = None,
     quorums: QuorumSpec = MAJORITY,
     protocol: str = DEFAULT_PROTOCOL,
+    protocol_options: tuple[tuple[str, str], ...] = (),
     **overrides: int | float,
 ) -> SimResult:
     """Run seed `seed` with its options (and `overrides`, by option name) and check it, under
     `protocol` with `quorums`."""
-    options = apply_overrides(draw_options(Random(seed), seed), overrides)
+    fitted = fit_overrides(protocol, overrides)
+    options = apply_overrides(draw_options(Random(seed), seed), fitted)
     return run_with_options(
         options,
         transcript=transcript,
         node_factory=node_factory,
         quorums=quorums,
         protocol=protocol,
+        protocol_options=protocol_options,
     )
 
 
@@ -95,6 +99,7 @@ def run_with_options(
     node_factory: NodeFactory | None = None,
     quorums: QuorumSpec = MAJORITY,
     protocol: str = DEFAULT_PROTOCOL,
+    protocol_options: tuple[tuple[str, str], ...] = (),
 ) -> SimResult:
     """Run with fully expanded options (the seed is `options.seed`)."""
     sim = Simulation(
@@ -103,8 +108,29 @@ def run_with_options(
         node_factory=node_factory,
         quorums=quorums,
         protocol=protocol,
+        protocol_options=protocol_options,
     )
     return sim.run()
+
+
+def fit_overrides(protocol: str, overrides: dict[str, int | float]) -> dict[str, int | float]:
+    """`overrides` plus what `protocol` needs unless they say otherwise: a protocol with a log
+    per object runs the key-value workload and no disk corruptions (see `_check_per_object`)."""
+    if protocol_spec(protocol).order is ExecutionOrder.PER_OBJECT:
+        return {"workload": WORKLOAD_KV, "corruptions": 0, **overrides}
+    return dict(overrides)
+
+
+def _check_per_object(name: str, options: SimOptions) -> None:
+    """What a protocol with a log per object cannot run yet in the simulator."""
+    if options.workload != WORKLOAD_KV:
+        raise ValueError(
+            f"{name} runs the key-value workload only (--workload {WORKLOAD_KV}): the lock and "
+            "election workloads write through fencing tokens, which need one order across the "
+            "lock and the key"
+        )
+    if options.corruptions:
+        raise ValueError(f"{name} cannot rebuild a node that lost its disk yet: --corruptions 0")
 
 
 class Simulation:
@@ -119,12 +145,18 @@ class Simulation:
         machine_factory: Callable[[], StateMachine] | None = None,
         quorums: QuorumSpec = MAJORITY,
         protocol: str = DEFAULT_PROTOCOL,
+        protocol_options: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        """Raises `ValueError` for an unknown protocol or quorums that do not fit the nodes."""
+        """Raises `ValueError` for an unknown protocol, quorums that do not fit the nodes, or
+        options a protocol cannot run with yet."""
+        spec = protocol_spec(protocol)
+        protocol_options = spec.check_options(protocol_options)
         self.options = options
         self.quorums = quorums
-        spec = protocol_spec(protocol)
+        self.protocol_options = protocol_options
         self.protocol = spec
+        if spec.order is ExecutionOrder.PER_OBJECT:
+            _check_per_object(spec.name, options)
         rng = Random(options.seed)
         draw_options(rng, options.seed)  # the options' draws come first in the seed's stream
         factory = node_factory if node_factory is not None else node_factory_of(spec)
@@ -139,7 +171,14 @@ class Simulation:
             delay_us_min=options.delay_us_min,
             delay_us_max=options.delay_us_max,
         )
-        self.hosts = build_hosts(options, members, rng, quorums=system, protocol=spec)
+        self.hosts = build_hosts(
+            options,
+            members,
+            rng,
+            quorums=system,
+            protocol=spec,
+            protocol_options=protocol_options,
+        )
         self.clients = build_clients(options, members, rng)
         plan_rng = Random(rng.getrandbits(64))
         tick_rng = Random(rng.getrandbits(64))
@@ -287,7 +326,7 @@ class Simulation:
                 self.phase = _DONE
                 return
         if self.phase == _CONVERGE:
-            if is_converged(self.cluster, self.traffic, self.chosen):
+            if is_converged(self.cluster, self.traffic, self.chosen, self.applied):
                 self.converged = True
                 self.phase = _DONE
                 return
@@ -328,4 +367,5 @@ class Simulation:
             transcript=self.transcript,
             protocol=self.protocol.name,
             quorums=self.quorums,
+            protocol_options=self.protocol_options,
         )

@@ -16,7 +16,7 @@ from pyxos.core.multipaxos.records import (
     fact,
 )
 from pyxos.core.multipaxos.replica import PROTOCOL_NAME, Replica
-from pyxos.core.protocol import ExecutionOrder, ProtocolSpec
+from pyxos.core.protocol import CoverageCounter, ExecutionOrder, ProtocolSpec
 
 SPEC = ProtocolSpec(
     name=PROTOCOL_NAME,
@@ -30,6 +30,14 @@ SPEC = ProtocolSpec(
     covers=covers,
     extent=extent,
     fact=fact,
+    coverage=(
+        CoverageCounter("leader_change", "leader", at_least=2),
+        CoverageCounter("repropose", "repropose"),
+        CoverageCounter("catchup_after_restart", "catchup", after_restart=True),
+        CoverageCounter("catchup_snapshot", "snapshot_installed"),
+        CoverageCounter("torn_tail", "torn_tail"),
+        CoverageCounter("rebuild_after_corruption", "rejoined"),
+    ),
 )
 
 __all__ = [

@@ -71,9 +71,9 @@ def extent(records: Iterable[msgspec.Struct]) -> tuple[Slot, Ballot | None]:
 def fact(record: msgspec.Struct) -> Fact | None:
     """What `record` means to the checkers (None for a record that is not ours)."""
     if type(record) is AcceptedValue:
-        return AcceptFact(instance=record.slot, ballot=record.ballot, batch=record.batch)
+        return AcceptFact(instance=(b"", record.slot), ballot=record.ballot, batch=record.batch)
     if type(record) is DecidedValue:
-        return DecideFact(instance=record.slot, batch=record.batch)
+        return DecideFact(instance=(b"", record.slot), batch=record.batch)
     if type(record) is Promised:
         return PromiseFact(ballot=record.ballot)
     return None

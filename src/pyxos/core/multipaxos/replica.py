@@ -75,6 +75,7 @@ from pyxos.core.protocol import (
     ROLE_FOLLOWER,
     ROLE_LEADER,
     ROLE_REJOINING,
+    ObjectOf,
     ProtocolStatus,
 )
 from pyxos.core.snapshot import Snapshot
@@ -95,8 +96,11 @@ class Replica:
         snapshot: Snapshot | None = None,
         rejoining: bool = False,
         log_time_ms: int = 0,
+        objects: ObjectOf | None = None,
     ) -> None:
-        """`rejoining=True` for a replica rebuilt after losing its disk (see `rejoin.py`)."""
+        """`rejoining=True` for a replica rebuilt after losing its disk (see `rejoin.py`).
+        `objects` is not needed: one log orders every command."""
+        del objects
         self.config = config
         self._node_id = config.node_id
         records: list[Record] = []
@@ -143,6 +147,10 @@ class Replica:
     @property
     def log_time_ms(self) -> int:
         return self.clock.peek()
+
+    def leads(self, obj: bytes) -> bool:
+        del obj  # one log: the leader leads everything
+        return self.is_leader
 
     @property
     def view(self) -> int:
