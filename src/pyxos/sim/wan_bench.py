@@ -6,8 +6,8 @@ AWS regions by default), so WPaxos sees the zones and grid quorums are built ove
 order decides which zone number each site gets: the leader zone (`leader_zone`) gets zone 1,
 the lowest ids, and Multi-Paxos' view 0 is led by the lowest member id, so its first leader
 sits there (it keeps the lead unless it fails). Every zone has `clients_per_zone` closed-loop
-clients (`pyxos.sim.wan_workload`) that talk to their own zone's nodes and never think between
-operations.
+clients (`pyxos.sim.wan_workload`) that talk to their own zone's first node (and the others
+of their zone when it does not answer) and never think between operations.
 
 The run is the simulator's machinery without its fault plan: the runtime's effect executor,
 simulated disks, the event queue, the `Cluster` and the client traffic, and the agreement
@@ -93,8 +93,8 @@ class WanBenchOptions:
     zones: int = 5
     nodes_per_zone: int = 3
     clients_per_zone: int = 20
-    duration_s: float = 5.0
-    warmup_s: float = 1.0
+    duration_s: float = 3.0
+    warmup_s: float = 2.0
     protocol: str = "multipaxos"
     quorums: QuorumSpec | None = None
     """None: a grid with fz = 0, fn = 1 for a protocol with a log per object, else majority."""

@@ -1,7 +1,9 @@
 """The wide-area benchmark's clients: closed loops in each zone, keys chosen as Paxi chooses them.
 
-Every client lives in one zone and talks to the nodes of that zone only (it prefers the one
-that answered it last and retries at another of them, as the simulator's clients do). Its next
+Every client lives in one zone and talks to the nodes of that zone only. As in Paxi's
+benchmark, where a zone's clients share one client process bound to one node, a client sends
+to its zone's first node (`nodes[0]`); on a timeout it retries at another node of its zone, as
+the simulator's clients do, and stays with the node that answered it last. Its next
 operation is a put with probability `write_ratio`, else a linearizable get, of a key its zone's
 `KeyChooser` draws:
 
@@ -125,7 +127,11 @@ class WanClient(SimClient):
 
     def start(self, now_us: int) -> ClientInbound:
         self._now_us = now_us  # the moving mean needs the time of the operation
-        return super().start(now_us)
+        request = super().start(now_us)
+        # Not a random node of the zone now and then: with the `immediate` policy two nodes
+        # of one zone would steal the zone's objects from each other across the wide area.
+        self.target = self.last_good if self.last_good is not None else self.nodes[0]
+        return request
 
     def _next_request(self) -> ClientInbound:
         write = self._rng.random() < self._write_ratio
