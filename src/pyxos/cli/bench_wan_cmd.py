@@ -96,6 +96,13 @@ def add_parser(kinds: Any) -> None:
         metavar="RATIO",
         help="fraction of puts; the rest are linearizable gets (1.0)",
     )
+    w.add_argument(
+        "--think-ms",
+        type=float,
+        default=_DEFAULTS.think_ms,
+        metavar="MS",
+        help="a client's mean pause between operations, uniform up to twice this (0: none)",
+    )
     t = p.add_argument_group("time (virtual) and faults")
     t.add_argument(
         "-T",
@@ -152,6 +159,7 @@ def options_from(args: argparse.Namespace) -> WanBenchOptions:
         speed_ms=args.speed,
         conflict_percent=args.conflict,
         write_ratio=args.write_ratio,
+        think_ms=args.think_ms,
         zone_loss_at_s=args.zone_loss_at_s,
         lost_zone=args.lost_zone,
         step_cost_us=args.step_cost_us,
@@ -244,7 +252,8 @@ def describe_workload(report: WanReport) -> str:
         text = f"conflict {o.conflict_percent}%"
     else:
         text = "uniform"
-    return f"{text} keys={o.keys} writes={o.write_ratio:g}"
+    think = f" think={o.think_ms:g}ms" if o.think_ms else ""
+    return f"{text} keys={o.keys} writes={o.write_ratio:g}{think}"
 
 
 def render(report: WanReport, cpu_s: float) -> str:

@@ -108,6 +108,8 @@ class WanBenchOptions:
     speed_ms: int = 500
     conflict_percent: int = 0
     write_ratio: float = 1.0
+    think_ms: float = 0.0
+    """A client's mean pause between operations (uniform, up to twice this); 0: none."""
     zone_loss_at_s: float | None = None
     lost_zone: str | None = None
     """The site cut away at `zone_loss_at_s`; None: the leader zone."""
@@ -139,6 +141,8 @@ class WanBenchOptions:
             raise ValueError("the conflict percentage must be within 0..100")
         if not 0.0 <= self.write_ratio <= 1.0:
             raise ValueError("the write ratio must be within 0..1")
+        if self.think_ms < 0:
+            raise ValueError("the think time must not be negative")
         if self.nodes_per_zone >= ZONE_ID_STRIDE or self.clients_per_zone >= ZONE_ID_STRIDE:
             raise ValueError(f"at most {ZONE_ID_STRIDE - 1} nodes and clients per zone")
         if self.zone_loss_at_s is not None and not 0 < self.zone_loss_at_s < self.duration_s:
@@ -294,7 +298,8 @@ class _WanRun:
             network=self.network,
             transcript=None,
             think_rng=think_rng,
-            think_us_max=1,  # closed loops: the next operation goes out at once
+            # 1: no think time at all, the next operation goes out at once
+            think_us_max=max(1, round(options.think_ms * 2000)),
         )
         self.start_us = round(options.warmup_s * 1e6)
         self.end_us = self.start_us + round(options.duration_s * 1e6)
