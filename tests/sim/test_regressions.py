@@ -42,6 +42,30 @@ def test_seed_stays_clean(seed: int, overrides: dict[str, int | float], bug: str
     )
 
 
+WPAXOS_REGRESSIONS: list[tuple[int, tuple[tuple[str, str], ...], str]] = [
+    (
+        43,
+        (),
+        "a node restarted and numbered its reads through the log from 1 again; a read command "
+        "its earlier incarnation had proposed was decided after the restart and answered the "
+        "new incarnation's read of the same number with a value from before a later write "
+        "(a stale read); reads now carry a per-incarnation nonce in their seq",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("seed", "options", "bug"),
+    WPAXOS_REGRESSIONS,
+    ids=[f"wpaxos-seed{s}" for s, _, _ in WPAXOS_REGRESSIONS],
+)
+def test_wpaxos_seed_stays_clean(seed: int, options: tuple[tuple[str, str], ...], bug: str) -> None:
+    result = run_seed(seed, protocol="wpaxos", protocol_options=options)
+    assert result.violations == [], f"{bug}\nreplay: {result.replay}\n" + "\n".join(
+        result.violations[:5]
+    )
+
+
 @pytest.mark.parametrize("nodes", [3, 5])
 def test_a_healed_minority_does_not_depose_a_healthy_leader(nodes: int) -> None:
     """A follower cut off for seconds timed out again and again and raised its view each time;

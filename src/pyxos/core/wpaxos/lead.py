@@ -16,12 +16,14 @@ more there.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 
 from pyxos.core.clock import LeaderClock
 from pyxos.core.commands import NOOP, Batch, Command, batch_time
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import Effect, Note, Send
+from pyxos.core.quorum import QuorumSystem
 from pyxos.core.wpaxos.messages import Accept, AcceptedEntry, Prepare, Promise
 from pyxos.core.wpaxos.objects import ObjectLog
 from pyxos.core.wpaxos.policy import Policy
@@ -50,6 +52,13 @@ class Proposal:
         self.batch = batch
         self.acks: set[NodeId] = set()
         self.sent_tick = tick
+
+
+def phase1_complete(quorums: QuorumSystem, promised: Collection[NodeId]) -> bool:
+    """Phase 1 is complete when a phase-1 quorum promised: only then does the lead know every
+    value a phase-2 quorum may have chosen under a lower ballot. (A module-level rule so that a
+    test can plant a steal that skips it.)"""
+    return quorums.is_q1(promised)
 
 
 class Lead:
@@ -110,7 +119,7 @@ class Lead:
         if self.prepared or msg.ballot != self.ballot or msg.from_slot != self.from_slot:
             return []
         self.promises[sender] = msg
-        if not self._config.quorums.is_q1(self.promises.keys()):
+        if not phase1_complete(self._config.quorums, self.promises.keys()):
             return []
         return self._complete_phase1(tick)
 
