@@ -19,6 +19,7 @@ from pyxos.core.multipaxos import acceptor, leader, replica
 from pyxos.core.multipaxos.messages import AcceptedEntry
 from pyxos.core.quorum import MAJORITY, Grid, QuorumSpec, QuorumSystem, flexible, parse_quorums
 from pyxos.core.wpaxos import lead as wpaxos_lead
+from pyxos.core.wpaxos.objects import ObjectLog
 from pyxos.exec import gate
 from pyxos.machines import locks, router
 from pyxos.machines.base import ApplyContext
@@ -228,3 +229,23 @@ def test_a_wpaxos_grid_whose_phase_1_misses_a_zone_is_reported(
     found = first_failing_wpaxos_seed(quorums=parse_quorums("grid:zones=3,fz=0,fn=0"), nodes=6)
     assert found is not None, f"no violation in {WPAXOS_SEEDS_MAX} seeds with a short grid"
     assert any("chosen" in v for v in found[1]), found
+
+
+def forgets_what_peers_may_still_need(self: ObjectLog, applied: int) -> int:
+    """Compaction that forgets every applied value, whether or not every member learned it."""
+    upto = min(applied, self.delivered_upto)
+    for slot in range(self.truncated + 1, upto + 1):
+        self.decided.pop(slot, None)
+        self.accepted.pop(slot, None)
+    self.truncated = max(self.truncated, upto)
+    return self.truncated + 1
+
+
+def test_a_wpaxos_compaction_that_forgets_unlearned_values_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A node that forgets accepted values a lagging member has not learned can no longer
+    report them in phase 1: a stealer then proposes over a chosen value."""
+    monkeypatch.setattr(ObjectLog, "truncate", forgets_what_peers_may_still_need)
+    found = first_failing_wpaxos_seed(policy="majority")
+    assert found is not None, f"no violation in {WPAXOS_SEEDS_MAX} seeds with eager compaction"

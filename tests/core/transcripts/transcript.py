@@ -22,7 +22,8 @@ Commands (node ids are 1-based; NODES is a comma-separated list, default every n
     crash NODE / restart NODE     stop a replica (its queued messages are lost) / rebuild it
                                   from its durable records and latest snapshot
     rebuild NODE                  restart it with an empty disk, rejoining
-    compact NODE SLOT             the node snapshots its state through SLOT
+    compact NODE SLOT [OBJ:S,...]  the node snapshots its state through position SLOT (and,
+                                  with a log per object, through slot S of each object OBJ)
     status                        one line per replica
 
 Records are durable the moment they are persisted (the gate is the executor's business, tested
@@ -170,7 +171,15 @@ class Cluster:
             case SaveSnapshot(snapshot=snapshot):
                 node.snapshot = snapshot
                 node.durable = [r for r in node.durable if not self.spec.covers(snapshot, r)]
-                return f"n{n} save snapshot slot={snapshot.slot} promised={snapshot.promised}"
+                cuts = "".join(
+                    f" {fmt(c.obj)}:applied={c.applied},kept_from={c.kept_from},"
+                    f"promised={c.promised}"
+                    for c in snapshot.objects
+                )
+                return (
+                    f"n{n} save snapshot slot={snapshot.slot} promised={snapshot.promised}{cuts}"
+                    f" (log keeps {len(node.durable)} records)"
+                )
             case Note(kind=kind, detail=detail):
                 return f"n{n} note {kind} {detail}".rstrip()
         raise AssertionError(f"unexpected effect {effect!r}")
@@ -221,9 +230,11 @@ class Cluster:
         self.nodes[n] = Node(replica=None)
         self.restart(n, rejoining=True)
 
-    def compact(self, n: int, slot: int, out: list[str]) -> None:
+    def compact(
+        self, n: int, slot: int, objects: tuple[tuple[bytes, int], ...], out: list[str]
+    ) -> None:
         state = f"state@{slot}".encode()
-        self.step(n, Compact(slot=slot, state=state, time_ms=0), out)
+        self.step(n, Compact(slot=slot, state=state, time_ms=0, objects=objects), out)
 
     def status(self, out: list[str]) -> None:
         for n in self.members:
@@ -284,7 +295,15 @@ def run_command(cluster: Cluster | None, line: str) -> tuple[Cluster, list[str]]
         case "rebuild":
             cluster.rebuild(int(plain[0]))
         case "compact":
-            cluster.compact(int(plain[0]), int(plain[1]), out)
+            cuts = (
+                tuple(
+                    (obj.encode(), int(upto))
+                    for obj, _, upto in (c.partition(":") for c in args[2].split(","))
+                )
+                if len(args) > 2
+                else ()
+            )
+            cluster.compact(int(args[0]), int(args[1]), cuts, out)
         case "status":
             cluster.status(out)
         case _:

@@ -79,6 +79,7 @@ class Lead:
         "prepared",
         "promises",
         "proposals",
+        "reported",
         "taking_from",
     )
 
@@ -99,6 +100,8 @@ class Lead:
         self.ballot = ballot
         self.policy = policy
         self.taking_from = taking_from  # the owner this lead steals the object from, if any
+        # How far each member has learned the object's log, as its last acceptance said.
+        self.reported: dict[NodeId, Slot] = {}
         self.from_slot = log.decided_upto + 1
         self.promises: dict[NodeId, Promise] = {}
         self.prepared = False
@@ -197,8 +200,19 @@ class Lead:
             effects.extend(self._propose(slot, batch, tick))
         return effects
 
-    def on_accepted(self, sender: NodeId, slot: Slot) -> Batch | None:
+    def stable_upto(self) -> Slot:
+        """The slot up to which every member has learned the log, as far as their acceptances
+        told (0 until every member has answered)."""
+        reported = self.reported
+        members = self._config.members
+        if len(reported) < len(members):
+            return 0
+        return min(reported[m] for m in members)
+
+    def on_accepted(self, sender: NodeId, slot: Slot, decided_upto: Slot) -> Batch | None:
         """Count an acceptance; the batch if the slot just became decided."""
+        if decided_upto > self.reported.get(sender, -1):
+            self.reported[sender] = decided_upto
         proposal = self.proposals.get(slot)
         if proposal is None:
             return None

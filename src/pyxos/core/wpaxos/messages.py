@@ -65,11 +65,13 @@ class Accept(_Msg, frozen=True, tag="wp.p2a"):
 
 
 class Accepted(_Msg, frozen=True, tag="wp.p2b"):
-    """Phase 2b: the acceptor durably accepted slot `slot` of `obj` at `ballot`."""
+    """Phase 2b: the acceptor durably accepted slot `slot` of `obj` at `ballot`; it has learned
+    every slot up to `decided_upto` (so the owner knows how far every member has come)."""
 
     obj: bytes
     ballot: Ballot
     slot: Slot
+    decided_upto: Slot = 0
 
 
 class Reject(_Msg, frozen=True, tag="wp.nack"):
@@ -82,11 +84,13 @@ class Reject(_Msg, frozen=True, tag="wp.nack"):
 
 class Commit(_Msg, frozen=True, tag="wp.commit"):
     """Every slot of `obj` up to `upto` is decided; one accepted at `ballot` holds the chosen
-    value."""
+    value. Every member has learned every slot up to `stable_upto`: nobody will ask for those
+    again, so a snapshot may let the log drop them."""
 
     obj: bytes
     ballot: Ballot
     upto: Slot
+    stable_upto: Slot = 0
 
 
 class Forward(_Msg, frozen=True, tag="wp.fwd"):
