@@ -135,6 +135,7 @@ class Replica:
         self._backoff: dict[bytes, int] = {}  # no steal of the object before this tick
         self._to_forward: dict[tuple[NodeId, bytes], list[Command]] = {}
         self._dirty: set[bytes] = set()  # leads with news since the last flush
+        self._busy: set[bytes] = set()  # leads that may have something to retransmit
         self._missing: set[bytes] = set()
         self._deliver: set[bytes] = set()
         self._decided_records: list[DurableRecord] = []
@@ -310,6 +311,7 @@ class Replica:
             taking_from=taking_from,
         )
         lead.enqueue(commands)
+        self._busy.add(obj)
         self._awaiting.pop(obj, None)
         self.counters["steals" if taking_from is not None else "acquisitions"] += 1
         return [log.promise_own(ballot), *lead.prepare_messages(self.config.members)]
@@ -378,6 +380,7 @@ class Replica:
                 if lead is None or msg.ballot != lead.ballot:
                     return []
                 effects = lead.on_promise(sender, msg, self.tick)
+                self._busy.add(obj)
                 if lead.prepared:
                     self._backoff.pop(obj, None)
                     self._dirty.add(obj)
@@ -516,8 +519,15 @@ class Replica:
         self.tick += 1
         tick = self.tick
         effects: list[Effect] = []
-        for obj in sorted(self._leads):
-            effects.extend(self._leads[obj].retransmit(tick))
+        # Only leads in phase 1 or with proposals out retransmit: a node may own many objects.
+        idle = []
+        for obj in sorted(self._busy):
+            lead = self._leads.get(obj)
+            if lead is None or (lead.prepared and not lead.proposals):
+                idle.append(obj)
+                continue
+            effects.extend(lead.retransmit(tick))
+        self._busy.difference_update(idle)
         timeout = self.config.election_timeout_ticks_min
         for obj, (since, _) in sorted(self._awaiting.items()):
             if tick - since >= timeout and tick >= self._backoff.get(obj, 0):
@@ -535,6 +545,8 @@ class Replica:
             if lead is None or not lead.prepared:
                 continue
             effects.extend(lead.fill(tick))
+            if lead.proposals:
+                self._busy.add(obj)
             log = lead.log
             if log.decided_upto > lead.committed_sent:
                 lead.committed_sent = log.decided_upto
