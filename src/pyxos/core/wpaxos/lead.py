@@ -68,6 +68,8 @@ class Lead:
         "_clock",
         "_config",
         "ballot",
+        "commit_again_tick",
+        "commit_every",
         "committed_sent",
         "forwarders",
         "from_slot",
@@ -102,6 +104,10 @@ class Lead:
         self.taking_from = taking_from  # the owner this lead steals the object from, if any
         # How far each member has learned the object's log, as its last acceptance said.
         self.reported: dict[NodeId, Slot] = {}
+        # Commits sent again to members that have not said they learned them: when, and how
+        # long to wait before the next time (doubling, so a member that is down costs little).
+        self.commit_again_tick = tick
+        self.commit_every = config.heartbeat_ticks
         self.from_slot = log.decided_upto + 1
         self.promises: dict[NodeId, Promise] = {}
         self.prepared = False
@@ -209,10 +215,20 @@ class Lead:
             return 0
         return min(reported[m] for m in members)
 
-    def on_accepted(self, sender: NodeId, slot: Slot, decided_upto: Slot) -> Batch | None:
-        """Count an acceptance; the batch if the slot just became decided."""
+    def on_learned(self, sender: NodeId, decided_upto: Slot) -> None:
+        """`sender` has learned the log up to `decided_upto`."""
         if decided_upto > self.reported.get(sender, -1):
             self.reported[sender] = decided_upto
+
+    def laggards(self) -> list[NodeId]:
+        """The peers that have not said they learned everything this lead committed."""
+        upto = self.committed_sent
+        me = self._config.node_id
+        return [m for m in self._config.members if m != me and self.reported.get(m, 0) < upto]
+
+    def on_accepted(self, sender: NodeId, slot: Slot, decided_upto: Slot) -> Batch | None:
+        """Count an acceptance; the batch if the slot just became decided."""
+        self.on_learned(sender, decided_upto)
         proposal = self.proposals.get(slot)
         if proposal is None:
             return None

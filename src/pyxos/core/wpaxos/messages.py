@@ -91,6 +91,18 @@ class Commit(_Msg, frozen=True, tag="wp.commit"):
     ballot: Ballot
     upto: Slot
     stable_upto: Slot = 0
+    again: bool = False
+    """Sent again to members that have not said they learned through `upto`: answer with
+    `Learned`."""
+
+
+class Learned(_Msg, frozen=True, tag="wp.learned"):
+    """The sender has learned every slot of `obj` up to `decided_upto` (the answer to a commit
+    sent again, so that an owner knows when every member has caught up on an idle object)."""
+
+    obj: bytes
+    ballot: Ballot
+    decided_upto: Slot
 
 
 class Forward(_Msg, frozen=True, tag="wp.fwd"):
@@ -132,6 +144,7 @@ Message = (
     | Accepted
     | Reject
     | Commit
+    | Learned
     | Forward
     | Handover
     | CatchupRequest
@@ -144,6 +157,7 @@ MESSAGE_CLASSES: tuple[type[Message], ...] = (
     Accepted,
     Reject,
     Commit,
+    Learned,
     Forward,
     Handover,
     CatchupRequest,

@@ -66,6 +66,7 @@ from pyxos.core.wpaxos.messages import (
     DecidedEntry,
     Forward,
     Handover,
+    Learned,
     Message,
     Prepare,
     Promise,
@@ -136,6 +137,7 @@ class Replica:
         self._to_forward: dict[tuple[NodeId, bytes], list[Command]] = {}
         self._dirty: set[bytes] = set()  # leads with news since the last flush
         self._busy: set[bytes] = set()  # leads that may have something to retransmit
+        self._lagging: set[bytes] = set()  # leads whose last commit some member may lack
         self._missing: set[bytes] = set()
         self._deliver: set[bytes] = set()
         self._decided_records: list[DurableRecord] = []
@@ -410,7 +412,7 @@ class Replica:
                 timeout = self.config.election_timeout_ticks_min
                 self._backoff[obj] = self.tick + self._rng.randint(timeout // 2, timeout)
                 return self._give_up(obj, promised.node)
-            case Commit(ballot=ballot, upto=upto, stable_upto=stable_upto):
+            case Commit(ballot=ballot, upto=upto, stable_upto=stable_upto, again=again):
                 effects = self._observe(obj, ballot)
                 log = self._log(obj)
                 log.stable_upto = max(log.stable_upto, stable_upto)
@@ -419,7 +421,15 @@ class Replica:
                 else:
                     log.commit_hint = max(log.commit_hint, upto)
                     self._note_missing(log)
+                if again:
+                    learned = Learned(obj=obj, ballot=ballot, decided_upto=log.decided_upto)
+                    effects.append(Send(to=sender, message=learned))
                 return effects
+            case Learned(ballot=ballot, decided_upto=decided_upto):
+                lead = self._leads.get(obj)
+                if lead is not None and ballot == lead.ballot:
+                    lead.on_learned(sender, decided_upto)
+                return []
             case Forward(commands=commands, hops=hops):
                 return self._on_forward(sender, obj, commands, hops)
             case Handover(ballot=ballot):
@@ -528,12 +538,41 @@ class Replica:
                 continue
             effects.extend(lead.retransmit(tick))
         self._busy.difference_update(idle)
+        effects.extend(self._commit_again(tick))
         timeout = self.config.election_timeout_ticks_min
         for obj, (since, _) in sorted(self._awaiting.items()):
             if tick - since >= timeout and tick >= self._backoff.get(obj, 0):
                 # The owner made no progress on what we forwarded: it may be down.
                 effects.append(Note(kind="steal_on_timeout", detail=f"object={obj!r}"))
                 effects.extend(self._steal(obj, ()))
+        return effects
+
+    def _commit_again(self, tick: int) -> list[Effect]:
+        """Send an idle object's last commit again to the members that have not said they
+        learned it (one that missed it while cut off or down would otherwise never ask)."""
+        effects: list[Effect] = []
+        settled = []
+        ceiling = self.config.election_timeout_ticks_min * 8
+        for obj in sorted(self._lagging):
+            lead = self._leads.get(obj)
+            if lead is None or not lead.prepared or not (laggards := lead.laggards()):
+                settled.append(obj)
+                continue
+            if tick - lead.commit_again_tick < lead.commit_every:
+                continue
+            lead.commit_again_tick = tick
+            lead.commit_every = min(lead.commit_every * 2, ceiling)
+            log = lead.log
+            log.stable_upto = max(log.stable_upto, lead.stable_upto())
+            commit = Commit(
+                obj=obj,
+                ballot=lead.ballot,
+                upto=lead.committed_sent,
+                stable_upto=log.stable_upto,
+                again=True,
+            )
+            effects.extend(Send(to=m, message=commit) for m in laggards)
+        self._lagging.difference_update(settled)
         return effects
 
     def _flush(self, effects: list[Effect]) -> None:
@@ -550,6 +589,8 @@ class Replica:
             log = lead.log
             if log.decided_upto > lead.committed_sent:
                 lead.committed_sent = log.decided_upto
+                lead.commit_again_tick, lead.commit_every = tick, self.config.heartbeat_ticks
+                self._lagging.add(obj)
                 log.stable_upto = max(log.stable_upto, lead.stable_upto())
                 commit = Commit(
                     obj=obj,
