@@ -33,7 +33,7 @@ from typing import Any
 
 from pyxos.cli.cluster_args import DEFAULT_CLUSTER_FILE, ENV_ENDPOINTS
 from pyxos.cli.program import program
-from pyxos.cli.protocol_args import add_protocol_arguments, protocol_options
+from pyxos.cli.protocol_args import add_protocol_arguments, default_quorums, protocol_options
 from pyxos.client.endpoints import reachable
 from pyxos.core.protocols import DEFAULT_PROTOCOL
 from pyxos.core.quorum import MAJORITY, QuorumSpec
@@ -164,20 +164,6 @@ def _cluster_file(args: argparse.Namespace) -> tuple[Path, ClusterConfig, bool]:
         zones=zones,
     )
     return path, load_config(path), True
-
-
-def default_quorums(
-    protocol: str, nodes: int, zones: int | None, asked: QuorumSpec | None
-) -> QuorumSpec:
-    """The quorums a new local cluster gets: what `--quorums` asked for, else WPaxos grids over
-    its zones (`fz=0`: phase 2 inside one zone; `fn=1` when every zone has 2 or more nodes, so
-    that a zone survives the loss of one), else majorities."""
-    if asked is not None:
-        return asked
-    if protocol != "wpaxos" or zones is None or zones < 2:
-        return MAJORITY
-    smallest = nodes // zones
-    return QuorumSpec(kind="grid", fz=0, fn=1 if smallest >= 2 else 0)
 
 
 def check_reuse(
