@@ -241,6 +241,12 @@ def test_every_objects_log_agrees_and_status_shows_owners(
     assert "1.1" in out and "3.3" in out
     status_code, body, _ = http(cluster, a, "GET", "/log/print/x")
     assert status_code == 200 and body  # this node's own apply order
+    config = str(cluster.config)
+    assert main(["check", "logs", "--config", config]) == 0
+    out = capsys.readouterr().out
+    assert "compared the logs of" in out and "OK: every object's every slot agrees" in out
+    assert main(["log", "dump", "--config", config, "--object", "logged"]) == 0
+    assert "put logged='v'" in capsys.readouterr().out
 
 
 def test_rebuild_is_refused_before_anything_moves(
