@@ -159,6 +159,8 @@ class Cluster:
                 return f"n{n} -> n{to} {fmt(message)}"
             case Persist(records=records, barrier=barrier):
                 node.durable.extend(records)
+                if not records:
+                    return f"n{n} barrier (later effects wait for every record before it)"
                 what = "persist" if barrier else "persist (no barrier)"
                 return f"n{n} {what} " + " ".join(fmt(r) for r in records)
             case Deliver(slot=slot, batch=batch, object=obj, object_slot=object_slot):

@@ -22,6 +22,12 @@ from pyxos.core.wpaxos.messages import (
 )
 from pyxos.core.wpaxos.records import AcceptedValue, DecidedValue, Promised
 
+DURABLE_FIRST = Persist(records=(), barrier=True)
+"""Holds the effects after it until every record before it is durable. How far a member says
+it has learned an object's log (`Accepted`, `Learned`) lets peers forget those values, so it
+must never be more than a crash would leave it (the decided values are written without a
+barrier of their own)."""
+
 
 class ObjectLog:
     """The acceptor and learner state of one object."""
@@ -106,7 +112,9 @@ class ObjectLog:
             ),
         )
         if self.accepted.get(msg.slot) == (msg.ballot, msg.batch):
-            return [ack]  # a retransmission: already durable, or ahead in the gate
+            # A retransmission: the acceptance is durable, or ahead in the gate. The barrier
+            # holds the answer until the values it says we learned are durable too.
+            return [DURABLE_FIRST, ack]
         self.accepted[msg.slot] = (msg.ballot, msg.batch)
         record = AcceptedValue(obj=self.key, slot=msg.slot, ballot=msg.ballot, batch=msg.batch)
         return [Persist(records=(record,)), ack]

@@ -72,7 +72,7 @@ from pyxos.core.wpaxos.messages import (
     Promise,
     Reject,
 )
-from pyxos.core.wpaxos.objects import ObjectLog
+from pyxos.core.wpaxos.objects import DURABLE_FIRST, ObjectLog
 from pyxos.core.wpaxos.policy import DEFAULT_POLICY, parse_policy
 from pyxos.core.wpaxos.records import RECORD_CLASSES, AcceptedValue, DecidedValue, Promised
 
@@ -141,6 +141,7 @@ class Replica:
         self._missing: set[bytes] = set()
         self._deliver: set[bytes] = set()
         self._decided_records: list[DurableRecord] = []
+        self._learned_answers: list[tuple[NodeId, bytes, Ballot]] = []  # Learned to send
         if snapshot is not None:
             self._restore(snapshot)
         self.counters = {
@@ -422,8 +423,8 @@ class Replica:
                     log.commit_hint = max(log.commit_hint, upto)
                     self._note_missing(log)
                 if again:
-                    learned = Learned(obj=obj, ballot=ballot, decided_upto=log.decided_upto)
-                    effects.append(Send(to=sender, message=learned))
+                    # Answered at the end of the step, behind the values learned in it.
+                    self._learned_answers.append((sender, obj, ballot))
                 return effects
             case Learned(ballot=ballot, decided_upto=decided_upto):
                 lead = self._leads.get(obj)
@@ -628,6 +629,15 @@ class Replica:
         if self._decided_records:
             effects.append(Persist(records=tuple(self._decided_records), barrier=False))
             self._decided_records = []
+        if self._learned_answers:
+            # How far we learned lets peers forget those values: say it once it is durable.
+            effects.append(DURABLE_FIRST)
+            for to, obj, ballot in self._learned_answers:
+                upto = self.logs[obj].decided_upto
+                effects.append(
+                    Send(to=to, message=Learned(obj=obj, ballot=ballot, decided_upto=upto))
+                )
+            self._learned_answers = []
         if self._deliver:
             for obj in sorted(self._deliver):
                 for slot, batch in self.logs[obj].deliverable():
