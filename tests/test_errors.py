@@ -25,6 +25,7 @@ COMMON = (
     "CasMismatch",
     "VersionConflict",
     "QueueEmpty",
+    "UnsupportedByProtocol",
 )
 
 

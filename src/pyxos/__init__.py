@@ -27,6 +27,7 @@ from pyxos.errors import (
     Timeout,
     TooLarge,
     Unavailable,
+    UnsupportedByProtocol,
     VersionConflict,
 )
 
@@ -76,6 +77,7 @@ __all__ = [
     "Timeout",
     "TooLarge",
     "Unavailable",
+    "UnsupportedByProtocol",
     "VersionConflict",
     "__version__",
     "builtin_machines",

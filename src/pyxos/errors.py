@@ -20,6 +20,9 @@ Whose fault, and what is known about the outcome:
   replica alike.
 - `CasMismatch`, `VersionConflict`, `QueueEmpty`: the operation found another state; nothing
   was changed. (The lease errors, which carry a lease, are in `pyxos.client.errors`.)
+- `UnsupportedByProtocol`: the cluster's protocol cannot run this operation with the
+  guarantee it promises (under WPaxos: a fenced write, a linearizable listing of many keys);
+  nothing was done, and the message names the protocol and what to do instead.
 
 This module imports nothing of pyxos, nor asyncio or aiohttp: every layer may import it, the
 pure ones included.
@@ -143,6 +146,18 @@ class QueueEmpty(PyxosError):  # noqa: N818
     code = "queue_empty"
 
 
+class UnsupportedByProtocol(PyxosError):  # noqa: N818 (named after the error code)
+    """The cluster's consensus protocol cannot run the operation with its guarantee (docs/
+    protocols.md, "Services under WPaxos"): nothing was done. `protocol` is the cluster's
+    protocol (empty when the answer did not say)."""
+
+    code = "unsupported_by_protocol"
+
+    def __init__(self, message: str, *, protocol: str = "") -> None:
+        super().__init__(message)
+        self.protocol = protocol
+
+
 class ProtocolError(PyxosError):
     """A node answered something the protocol does not allow, or refused the connection's
     hello (another cluster, another protocol version). The client tries another node."""
@@ -159,7 +174,8 @@ def error_for(code: str, message: str) -> PyxosError:
 
 
 _BY_CODE: dict[str, type[PyxosError]] = {
-    kind.code: kind for kind in (BadRequest, TooLarge, Unavailable, Timeout, NoQuorum)
+    kind.code: kind
+    for kind in (BadRequest, TooLarge, Unavailable, Timeout, NoQuorum, UnsupportedByProtocol)
 }
 
 

@@ -14,6 +14,7 @@ from pyxos.runtime.config import (
     parse_host_port,
     parse_hosts,
     parse_toml,
+    zone_node_ids,
 )
 
 VALID = """
@@ -381,3 +382,62 @@ def test_grid_quorums_over_zone_node_ids() -> None:
 def test_a_bad_protocol_or_quorum_system_is_named(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_toml(text, source="cluster.toml")
+
+
+WPAXOS = 'cluster = "c"\nprotocol = "wpaxos"\n' + NODE
+
+
+def test_options_reach_the_replica_and_are_written_back() -> None:
+    config = parse_toml(WPAXOS + '[options]\npolicy = "consecutive:2"\n', source="c.toml")
+    assert config.options == (("policy", "consecutive:2"),)
+    assert config.replica_config(1).option("policy", "majority") == "consecutive:2"
+    text = cluster_toml(
+        cluster="c",
+        nodes=[(1, HostPort(host="h", port=1), HostPort(host="h", port=2))],
+        protocol="wpaxos",
+        options=config.options,
+    )
+    assert parse_toml(text).options == config.options
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('policy = "sometimes"', "c.toml: options.policy: unknown migration policy 'sometimes'"),
+        (
+            'speed = "1"',
+            "c.toml: options.speed: wpaxos has no option 'speed' (its options: policy)",
+        ),
+    ],
+)
+def test_a_bad_option_names_the_file_the_option_and_the_choices(table: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_toml(WPAXOS + f"[options]\n{table}\n", source="c.toml")
+    assert str(caught.value).startswith(message)
+    if "policy" in table:
+        assert "immediate, consecutive[:N], majority[:TICKS] or ema[:PERCENT]" in str(caught.value)
+
+
+def test_an_option_of_another_protocol_is_refused() -> None:
+    with pytest.raises(ConfigError, match="multipaxos has no option 'policy'"):
+        parse_toml('cluster = "c"\n' + NODE + '[options]\npolicy = "immediate"\n', source="c")
+
+
+def test_zoned_ids_are_written_as_zone_node() -> None:
+    text = cluster_toml(
+        cluster="c",
+        nodes=[
+            (node_id, HostPort(host="h", port=100 + i), HostPort(host="h", port=200 + i))
+            for i, node_id in enumerate(zone_node_ids(4, 2))
+        ],
+        zoned=True,
+    )
+    config = parse_toml(text)
+    assert config.zoned and [config.name(m) for m in config.members] == [
+        "1.1",
+        "1.2",
+        "2.1",
+        "2.2",
+    ]
+    with pytest.raises(ValueError, match="2 nodes cannot fill 3 zones"):
+        zone_node_ids(2, 3)

@@ -183,3 +183,27 @@ def test_a_peer_that_does_not_answer_is_down_within_the_fetch_deadline() -> None
         asyncio.run(main())
     finally:
         hung.close()
+
+
+def _wpaxos(node: int, owned: int, peers: tuple[int, ...]) -> NodeStatus:
+    status = _status(node, "leader" if owned else "follower", view=0, peers=peers)
+    return msgspec.structs.replace(
+        status, protocol="wpaxos", protocol_counters={"objects_owned": owned, "objects": 5}
+    )
+
+
+def test_under_wpaxos_there_is_no_one_leader_and_no_lag() -> None:
+    """Every member may own objects: the summary counts owners, and the cluster has quorum when
+    the members that are up form quorums (here 2 of 3, one down)."""
+    view = _view(
+        {1: _wpaxos(1, 2, peers=(2,)), 2: _wpaxos(2, 3, peers=(1,))},
+        {3: "connection refused"},
+    )
+    assert (view["leader"], view["quorum"], view["up"]) == (None, True, 2)
+    assert view["summary"] == "quorum: 2 members own objects, 2 of 3 members up (3 down)"
+    members = view["members"]
+    assert isinstance(members, list)
+    assert [m["lag"] for m in members] == [None, None, None]
+    alone = _view({1: _wpaxos(1, 2, peers=())}, {2: "refused", 3: "refused"})
+    assert alone["quorum"] is False
+    assert str(alone["summary"]).startswith("NO QUORUM: the members up do not form quorums")

@@ -8,16 +8,18 @@ finds nothing means the checkers or the fault schedule have gone blind to that c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import pytest
 
 from pyxos.core.commands import NOOP, Batch
-from pyxos.core.ids import Ballot
+from pyxos.core.ids import Ballot, NodeId
 from pyxos.core.io import Effect, Persist, Send
 from pyxos.core.multipaxos import acceptor, leader, replica
 from pyxos.core.multipaxos.messages import AcceptedEntry
-from pyxos.core.quorum import MAJORITY, QuorumSpec, flexible
+from pyxos.core.quorum import MAJORITY, Grid, QuorumSpec, QuorumSystem, flexible, parse_quorums
+from pyxos.core.wpaxos import lead as wpaxos_lead
+from pyxos.core.wpaxos.objects import ObjectLog
 from pyxos.exec import gate
 from pyxos.machines import locks, router
 from pyxos.machines.base import ApplyContext
@@ -166,3 +168,84 @@ def test_a_lease_not_rechecked_at_the_command_time_is_reported(
     monkeypatch.setattr(router.Router, "apply", flags_the_clock)
     found = first_failing_seed(LOCK_SEEDS_MAX, workload=WORKLOAD_LOCK)
     assert found is not None, f"no violation in {LOCK_SEEDS_MAX} seeds with leases unchecked"
+
+
+# ---- WPaxos -----------------------------------------------------------------------------------
+WPAXOS_SEEDS_MAX = 100
+
+
+def first_failing_wpaxos_seed(
+    quorums: QuorumSpec = MAJORITY, policy: str = "immediate", **overrides: int
+) -> tuple[int, list[str]] | None:
+    for seed in range(1, WPAXOS_SEEDS_MAX + 1):
+        result = run_seed(
+            seed,
+            quorums=quorums,
+            protocol="wpaxos",
+            protocol_options=(("policy", policy),),
+            **overrides,
+        )
+        if result.violations:
+            return seed, result.violations
+    return None
+
+
+def completes_on_its_own_promise(quorums: QuorumSystem, promised: Collection[NodeId]) -> bool:
+    del quorums
+    return len(promised) >= 1
+
+
+def test_a_wpaxos_steal_that_skips_phase_1_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node that takes an object on its own promise alone never learns what the previous
+    owner's phase-2 quorum accepted: it proposes over chosen values, and the checkers must see
+    two values chosen for one slot of an object (or a lost acknowledged write)."""
+    monkeypatch.setattr(wpaxos_lead, "phase1_complete", completes_on_its_own_promise)
+    found = first_failing_wpaxos_seed()
+    assert found is not None, f"no violation in {WPAXOS_SEEDS_MAX} seeds with phase 1 skipped"
+
+
+def test_wpaxos_quorums_that_do_not_intersect_are_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Phase-1 and phase-2 quorums of 2 among 5 nodes under WPaxos, forced past the check."""
+    monkeypatch.setattr(flexible, "check_sizes", allows_any_sizes)
+    found = first_failing_wpaxos_seed(quorums=QuorumSpec(kind="flexible", q1=2, q2=2), nodes=5)
+    assert found is not None, f"no violation in {WPAXOS_SEEDS_MAX} seeds with disjoint quorums"
+    assert any("chosen" in v for v in found[1]), found
+
+
+def one_zone_short(self: Grid, acks: Collection[NodeId]) -> bool:
+    """A grid's phase 1 that counts one zone fewer than it must: with fz = 0 it can miss the
+    one zone that a phase-2 quorum used."""
+    need = self.fn + 1
+    full = sum(1 for zone in self.zones if len(set(zone).intersection(acks)) >= need)
+    return full >= len(self.zones) - self.fz - 1
+
+
+def test_a_wpaxos_grid_whose_phase_1_misses_a_zone_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Grid, "is_q1", one_zone_short)
+    found = first_failing_wpaxos_seed(quorums=parse_quorums("grid:zones=3,fz=0,fn=0"), nodes=6)
+    assert found is not None, f"no violation in {WPAXOS_SEEDS_MAX} seeds with a short grid"
+    assert any("chosen" in v for v in found[1]), found
+
+
+def forgets_what_peers_may_still_need(self: ObjectLog, applied: int) -> int:
+    """Compaction that forgets every applied value, whether or not every member learned it."""
+    upto = min(applied, self.delivered_upto)
+    for slot in range(self.truncated + 1, upto + 1):
+        self.decided.pop(slot, None)
+        self.accepted.pop(slot, None)
+    self.truncated = max(self.truncated, upto)
+    return self.truncated + 1
+
+
+def test_a_wpaxos_compaction_that_forgets_unlearned_values_is_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A node that forgets accepted values a lagging member has not learned can no longer
+    report them in phase 1: a stealer then proposes over a chosen value."""
+    monkeypatch.setattr(ObjectLog, "truncate", forgets_what_peers_may_still_need)
+    found = first_failing_wpaxos_seed(policy="majority")
+    assert found is not None, f"no violation in {WPAXOS_SEEDS_MAX} seeds with eager compaction"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from pyxos.core.quorum import parse_quorums
 from pyxos.faults import Heal
 from pyxos.faults.partitions import split
 from pyxos.sim.options import expand_options
@@ -37,6 +38,49 @@ REGRESSIONS: list[tuple[int, dict[str, int | float], str]] = [
 )
 def test_seed_stays_clean(seed: int, overrides: dict[str, int | float], bug: str) -> None:
     result = run_seed(seed, **overrides)
+    assert result.violations == [], f"{bug}\nreplay: {result.replay}\n" + "\n".join(
+        result.violations[:5]
+    )
+
+
+WPAXOS_REGRESSIONS: list[tuple[int, str, dict[str, int | float], str]] = [
+    # (seed, quorums, overrides, what went wrong); the policy is the default unless named
+    (
+        43,
+        "majority",
+        {},
+        "a node restarted and numbered its reads through the log from 1 again; a read command "
+        "its earlier incarnation had proposed was decided after the restart and answered the "
+        "new incarnation's read of the same number with a value from before a later write "
+        "(a stale read); reads now carry a per-incarnation nonce in their seq",
+    ),
+    (
+        269,
+        "majority",
+        {},
+        "a member answered a resent commit with how far it had learned before the values it "
+        "had just learned were durable; it crashed, came back behind that point, and its peers "
+        "had already forgotten the slot it lacked: it never caught up. A member now says how "
+        "far it learned only behind a barrier",
+    ),
+    (
+        191,
+        "grid:zones=3,fz=0,fn=0",
+        {"nodes": 6},
+        "the same as seed 269, on a grid of three zones",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("seed", "quorums", "overrides", "bug"),
+    WPAXOS_REGRESSIONS,
+    ids=[f"wpaxos-seed{s}" for s, _, _, _ in WPAXOS_REGRESSIONS],
+)
+def test_wpaxos_seed_stays_clean(
+    seed: int, quorums: str, overrides: dict[str, int | float], bug: str
+) -> None:
+    result = run_seed(seed, protocol="wpaxos", quorums=parse_quorums(quorums), **overrides)
     assert result.violations == [], f"{bug}\nreplay: {result.replay}\n" + "\n".join(
         result.violations[:5]
     )

@@ -2,9 +2,11 @@
 
 The cluster file is written to a temporary folder with free ports and fault injection on;
 node k runs as `python -m <node_module> --config ... --id k` with its output in
-`node-<k>.log`. Signals are the process faults: SIGKILL (a crash with no cleanup: the node
-recovers from its log on restart), SIGSTOP / SIGCONT (a pause: the process is frozen, its
-sockets stay open, its peers see silence). Every wait polls with a deadline.
+`node-<k>.log` (with `zones`, the nodes have `"zone.node"` ids: node `1.2` is `1002` here,
+`--id 1.2` on its command line and `node-1.2.log`). Signals are the process faults: SIGKILL
+(a crash with no cleanup: the node recovers from its log on restart), SIGSTOP / SIGCONT (a
+pause: the process is frozen, its sockets stay open, its peers see silence). Every wait polls
+with a deadline.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import aiohttp
 
 from pyxos.core.protocols import DEFAULT_PROTOCOL
 from pyxos.core.quorum import MAJORITY, QuorumSpec
-from pyxos.runtime.config import HostPort, cluster_toml
+from pyxos.runtime.config import HostPort, cluster_toml, format_node_id, zone_node_ids
 from pyxos.runtime.ports import free_ports
 
 NODE_MODULE = "pyxos.cli.node_cmd"
@@ -46,9 +48,12 @@ class LocalCluster:
         protocol: str = DEFAULT_PROTOCOL,
         quorums: QuorumSpec = MAJORITY,
         thrifty: bool = False,
+        zones: int | None = None,
+        options: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.root = root
-        self.ids = list(range(1, size + 1))
+        self.zoned = zones is not None
+        self.ids = list(zone_node_ids(size, zones) if zones is not None else range(1, size + 1))
         self._node_command = [sys.executable, "-m", node_module, *node_args]
         self._env = {**os.environ, **(env or {})}
         ports = iter(free_ports(3 * size))
@@ -67,13 +72,19 @@ class LocalCluster:
                 protocol=protocol,
                 quorums=quorums,
                 thrifty=thrifty,
+                options=options,
+                zoned=self.zoned,
             )
         )
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.paused: set[int] = set()
 
+    def name(self, k: int) -> str:
+        """Node `k` as the cluster file writes it (`"1.2"` in a zoned cluster)."""
+        return format_node_id(k, zoned=self.zoned)
+
     def log_path(self, k: int) -> Path:
-        return self.root / f"node-{k}.log"
+        return self.root / f"node-{self.name(k)}.log"
 
     def running(self, k: int) -> bool:
         proc = self.procs.get(k)
@@ -82,7 +93,7 @@ class LocalCluster:
     def start(self, k: int) -> None:
         if self.running(k):
             raise RuntimeError(f"node {k} is already running")
-        command = [*self._node_command, "--config", str(self.config), "--id", str(k)]
+        command = [*self._node_command, "--config", str(self.config), "--id", self.name(k)]
         with open(self.log_path(k), "ab") as log:
             self.procs[k] = subprocess.Popen(
                 command,

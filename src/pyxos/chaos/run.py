@@ -1,13 +1,15 @@
 """`pyxos chaos`: a workload under a schedule of faults on a real local cluster, then checks.
 
-Theory of operation. A temporary 3-node cluster starts with fault injection on (node logs and
+Theory of operation. A temporary 3-node cluster (or `nodes` in `zones` zones, running the
+chosen protocol with its options) starts with fault injection on (node logs and
 data under `<out>/cluster`). The workload (`chaos.workload`) runs throughout, recording its
 history. The schedule (`chaos.schedule`, from the seed) is played one step at a time: a quiet
 `settle_s`, the fault for its duration, then a heal of everything and a wait until a write
 commits again (the time to serve, which must stay under `serve_deadline_s`) and every node
 answers. Then the workload stops, every key is read through every node, every acknowledged
 `ack/` key is read back, the nodes are given time to apply the same prefix, and their
-committed logs are compared. `Verdict` turns all of it into PASS or FAIL.
+committed logs are compared (each object's log on its own under a protocol with a log per
+object: `chaos.object_logs`). `Verdict` turns all of it into PASS or FAIL.
 
 Artifacts in `out`: `history.jsonl` (pyxos check history format), `timeline.jsonl` (one JSON
 object per schedule step, fault, heal and recovery, with `t_s` since the start),
@@ -29,6 +31,7 @@ import aiohttp
 
 from pyxos.chaos.cluster import NODE_MODULE, LocalCluster
 from pyxos.chaos.injector import Injector
+from pyxos.chaos.object_logs import check_object_logs
 from pyxos.chaos.schedule import FAULT_S_MAX, FAULT_S_MIN, SETTLE_S, STEP_KINDS, make_schedule
 from pyxos.chaos.verdict import Verdict
 from pyxos.chaos.workload import KEYS, Workload
@@ -36,7 +39,8 @@ from pyxos.check.history import dump_jsonl
 from pyxos.check.linearizability import check_history
 from pyxos.check.logs import check_log_prints
 from pyxos.client import AsyncClient, PyxosError
-from pyxos.core.protocols import DEFAULT_PROTOCOL
+from pyxos.core.protocol import ExecutionOrder
+from pyxos.core.protocols import DEFAULT_PROTOCOL, protocol_spec
 from pyxos.core.quorum import MAJORITY, QuorumSpec
 
 RECOVERY_DEADLINE_S = 30.0
@@ -63,6 +67,8 @@ class ChaosOptions:
     protocol: str = DEFAULT_PROTOCOL
     quorums: QuorumSpec = MAJORITY
     thrifty: bool = False
+    zones: int | None = None
+    options: tuple[tuple[str, str], ...] = ()
 
 
 class Timeline:
@@ -99,6 +105,8 @@ async def run_chaos(options: ChaosOptions, *, echo: Callable[[str], None] = prin
         "protocol": options.protocol,
         "quorums": options.quorums,
         "thrifty": options.thrifty,
+        "zones": options.zones,
+        "options": options.options,
     }
     if options.planted_bug is None:
         cluster = LocalCluster(out / "cluster", **shape)
@@ -130,7 +138,8 @@ async def run_chaos(options: ChaosOptions, *, echo: Callable[[str], None] = prin
                 done = await injector.apply(step)
                 timeline.add("fault", step=number, **done)
                 echo(
-                    f"fault {number}/{len(schedule)}: {step.kind} on node {done['node']} "
+                    f"fault {number}/{len(schedule)}: {step.kind} on node "
+                    f"{cluster.name(done['node'])} "
                     f"({step.target}) for {step.duration_s} s"
                 )
                 await asyncio.sleep(step.duration_s)  # the fault lasts this long
@@ -151,8 +160,13 @@ async def run_chaos(options: ChaosOptions, *, echo: Callable[[str], None] = prin
             lost = await _read_back(workload.acked, cluster.config)
             converged = await _converge(injector)
             timeline.add("converged", ok=converged)
-            logs = await _fetch_logs(injector)
-            logs_ok, log_report = check_log_prints(logs, len(cluster.ids))
+            if protocol_spec(options.protocol).order is ExecutionOrder.PER_OBJECT:
+                logs_ok, log_report = await check_object_logs(
+                    session, cluster.http, members=len(cluster.ids), timeout_s=FINAL_TIMEOUT_S
+                )
+            else:
+                logs = await _fetch_logs(injector)
+                logs_ok, log_report = check_log_prints(logs, len(cluster.ids))
             if not converged:
                 logs_ok = False
                 log_report += "the nodes did not apply the same prefix in time\n"

@@ -20,9 +20,9 @@ from pyxos.chaos.planted_bug import PLANTED_BUGS
 from pyxos.chaos.run import ChaosOptions, run_chaos
 from pyxos.chaos.schedule import STEP_KINDS
 from pyxos.cli.output import add_output_argument, print_json
-from pyxos.cli.protocol_args import add_protocol_arguments
+from pyxos.cli.protocol_args import add_protocol_arguments, default_quorums, protocol_options
 from pyxos.core.protocols import DEFAULT_PROTOCOL
-from pyxos.core.quorum import MAJORITY
+from pyxos.runtime.config import zone_node_ids, zone_of
 
 EXIT_PASS = 0
 EXIT_FAIL = 1
@@ -43,8 +43,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KIND,...",
         help=f"fault kinds to schedule, each at least once (default: all: {','.join(STEP_KINDS)})",
     )
-    parser.add_argument("--nodes", type=int, default=3, help="cluster size (3)")
+    parser.add_argument(
+        "--nodes", type=int, default=None, help="cluster size (3, or 3 per zone with --zones)"
+    )
+    parser.add_argument(
+        "--zones",
+        type=int,
+        default=None,
+        metavar="Z",
+        help=(
+            'Z zones of consecutive nodes with "zone.node" ids; with --protocol wpaxos the '
+            "quorums default to grid:fz=0,fn=1 (see pyxos up --help)"
+        ),
+    )
     add_protocol_arguments(parser)
+    parser.set_defaults(quorums=None)  # None: not given (see `default_quorums`)
     parser.add_argument(
         "--thrifty", action="store_true", help="Paxi's thrifty phase 2 (see pyxos up --help)"
     )
@@ -96,11 +109,15 @@ def replay_command(args: argparse.Namespace) -> str:
         f"--fault-min {args.fault_min:g} --fault-max {args.fault_max:g} --settle {args.settle:g}",
         f"--workers {args.workers} --rate {args.rate:g}",
     ]
-    if args.nodes != 3:
+    if args.nodes is not None:
         parts.append(f"--nodes {args.nodes}")
+    if args.zones is not None:
+        parts.append(f"--zones {args.zones}")
     if args.protocol != DEFAULT_PROTOCOL:
         parts.append(f"--protocol {args.protocol}")
-    if args.quorums != MAJORITY:
+    for name, value in args.protocol_option:
+        parts.append(f"--protocol-option {name}={value}")
+    if args.quorums is not None:
         parts.append(f"--quorums {args.quorums.describe()}")
     if args.thrifty:
         parts.append("--thrifty")
@@ -118,16 +135,21 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if args.duration <= 0 or args.workers < 1 or args.rate <= 0 or args.nodes < 1:
+    nodes = args.nodes if args.nodes is not None else 3 * (args.zones or 1)
+    if args.duration <= 0 or args.workers < 1 or args.rate <= 0 or nodes < 1:
         print(
             "pyxos chaos: error: duration, nodes, workers and rate must be positive",
             file=sys.stderr,
         )
         return EXIT_USAGE
     try:
-        args.quorums.build(tuple(range(1, args.nodes + 1)))
+        settings = protocol_options(args)
+        quorums = default_quorums(args.protocol, nodes, args.zones, args.quorums)
+        ids = zone_node_ids(nodes, args.zones) if args.zones else tuple(range(1, nodes + 1))
+        zones = {z: tuple(m for m in ids if zone_of(m) == z) for z in {zone_of(m) for m in ids}}
+        quorums.build(ids, zones if args.zones else None)
     except ValueError as exc:
-        print(f"pyxos chaos: error: --quorums for {args.nodes} nodes: {exc}", file=sys.stderr)
+        print(f"pyxos chaos: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not 0 < args.fault_min <= args.fault_max:
         print("pyxos chaos: error: need 0 < --fault-min <= --fault-max", file=sys.stderr)
@@ -145,10 +167,12 @@ def run(args: argparse.Namespace) -> int:
         fault_s_max=args.fault_max,
         settle_s=args.settle,
         planted_bug=args.planted_bug,
-        nodes=args.nodes,
+        nodes=nodes,
         protocol=args.protocol,
-        quorums=args.quorums,
+        quorums=quorums,
         thrifty=args.thrifty,
+        zones=args.zones,
+        options=settings,
     )
     # With -o json, stdout carries the summary alone: the progress goes to stderr.
     progress = sys.stderr if args.output == "json" else sys.stdout

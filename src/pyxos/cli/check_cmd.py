@@ -13,12 +13,18 @@ found at all.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from pyxos.check import HistoryParseError, check_history, parse_jsonl
 from pyxos.check.logs import compare_logs, parse_log, render_comparison
 from pyxos.cli.output import add_output_argument, print_json
+
+if TYPE_CHECKING:
+    from pyxos.client.admin import Member
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -121,6 +127,42 @@ def run(args: argparse.Namespace) -> int:
 
 
 # ---- pyxos check logs -----------------------------------------------------------------------
+def _per_object(members: Sequence[Member], timeout_s: float) -> bool:
+    """Whether the cluster keeps a log per object, as the first node that answers says."""
+    from pyxos.client.admin import http_get
+
+    for member in members:
+        try:
+            code, body = http_get(member.http, "/log/objects", timeout_s=timeout_s)
+        except OSError:
+            continue
+        if code == 200:
+            return bool(json.loads(body).get("per_object"))
+    return False
+
+
+def _check_object_logs(members: Sequence[Member], args: argparse.Namespace) -> int:
+    import aiohttp
+
+    from pyxos.chaos.object_logs import check_object_logs
+
+    async def check() -> tuple[bool, str]:
+        async with aiohttp.ClientSession() as session:
+            return await check_object_logs(
+                session,
+                {m.node: m.http for m in members},
+                members=len(members),
+                timeout_s=args.timeout,
+            )
+
+    ok, report = asyncio.run(check())
+    if args.output == "json":
+        print_json({"ok": ok, "per_object": True, "report": report})
+    else:
+        print(report, end="")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 LOG_PATH = "/log/print/dump"
 EXIT_UNREACHABLE = 3
 
@@ -135,8 +177,9 @@ def _register_logs(checks: Any) -> None:
         description=(
             "Fetch every node's committed log (HTTP /log/print/dump) and compare them slot by "
             "slot (GoPaxos' make diff): each slot must hold the same commands on a majority of "
-            "the members, and no node may hold different ones. Run it on a quiet cluster: a "
-            "slot decided a moment ago may not be applied everywhere yet."
+            "the members, and no node may hold different ones. Under a protocol with a log per "
+            "object (wpaxos) each object's log is compared on its own. Run it on a quiet "
+            "cluster: a slot decided a moment ago may not be applied everywhere yet."
         ),
         epilog=(
             "exit status: 0 every slot agrees on a majority; 1 some slot differs between nodes "
@@ -160,6 +203,8 @@ def run_logs(args: argparse.Namespace) -> int:
     members = resolve_members(name, args)
     if isinstance(members, int):
         return members
+    if _per_object(members, args.timeout):
+        return _check_object_logs(members, args)
     logs: dict[int, dict[int, str | None]] = {}
     missing: dict[int, str] = {}
     for member in members:

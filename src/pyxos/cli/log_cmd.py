@@ -15,6 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from pyxos.check.logs import parse_log
 from pyxos.cli.kv_cmd import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_cluster_arguments
@@ -38,6 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dump.add_argument("--node", type=int, default=None, help="the node (default: the first)")
     dump.add_argument("--from", dest="first", type=int, default=None, help="first slot")
     dump.add_argument("--to", dest="last", type=int, default=None, help="last slot")
+    dump.add_argument(
+        "--object",
+        default=None,
+        metavar="KEY",
+        help=(
+            "under wpaxos (a log per object): this object's log, in its own slots, alike on "
+            "every node (the locks, queues, map and ask share the object @)"
+        ),
+    )
     dump.set_defaults(log_action=dump_log)
 
 
@@ -51,10 +61,12 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def log_path(first: int | None, last: int | None) -> str:
+def log_path(first: int | None, last: int | None, obj: str | None = None) -> str:
     query = [
         f"{name}={value}" for name, value in (("from", first), ("to", last)) if value is not None
     ]
+    if obj is not None:
+        query.append(f"object={quote(obj, safe='')}")
     return LOG_PATH + ("?" + "&".join(query) if query else "")
 
 
@@ -70,7 +82,9 @@ def dump_log(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     member = chosen[0]
     try:
-        code, body = http_get(member.http, log_path(args.first, args.last), timeout_s=args.timeout)
+        code, body = http_get(
+            member.http, log_path(args.first, args.last, args.object), timeout_s=args.timeout
+        )
     except OSError as exc:
         print(f"{name}: error: node {member.node} at {member.http}: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

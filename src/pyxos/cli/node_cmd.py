@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pyxos.runtime.config import ConfigError, load_config
-from pyxos.service.process import configure_logging, run_node
+from pyxos.service.process import configure_logging, rebuild_refusal, run_node
 from pyxos.storage import StorageError
 from pyxos.storage.writable import NotWritable
 
@@ -58,6 +58,16 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"pyxos node: error: {exc}", file=sys.stderr)
         return 2
+    if args.rebuild:
+        refusal = rebuild_refusal(config, node_id)
+        if refusal is not None:
+            print(f"pyxos node: error: {refusal}", file=sys.stderr)
+            print(
+                "nothing was moved: start the node without --rebuild if its log is readable, "
+                'or run the cluster with protocol = "multipaxos", which can rebuild a node',
+                file=sys.stderr,
+            )
+            return 2
     configure_logging(node_id, args.log_level)
     try:
         return run_node(config, node_id, rebuild=args.rebuild)

@@ -1,4 +1,5 @@
-"""`--protocol` and `--quorums`: the same two flags wherever a cluster is started or simulated."""
+"""`--protocol`, `--quorums` and `--protocol-option`: the same flags wherever a cluster is
+started or simulated, and the quorums a new cluster gets when `--quorums` is not given."""
 
 from __future__ import annotations
 
@@ -47,6 +48,20 @@ def protocol_options(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
     """The `--protocol-option`s checked against `--protocol`; `ValueError` names a bad one."""
     spec = protocol_spec(args.protocol)
     return spec.check_options(args.protocol_option)
+
+
+def default_quorums(
+    protocol: str, nodes: int, zones: int | None, asked: QuorumSpec | None
+) -> QuorumSpec:
+    """The quorums a new local cluster gets: what `--quorums` asked for, else WPaxos grids over
+    its zones (`fz=0`: phase 2 inside one zone; `fn=1` when every zone has 2 or more nodes, so
+    that a zone survives the loss of one), else majorities."""
+    if asked is not None:
+        return asked
+    if protocol != "wpaxos" or zones is None or zones < 2:
+        return MAJORITY
+    smallest = nodes // zones
+    return QuorumSpec(kind="grid", fz=0, fn=1 if smallest >= 2 else 0)
 
 
 def _option(text: str) -> tuple[str, str]:

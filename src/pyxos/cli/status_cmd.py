@@ -28,11 +28,26 @@ from pyxos.cli.kv_cmd import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_cluster_
 from pyxos.cli.output import add_output_argument, print_json, render_table
 from pyxos.client.admin import Member, find_members, http_get
 from pyxos.client.errors import PyxosError
+from pyxos.core.protocol import ExecutionOrder
+from pyxos.core.protocols import UnknownProtocol, protocol_spec
 from pyxos.errors import name_nodes
 from pyxos.runtime.status import JSON_DECODER, UNSET, NodeStatus
 
 HTTP_TIMEOUT_S = 5.0
 COLUMNS = ("node", "role", "leader", "view", "ballot", "decided", "applied", "peers", "http")
+OBJECT_COLUMNS = (
+    "node",
+    "role",
+    "owns",
+    "objects",
+    "ballot",
+    "decided",
+    "applied",
+    "peers",
+    "http",
+)
+"""A protocol with a log per object (WPaxos) has an owner per object instead of one leader:
+its rows say how many objects the node owns of those it holds (`protocol_counters`)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,17 +108,31 @@ def _row(member: Member, status: NodeStatus | str, names: Mapping[int, str]) -> 
         return names.get(node, str(node))
 
     peers = [] if status.peers_connected is UNSET else status.peers_connected
+    counters = status.protocol_counters
+    if per_object(status):
+        owned = counters.get("objects_owned", 0)
+        role = "stopped" if status.role == "stopped" else "owner" if owned else "follower"
+        middle = [role, str(owned), str(counters.get("objects", 0))]
+    else:
+        leader = "-" if status.leader is None else name(status.leader)
+        middle = [status.role, leader, str(status.view)]
     return [
         status.label if status.name is not UNSET else name(status.node),
-        status.role,
-        "-" if status.leader is None else name(status.leader),
-        str(status.view),
+        *middle,
         status.ballot,
         str(status.decided_index),
         str(status.applied_index),
         ",".join(name(p) for p in peers) or "-",
         str(member.http),
     ]
+
+
+def per_object(status: NodeStatus) -> bool:
+    """Whether the node's protocol keeps a log per object (each with its own owner)."""
+    try:
+        return protocol_spec(status.protocol).order is ExecutionOrder.PER_OBJECT
+    except UnknownProtocol:  # a newer node's: show what every protocol has
+        return False
 
 
 def no_quorum_line(members: Sequence[Member], statuses: Sequence[NodeStatus | str]) -> str:
@@ -139,7 +168,9 @@ def run(args: argparse.Namespace) -> int:
         print_json({"members": entries, "quorum": not lost})
     else:
         names = {member.node: member.label for member in members}
-        rows: list[Sequence[str]] = [[c.upper() for c in COLUMNS]]
+        owners = any(isinstance(s, NodeStatus) and per_object(s) for s in statuses)
+        columns = OBJECT_COLUMNS if owners else COLUMNS
+        rows: list[Sequence[str]] = [[c.upper() for c in columns]]
         rows += [_row(m, s, names) for m, s in zip(members, statuses, strict=True)]
         print(render_table(rows), end="")
         if lost:

@@ -2,8 +2,12 @@
 
 The first run writes `<data-dir>/cluster.toml` (a fresh cluster id, node k's HTTP API on
 `base-port + k - 1`, its peer port on `peer-base-port + k - 1` and its fast client protocol on
-`client-base-port + k - 1`); later runs reuse it, so the nodes recover their data. Each node
-is a `pyxos node` subprocess logging to `<data-dir>/node-<k>.log`. A node that dies is not
+`client-base-port + k - 1`); later runs reuse it, so the nodes recover their data. With
+`--zones Z` the nodes get Paxi-style `"zone.node"` ids, Z zones of consecutive nodes (`1.1`,
+`1.2`, ..., `2.1`, ...), and WPaxos defaults to grid quorums over them
+(`grid:fz=0,fn=1`: phase 2 inside a zone, phase 1 across all of them). Protocol settings
+(`--protocol-option policy=immediate`) go into the file's `[options]` table. Each node is a
+`pyxos node` subprocess logging to `<data-dir>/node-<id>.log`. A node that dies is not
 restarted: `up` says so and prints the `pyxos node` command that restarts it. Also runnable as
 `python -m pyxos.cli.up_cmd ...`.
 """
@@ -29,11 +33,19 @@ from typing import Any
 
 from pyxos.cli.cluster_args import DEFAULT_CLUSTER_FILE, ENV_ENDPOINTS
 from pyxos.cli.program import program
-from pyxos.cli.protocol_args import add_protocol_arguments
+from pyxos.cli.protocol_args import add_protocol_arguments, default_quorums, protocol_options
 from pyxos.client.endpoints import reachable
 from pyxos.core.protocols import DEFAULT_PROTOCOL
 from pyxos.core.quorum import MAJORITY, QuorumSpec
-from pyxos.runtime.config import ClusterConfig, ConfigError, HostPort, cluster_toml, load_config
+from pyxos.runtime.config import (
+    ClusterConfig,
+    ConfigError,
+    HostPort,
+    cluster_toml,
+    load_config,
+    zone_node_ids,
+    zone_of,
+)
 from pyxos.storage import EXIT_STORAGE_FAILED
 
 HEALTH_DEADLINE_S = 30.0
@@ -42,7 +54,20 @@ POLL_S = 0.05
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--nodes", type=int, default=None, help="cluster size (default 3)")
+    parser.add_argument(
+        "--nodes", type=int, default=None, help="cluster size (default 3, or 3 per zone)"
+    )
+    parser.add_argument(
+        "--zones",
+        type=int,
+        default=None,
+        metavar="Z",
+        help=(
+            'split the nodes into Z zones of consecutive nodes with "zone.node" ids (1.1, 1.2, '
+            "..., 2.1, ...); with --protocol wpaxos the quorums default to grid:fz=0,fn=1 "
+            "(phase 2 in one zone, phase 1 across the zones)"
+        ),
+    )
     parser.add_argument(
         "--base-port", type=int, default=None, help="node k's HTTP port is this + k - 1 (8000)"
     )
@@ -64,6 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="enable the fault routes (/crash) in a new cluster file: for tests and demos only",
     )
     add_protocol_arguments(parser)
+    # None: "not given", so that a cluster with zones can take grid quorums by default.
+    parser.set_defaults(quorums=None)
     parser.add_argument(
         "--thrifty",
         action="store_true",
@@ -103,48 +130,26 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 def _cluster_file(args: argparse.Namespace) -> tuple[Path, ClusterConfig, bool]:
     data_dir = Path(args.data_dir)
     path = data_dir / "cluster.toml"
+    try:
+        options = protocol_options(args)
+    except ValueError as exc:
+        raise ConfigError(f"--protocol-option: {exc}") from None
     if path.exists():
         config = load_config(path)
-        if args.nodes is not None and args.nodes != len(config.nodes):
-            raise ConfigError(
-                f"{path} has {len(config.nodes)} nodes, not {args.nodes}: "
-                "use another --data-dir for a different cluster"
-            )
-        first_http = config.nodes[0].http.port
-        if args.base_port is not None and args.base_port != first_http:
-            raise ConfigError(
-                f"{path} puts node 1's HTTP API on port {first_http}, not {args.base_port}: "
-                "edit the file or use another --data-dir"
-            )
-        first_client = config.nodes[0].client.port
-        if args.client_base_port is not None and args.client_base_port != first_client:
-            raise ConfigError(
-                f"{path} puts node 1's client port on {first_client}, not "
-                f"{args.client_base_port}: edit the file or use another --data-dir"
-            )
-        # A protocol or quorum system asked for that is not the file's own is a mistake.
-        if args.protocol not in (DEFAULT_PROTOCOL, config.protocol):
-            raise ConfigError(
-                f"{path} runs protocol {config.protocol}, not {args.protocol}: use another "
-                "--data-dir for a different cluster"
-            )
-        if args.quorums not in (MAJORITY, config.quorums):
-            raise ConfigError(
-                f"{path} uses {config.quorums.describe()} quorums, not "
-                f"{args.quorums.describe()}: edit the file or use another --data-dir"
-            )
-        if args.fault_injection and not config.fault_injection:
-            raise ConfigError(
-                f"{path} has fault injection off: set fault_injection = true in it, "
-                "or use another --data-dir"
-            )
+        check_reuse(path, config, args, options)
         return path, config, False
-    nodes = 3 if args.nodes is None else args.nodes
+    zones = args.zones
+    if zones is not None and zones < 1:
+        raise ConfigError("--zones must be at least 1")
+    default_nodes = 3 if zones is None else 3 * zones
+    nodes = default_nodes if args.nodes is None else args.nodes
     base = 8000 if args.base_port is None else args.base_port
     peer_base = base - 1000 if args.peer_base_port is None else args.peer_base_port
     client_base = base + 1000 if args.client_base_port is None else args.client_base_port
     if nodes < 1:
         raise ConfigError("--nodes must be at least 1")
+    if zones is not None and nodes < zones:
+        raise ConfigError(f"--nodes {nodes} cannot fill --zones {zones}: give each zone a node")
     path = write_cluster_file(
         data_dir,
         http_ports=range(base, base + nodes),
@@ -153,10 +158,68 @@ def _cluster_file(args: argparse.Namespace) -> tuple[Path, ClusterConfig, bool]:
         host=args.host,
         fault_injection=args.fault_injection,
         protocol=args.protocol,
-        quorums=args.quorums,
+        quorums=default_quorums(args.protocol, nodes, zones, args.quorums),
         thrifty=args.thrifty,
+        options=options,
+        zones=zones,
     )
     return path, load_config(path), True
+
+
+def check_reuse(
+    path: Path,
+    config: ClusterConfig,
+    args: argparse.Namespace,
+    options: tuple[tuple[str, str], ...],
+) -> None:
+    """Refuse flags that contradict the existing cluster file at `path` (`ConfigError`)."""
+    if args.nodes is not None and args.nodes != len(config.nodes):
+        raise ConfigError(
+            f"{path} has {len(config.nodes)} nodes, not {args.nodes}: "
+            "use another --data-dir for a different cluster"
+        )
+    zones = len(config.zones) if config.zoned else None
+    if args.zones is not None and args.zones != zones:
+        has = f"{zones} zones" if zones is not None else "no zones"
+        raise ConfigError(
+            f"{path} has {has}, not {args.zones}: use another --data-dir for a different cluster"
+        )
+    first_http = config.nodes[0].http.port
+    if args.base_port is not None and args.base_port != first_http:
+        raise ConfigError(
+            f"{path} puts node 1's HTTP API on port {first_http}, not {args.base_port}: "
+            "edit the file or use another --data-dir"
+        )
+    first_client = config.nodes[0].client.port
+    if args.client_base_port is not None and args.client_base_port != first_client:
+        raise ConfigError(
+            f"{path} puts node 1's client port on {first_client}, not "
+            f"{args.client_base_port}: edit the file or use another --data-dir"
+        )
+    # A protocol, quorum system or option asked for that is not the file's own is a mistake.
+    if args.protocol not in (DEFAULT_PROTOCOL, config.protocol):
+        raise ConfigError(
+            f"{path} runs protocol {config.protocol}, not {args.protocol}: use another "
+            "--data-dir for a different cluster"
+        )
+    if args.quorums is not None and args.quorums not in (MAJORITY, config.quorums):
+        raise ConfigError(
+            f"{path} uses {config.quorums.describe()} quorums, not "
+            f"{args.quorums.describe()}: edit the file or use another --data-dir"
+        )
+    file_options = dict(config.options)
+    for name, value in options:
+        if file_options.get(name) != value:
+            has = f"{name} = {file_options[name]!r}" if name in file_options else f"no {name} set"
+            raise ConfigError(
+                f"{path} has {has} in [options], not {value!r}: edit the file or use another "
+                "--data-dir"
+            )
+    if args.fault_injection and not config.fault_injection:
+        raise ConfigError(
+            f"{path} has fault injection off: set fault_injection = true in it, "
+            "or use another --data-dir"
+        )
 
 
 def write_cluster_file(
@@ -170,10 +233,13 @@ def write_cluster_file(
     protocol: str = DEFAULT_PROTOCOL,
     quorums: QuorumSpec = MAJORITY,
     thrifty: bool = False,
+    options: Sequence[tuple[str, str]] = (),
+    zones: int | None = None,
 ) -> Path:
     """Write `<data_dir>/cluster.toml` for a new local cluster with a fresh cluster id: node k
-    (1-based) listens on the k-th port of each list. Raises `ConfigError` if the ports overlap
-    or are out of range."""
+    (1-based) listens on the k-th port of each list; with `zones`, the nodes are split into
+    that many zones of consecutive nodes with `"zone.node"` ids (`zone_node_ids`). Raises
+    `ConfigError` if the ports overlap or are out of range."""
     nodes = len(http_ports)
     if not nodes or len(peer_ports) != nodes or len(client_ports) != nodes:
         raise ConfigError("every node needs an HTTP, a peer and a client port")
@@ -183,22 +249,25 @@ def write_cluster_file(
             f"ports {http_ports[0]}.., {peer_ports[0]}.. and {client_ports[0]}.. for {nodes} "
             "nodes overlap or are out of range"
         )
+    ids = zone_node_ids(nodes, zones) if zones is not None else tuple(range(1, nodes + 1))
     text = cluster_toml(
         cluster=f"local-{secrets.token_hex(4)}",
         nodes=[
             (
-                k,
-                HostPort(host=host, port=peer_ports[k - 1]),
-                HostPort(host=host, port=http_ports[k - 1]),
-                HostPort(host=host, port=client_ports[k - 1]),
+                node_id,
+                HostPort(host=host, port=peer_ports[k]),
+                HostPort(host=host, port=http_ports[k]),
+                HostPort(host=host, port=client_ports[k]),
             )
-            for k in range(1, nodes + 1)
+            for k, node_id in enumerate(ids)
         ],
         data_dir=".",
         fault_injection=fault_injection,
         protocol=protocol,
         quorums=quorums,
         thrifty=thrifty,
+        options=options,
+        zoned=zones is not None,
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "cluster.toml"
@@ -233,11 +302,14 @@ def spawn_nodes(
     procs: dict[int, subprocess.Popen[bytes]] | None = None,
 ) -> tuple[dict[int, subprocess.Popen[bytes]], dict[int, Path]]:
     """Start a `pyxos node` process for every member of the cluster file at `path`, each
-    logging to `node-<k>.log` beside it: `(processes, log files)` by node id. The processes are
+    logging to `node-<name>.log` beside it (`node-2.log`, or `node-1.2.log` in a zoned
+    cluster): `(processes, log files)` by node id. The processes are
     added to `procs` as they start, so that a caller can stop those already started if this
     raises."""
     procs = {} if procs is None else procs
-    logs = {spec.node_id: path.parent / f"node-{spec.node_id}.log" for spec in config.nodes}
+    logs = {
+        spec.node_id: path.parent / f"node-{config.name(spec.node_id)}.log" for spec in config.nodes
+    }
     for spec in config.nodes:
         with open(logs[spec.node_id], "ab") as log_file:
             procs[spec.node_id] = subprocess.Popen(
@@ -248,7 +320,7 @@ def spawn_nodes(
                     "--config",
                     str(path),
                     "--id",
-                    str(spec.node_id),
+                    config.name(spec.node_id),
                     "--log-level",
                     log_level,
                 ],
@@ -305,7 +377,7 @@ def run(args: argparse.Namespace) -> int:
                     code = proc.wait(timeout=POLL_S)
                 except subprocess.TimeoutExpired:
                     continue
-                print(exit_report(node_id, code, path, logs[node_id]))
+                print(exit_report(config.name(node_id), code, path, logs[node_id]))
                 del procs[node_id]
         return 0
     except _StopRequestedError:
@@ -318,7 +390,7 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signum, handler)
 
 
-def exit_report(node_id: int, code: int, path: Path, log: Path) -> str:
+def exit_report(node_id: int | str, code: int, path: Path, log: Path) -> str:
     """What `up` says when node `node_id` of the cluster file `path` has exited with `code`:
     how it ended, where its log is, and the command that starts it again."""
     how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
@@ -347,7 +419,8 @@ def wait_healthy(
         for node_id in list(waiting):
             code = procs[node_id].poll()
             if code is not None:
-                print(f"node {node_id} exited with status {code} while starting:", file=sys.stderr)
+                name = config.name(node_id)
+                print(f"node {name} exited with status {code} while starting:", file=sys.stderr)
                 print(_tail(logs[node_id]), file=sys.stderr)
                 return 1
             if _healthy(waiting[node_id], config.cluster):
@@ -356,7 +429,8 @@ def wait_healthy(
             break
         if time.monotonic() > deadline:
             print(
-                f"nodes {sorted(waiting)} not healthy after {HEALTH_DEADLINE_S:.0f}s; "
+                f"nodes {[config.name(k) for k in sorted(waiting)]} not healthy after "
+                f"{HEALTH_DEADLINE_S:.0f}s; "
                 f"see their logs in {next(iter(logs.values())).parent}",
                 file=sys.stderr,
             )
@@ -366,10 +440,18 @@ def wait_healthy(
 
 
 def _print_endpoints(config: ClusterConfig, data_dir: Path) -> None:
-    print(f"\npyxos: {len(config.nodes)} nodes up (cluster {config.cluster}, data in {data_dir})")
+    zones = f" in {len(config.zones)} zones" if config.zoned else ""
+    print(
+        f"\npyxos: {len(config.nodes)} nodes up{zones} (cluster {config.cluster}, "
+        f"protocol {config.protocol}, {config.quorums.describe()} quorums, data in {data_dir})"
+    )
+    if config.options:
+        print("  options: " + ", ".join(f"{name}={value}" for name, value in config.options))
     for spec in config.nodes:
+        zone = f" (zone {zone_of(spec.node_id)})" if config.zoned else ""
         print(
-            f"  node {spec.node_id}: http://{spec.http}   client {spec.client}   peer {spec.peer}"
+            f"  node {config.name(spec.node_id)}{zone}: http://{spec.http}   "
+            f"client {spec.client}   peer {spec.peer}"
         )
     if config.fault_injection:
         print("  fault injection is ON (/crash answers): never use this cluster for real data")

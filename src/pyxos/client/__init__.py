@@ -29,6 +29,7 @@ from pyxos.client.errors import (
     Timeout,
     TooLarge,
     Unavailable,
+    UnsupportedByProtocol,
     VersionConflict,
 )
 from pyxos.client.leases import Campaign, HeldLease
@@ -54,5 +55,6 @@ __all__ = [
     "Timeout",
     "TooLarge",
     "Unavailable",
+    "UnsupportedByProtocol",
     "VersionConflict",
 ]

@@ -29,6 +29,7 @@ from pyxos.errors import (
     Timeout,
     TooLarge,
     Unavailable,
+    UnsupportedByProtocol,
     VersionConflict,
     error_for,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "Timeout",
     "TooLarge",
     "Unavailable",
+    "UnsupportedByProtocol",
     "VersionConflict",
     "describe_grant",
     "error_for",

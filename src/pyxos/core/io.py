@@ -77,6 +77,8 @@ class Compact:
     slot: Slot
     state: bytes
     time_ms: int
+    objects: tuple[tuple[bytes, Slot], ...] = ()
+    """With a log per object: each object's last applied slot, sorted by object."""
 
 
 Input = Tick | Receive | Propose | RequestReadIndex | Flush | Compact

@@ -9,9 +9,11 @@ types (the codecs are built from them), builds replicas, and answers the few que
 layers above need about its records:
 
 - `covers(snapshot, record)`: may the log drop `record` once `snapshot` is durable?
-- `extent(records)`: the highest slot they are about and the highest ballot they promise, the
-  two things `covers` compares, so that the log can tell whether a whole segment is covered
-  without keeping it (one call per segment: it runs over every record at every restart).
+- `extent(records)`: a summary of what some records are about (an `Extent`: for one log, the
+  highest slot and the highest promise; for logs per object, those per object), which merges
+  with another and says whether a snapshot covers every record it summarises, so that the log
+  can tell whether a whole segment is covered without keeping it (one call per segment: it
+  runs over every record at every restart).
 - `fact(record)`: what a durable record means to the safety checkers (a promise, an acceptance
   of a value in an instance at a ballot, a decided value), so the simulator's checkers and the
   log inspector judge every protocol by the same rules without knowing its record types.
@@ -165,6 +167,18 @@ class DecideFact:
 Fact = PromiseFact | AcceptFact | DecideFact
 
 
+class Extent(Protocol):
+    """What some durable records are about, as far as `ProtocolSpec.covers` cares."""
+
+    def merge(self, other: Extent) -> Extent:
+        """The extent of both sets of records (`other` is of the same protocol)."""
+        ...
+
+    def covered_by(self, snapshot: Snapshot) -> bool:
+        """True if `snapshot` covers every record summarised."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CoverageCounter:
     """A path every healthy simulator sweep must take in some seeds: a run counts as covering
@@ -196,10 +210,8 @@ class ProtocolSpec:
     record_classes: tuple[type[DurableRecord], ...]
     build: ReplicaFactory
     covers: Callable[[Snapshot, DurableRecord], bool]
-    extent: Callable[[Iterable[DurableRecord]], tuple[Slot, Ballot | None]]
-    """`(slot, promise)` of some records: a snapshot covers them all if its slot is at least
-    `slot` (-1: none is about a slot) and its promise at least `promise` (None: none
-    promises anything)."""
+    extent: Callable[[Iterable[DurableRecord]], Extent]
+    """What some records are about (see `Extent`)."""
     fact: Callable[[DurableRecord], Fact | None]
     reads_through_log: bool = False
     """Linearizable reads go through the log as commands (True), or use a read index

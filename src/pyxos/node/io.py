@@ -50,9 +50,11 @@ class Applied:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Restored:
     """The state machine was replaced by a snapshot at `slot` (at start, or from a peer);
-    `Applied` continues from `slot + 1`."""
+    `Applied` continues from `slot + 1`, and in each object of `objects` (a protocol with a log
+    per object: `(object, applied slot)`) from after the object's slot."""
 
     slot: Slot
+    objects: tuple[tuple[bytes, Slot], ...] = ()
 
 
 NodeInput = Tick | Receive | FromClient | Flush

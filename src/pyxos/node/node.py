@@ -12,9 +12,9 @@ a protocol that reads through the log (`ProtocolSpec.reads_through_log`), it is 
 answers the query where it lands in the log. A read with `linearizable=False` is answered from
 local state at once and may be stale.
 
-With a protocol that orders each object on its own (`ExecutionOrder.PER_OBJECT`), sessions and
-log time are kept per object (`objects.py`), and the node takes no snapshots (such a protocol
-keeps its logs whole for now).
+With a protocol that orders each object on its own (`ExecutionOrder.PER_OBJECT`), sessions,
+log time and the last applied slot are kept per object (`objects.py`), and a snapshot holds them
+all: the protocol cuts each object's log where the snapshot stands in it.
 """
 
 from __future__ import annotations
@@ -116,13 +116,12 @@ class Node:
         self._snapshot_slot: Slot = 0
         # Observations owed to the driver before the first step's effects.
         self._pending: list[NodeEffect] = []
+        self._per_object = PerObject() if self.protocol.order is ExecutionOrder.PER_OBJECT else None
         if snapshot is not None:
-            self.time_ms = state.restore(snapshot.state, machine, self.sessions)
-            self.applied_upto = self._snapshot_slot = snapshot.slot
-            self._pending.append(Restored(slot=snapshot.slot))
+            self._restore(snapshot)
+            self._pending.append(_restored(snapshot))
         self._object_of = machine.object_of if isinstance(machine, Keyed) else None
         self._clock_object = self._object_of(CLOCK_OP) if self._object_of is not None else b""
-        self._per_object = PerObject() if self.protocol.order is ExecutionOrder.PER_OBJECT else None
         if self.protocol.reads_through_log and not isinstance(machine, Router):
             raise ValueError(
                 f"protocol {self.protocol.name} reads through the log: it needs the machines "
@@ -241,9 +240,8 @@ class Node:
                             self._ready_reads.append(read)
                     self._serve_reads(out)
                 case RestoreSnapshot(snapshot=snapshot):
-                    self.time_ms = state.restore(snapshot.state, self.machine, self.sessions)
-                    self.applied_upto = self._snapshot_slot = snapshot.slot
-                    out.append(Restored(slot=snapshot.slot))
+                    self._restore(snapshot)
+                    out.append(_restored(snapshot))
                     self._serve_reads(out)
                 case SaveSnapshot():
                     out.append(effect)
@@ -267,6 +265,7 @@ class Node:
             # fencing token counts in; time-based machines move only with their own object.
             sessions = per_object.sessions(obj)
             time_ms = per_object.stamp(obj, stamped)
+            per_object.applied[obj] = object_slot
             advance = obj == self._clock_object
         for command in batch:
             client_id = command.client_id
@@ -290,14 +289,31 @@ class Node:
         if self._ready_reads:
             self._serve_reads(out)
         every = self.config.snapshot_every_slots
-        if every and slot - self._snapshot_slot >= every and per_object is None:
+        if every and slot - self._snapshot_slot >= every:
             self._take_snapshot(slot, out)
 
     def _take_snapshot(self, slot: Slot, out: list[NodeEffect]) -> None:
-        data = state.capture(self.machine, self.sessions, self.time_ms)
         self._snapshot_slot = slot
-        compact = Compact(slot=slot, state=data, time_ms=self.time_ms)
+        per_object = self._per_object
+        if per_object is None:
+            data = state.capture(self.machine, self.sessions, self.time_ms)
+            compact = Compact(slot=slot, state=data, time_ms=self.time_ms)
+        else:
+            data = per_object.capture(self.machine.snapshot(), self.time_ms)
+            compact = Compact(
+                slot=slot, state=data, time_ms=self.time_ms, objects=per_object.cuts()
+            )
         out.extend(self._run(self.replica.step(compact)))
+
+    def _restore(self, snapshot: Snapshot) -> None:
+        """Replace the state with `snapshot`'s (at start, or a peer's snapshot installed)."""
+        per_object = self._per_object
+        if per_object is None:
+            self.time_ms = state.restore(snapshot.state, self.machine, self.sessions)
+        else:
+            machine, self.time_ms = per_object.restore(snapshot.state)
+            self.machine.restore(machine)
+        self.applied_upto = self._snapshot_slot = snapshot.slot
 
     def _propose_clock(self) -> list[NodeEffect]:
         """On the leader: propose a clock command once log time should pass the machine's next
@@ -336,3 +352,8 @@ class Node:
             else:
                 still.append(read)
         self._ready_reads = still
+
+
+def _restored(snapshot: Snapshot) -> Restored:
+    objects = tuple((cut.obj, cut.applied) for cut in snapshot.objects)
+    return Restored(slot=snapshot.slot, objects=objects)

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from pyxos.node.node import Node
     from pyxos.runtime.config import Limits
     from pyxos.runtime.faults import FaultTable
+    from pyxos.runtime.protocol_support import ProtocolSupport
     from pyxos.runtime.runner import RunnerCounters
 
 _Answer = TypeVar("_Answer", ClientReply, bytes)
@@ -75,6 +76,7 @@ class ClientRequests:
     node_id: NodeId
     faults: FaultTable
     counters: RunnerCounters
+    support: ProtocolSupport  # what the protocol lets the services run (`protocol_support`)
     _limits: Limits
     _running: bool
 
@@ -143,8 +145,10 @@ class ClientRequests:
         retry with the same session is applied once and answered from the session table.
 
         Raises `Unavailable` (not started: nothing was submitted), `Timeout` (outcome unknown;
-        `NoQuorum` when the node cannot reach a quorum or knows no leader) or `ValueError` (a
-        client id in the node's own range). The `request_id` of a `Timeout` is the session.
+        `NoQuorum` when the node cannot reach a quorum or knows no leader), `ValueError` (a
+        client id in the node's own range) or `UnsupportedByProtocol` (a command the cluster's
+        protocol cannot order, see `protocol_support`; nothing was submitted). The
+        `request_id` of a `Timeout` is the session.
         """
         return (await self._write_reply(op, session)).result
 
@@ -161,6 +165,7 @@ class ClientRequests:
         if not self._running:
             raise Unavailable("the node is not running")
         self._refuse_if_crashed()
+        self.support.check_write(op)
         if session is not None:
             if session[0] < CLIENT_ID_MIN or session[1] < 1:
                 raise ValueError(
@@ -189,6 +194,7 @@ class ClientRequests:
         if not self._running:
             raise Unavailable("the node is not running")
         self._refuse_if_crashed()
+        self.support.check_read(query, linearizable=linearizable)
         self._next_read += 1
         read_id = self._next_read
         request = ClientRead(

@@ -38,6 +38,7 @@ from typing import cast
 
 import msgspec
 
+from pyxos.errors import UnsupportedByProtocol
 from pyxos.machines.locks import encode_result as encode_lock_result
 from pyxos.runtime.batching import WriteBatcher
 from pyxos.runtime.config import HostPort
@@ -57,6 +58,7 @@ from pyxos.wire.client import (
     TIMEOUT,
     TOO_LARGE,
     UNAVAILABLE,
+    UNSUPPORTED_BY_PROTOCOL,
     Hello,
     Request,
     RequestKind,
@@ -305,6 +307,8 @@ class _Connection(asyncio.Protocol):
             response = error_response(request.id, TIMEOUT, str(exc))
         except Unavailable as exc:
             response = error_response(request.id, UNAVAILABLE, str(exc))
+        except UnsupportedByProtocol as exc:
+            response = error_response(request.id, UNSUPPORTED_BY_PROTOCOL, str(exc))
         except ValueError as exc:
             response = error_response(request.id, BAD_REQUEST, str(exc))
         except Exception as exc:  # a bug of ours: answer it, keep the connection and the node

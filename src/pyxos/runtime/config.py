@@ -23,6 +23,10 @@ fields refused so that a typo is an error rather than a silently ignored setting
     # zones = 3                        # or over plain ids, split into 3 zones of consecutive ids
     thrifty = false                    # Paxi's thrifty: phase 2 sent to a quorum first
 
+    [options]                          # optional: settings of the chosen protocol, as text
+    policy = "majority"                # wpaxos: when an object moves to the zone that uses it
+                                       # (immediate, consecutive[:N], majority[:TICKS], ema[:PCT])
+
     [timers]                           # optional: pyxos.core.config.ReplicaConfig fields
     tick_ms = 10
     election_timeout_ticks_min = 30
@@ -39,6 +43,10 @@ Node ids are positive integers, or, as in Paxi and WPaxos, `"zone.node"` strings
 node 1 of zone 2). A cluster uses one kind or the other. Inside, every node id is an integer (it
 orders ballots and travels in every frame): `"z.n"` is `z * 1000 + n`, so zone 2's node 1 is
 node 2001, and `format_node_id` writes it back as `"2.1"`.
+
+An option the protocol does not read, or a value it cannot use, is refused at load (a
+`ConfigError` naming the file, the option and the choices): `pyxos sim --protocol-option` and
+`pyxos up --protocol-option` take the same names and values.
 
 Every error is a `ConfigError` whose message names the file and the field at fault.
 """
@@ -101,6 +109,20 @@ def parse_node_id(text: str | int) -> NodeId:
 def zone_of(node_id: NodeId) -> int:
     """The zone of a node whose id came from a `"zone.node"` id (0 for a plain id below 1000)."""
     return node_id // (ZONE_NODES_MAX + 1)
+
+
+def zone_node_ids(nodes: int, zones: int) -> tuple[NodeId, ...]:
+    """The ids of `nodes` nodes in `zones` zones of consecutive nodes, as `"zone.node"` ids
+    make them (`1.1, 1.2, 2.1, 2.2` is `1001, 1002, 2001, 2002`); the first `nodes % zones`
+    zones get one node more. Raises `ValueError` for fewer nodes than zones."""
+    if not 1 <= zones <= nodes:
+        raise ValueError(f"{nodes} nodes cannot fill {zones} zones")
+    size, extra = divmod(nodes, zones)
+    return tuple(
+        zone * (ZONE_NODES_MAX + 1) + node
+        for zone in range(1, zones + 1)
+        for node in range(1, size + (1 if zone <= extra else 0) + 1)
+    )
 
 
 def format_node_id(node_id: NodeId, *, zoned: bool) -> str:
@@ -196,6 +218,7 @@ class ClusterFile(_Strict):
     quorums: QuorumsFile = msgspec.field(default_factory=QuorumsFile)
     timers: TimersFile = msgspec.field(default_factory=TimersFile)
     limits: Limits = msgspec.field(default_factory=Limits)
+    options: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 # ---- the resolved configuration -----------------------------------------------------------
@@ -232,6 +255,8 @@ class ClusterConfig:
     quorums: QuorumSpec = MAJORITY
     # Paxi's thrifty option (see `pyxos.core.multipaxos.leader`).
     thrifty: bool = False
+    # The `[options]` table, checked against the protocol: sorted `(name, value)` pairs.
+    options: tuple[tuple[str, str], ...] = ()
 
     @property
     def protocol_spec(self) -> ProtocolSpec:
@@ -286,6 +311,7 @@ class ClusterConfig:
             members=self.members,
             quorum=self.quorum_system(),
             thrifty=self.thrifty,
+            options=self.options,
             **timers,
         )
 
@@ -457,6 +483,7 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
         protocol_spec(raw.protocol)
     except UnknownProtocol as exc:
         raise fail("protocol", str(exc)) from None
+    options = _options(raw, fail)
     quorums = _quorums(raw.quorums, fail)
     if zoned and quorums.zones is not None:
         raise fail("quorums.zones", "the zones come from the zone.node ids: leave zones out")
@@ -471,6 +498,7 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
         protocol=raw.protocol,
         quorums=quorums,
         thrifty=raw.quorums.thrifty,
+        options=options,
     )
     try:
         system = config.quorum_system()
@@ -487,6 +515,24 @@ def _resolve(raw: ClusterFile, *, source: str, base_dir: Path) -> ClusterConfig:
     except ValueError as exc:
         raise fail("limits", str(exc)) from None
     return config
+
+
+def _options(raw: ClusterFile, fail: Any) -> tuple[tuple[str, str], ...]:
+    """The `[options]` table checked against the protocol: an unknown name is refused with
+    the names the protocol reads, a bad value with what the option takes."""
+    spec = protocol_spec(raw.protocol)
+    for name, value in raw.options.items():
+        if name not in spec.options:
+            known = ", ".join(sorted(spec.options)) or "none"
+            raise fail(
+                f"options.{name}",
+                f"{spec.name} has no option {name!r} (its options: {known})",
+            )
+        try:
+            spec.check_options([(name, value)])
+        except ValueError as exc:
+            raise fail(f"options.{name}", f"{exc}; {name} is {spec.options[name]}") from None
+    return spec.check_options(raw.options.items())
 
 
 def _quorums(raw: QuorumsFile, fail: Any) -> QuorumSpec:
@@ -510,12 +556,15 @@ def cluster_toml(
     protocol: str = DEFAULT_PROTOCOL,
     quorums: QuorumSpec = MAJORITY,
     thrifty: bool = False,
+    options: Sequence[tuple[str, str]] = (),
+    zoned: bool = False,
 ) -> str:
     """The text of a cluster file for `nodes`, as `pyxos up` writes it.
 
     Each node is `(id, peer, http)` or `(id, peer, http, client)`; without a client address the
-    node takes the default (the HTTP port + 1000). The protocol and the quorums are written only
-    when they are not the defaults.
+    node takes the default (the HTTP port + 1000). With `zoned`, ids are written as
+    `"zone.node"` (the integer `zone * 1000 + node`, see `parse_node_id`). The protocol, the
+    quorums and the `[options]` table are written only when they are not the defaults.
     """
     lines = [
         "# A pyxos cluster file; see docs/running.md.",
@@ -530,7 +579,7 @@ def cluster_toml(
     for node_id, peer, http, *client in nodes:
         lines += [
             "[[nodes]]",
-            f"id = {node_id}",
+            f"id = {_toml_string(format_node_id(node_id, zoned=True)) if zoned else node_id}",
             f"peer = {_toml_string(str(peer))}",
             f"http = {_toml_string(str(http))}",
             *(f"client = {_toml_string(str(c))}" for c in client),
@@ -546,6 +595,10 @@ def cluster_toml(
         )
         if thrifty:
             lines.append("thrifty = true")
+        lines.append("")
+    if options:
+        lines.append("[options]")
+        lines.extend(f"{name} = {_toml_string(value)}" for name, value in options)
         lines.append("")
     if timers:
         lines.append("[timers]")

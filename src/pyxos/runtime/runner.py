@@ -67,6 +67,7 @@ from pyxos.runtime.client_requests import ClientRequests
 from pyxos.runtime.config import Limits
 from pyxos.runtime.disk import DiskCounters, DiskRounds
 from pyxos.runtime.faults import FaultTable
+from pyxos.runtime.protocol_support import ProtocolSupport
 from pyxos.runtime.requests import CLIENT_ID_MIN, ClientPool, RequestTimeout, Unavailable
 from pyxos.runtime.status import NodeStatus, Role, StatusCounters
 from pyxos.storage.logstore import LogStore
@@ -117,6 +118,7 @@ class NodeRunner(ClientRequests):
     ) -> None:
         super().__init__(node.node_id, limits.clients_max, seq_base)
         self.node = node
+        self.support = ProtocolSupport(node.protocol)
         # Called with `is_leader` when the node becomes or stops being the leader (checked once
         # per turn of the stepper, and only when set).
         self._on_role = on_role
@@ -147,6 +149,12 @@ class NodeRunner(ClientRequests):
         # The most recent applied slots, for `/log/print` and `pyxos log dump`: what this
         # process applied (replayed from its log at start, or after its latest snapshot).
         self.applied_log: deque[tuple[Slot, Batch]] = deque(maxlen=APPLIED_LOG_MAX)
+        # With a log per object (WPaxos), positions interleave the objects in whatever order
+        # this node learned them, so they differ between nodes: each object's own slots are
+        # what nodes agree on, kept here as `object -> [(object_slot, batch)]`, in order, for
+        # `/log/print?object=` (bounded in all by `APPLIED_LOG_MAX`, oldest dropped first).
+        self.object_logs: dict[bytes, deque[tuple[Slot, Batch]]] = {}
+        self._object_order: deque[bytes] = deque()
         self._applied_hooks: list[Callable[[], None]] = []
         self.failure: BaseException | None = None
         self.stopped = asyncio.Event()
@@ -291,8 +299,10 @@ class NodeRunner(ClientRequests):
 
     def _observe(self, effect: Observed) -> None:
         match effect:
-            case Applied(slot=slot, batch=batch):
+            case Applied(slot=slot, batch=batch, object=obj, object_slot=object_slot):
                 self.applied_log.append((slot, batch))
+                if self.support.per_object:
+                    self._keep_object_slot(obj, object_slot, batch)
                 if self._applied_hooks:
                     for hook in tuple(self._applied_hooks):
                         hook()
@@ -328,6 +338,20 @@ class NodeRunner(ClientRequests):
         future = self._reads.get(message.read_id)
         if future is not None and not future.done():
             future.set_result(message.result)
+
+    def _keep_object_slot(self, obj: bytes, object_slot: Slot, batch: Batch) -> None:
+        log_of = self.object_logs.get(obj)
+        if log_of is None:
+            log_of = self.object_logs[obj] = deque()
+        log_of.append((object_slot, batch))
+        order = self._object_order
+        order.append(obj)
+        if len(order) > APPLIED_LOG_MAX:
+            oldest = order.popleft()
+            kept = self.object_logs[oldest]
+            kept.popleft()
+            if not kept:
+                del self.object_logs[oldest]
 
     def _send_through_faults(self, to: NodeId, message: Message) -> None:
         assert self._send is not None
@@ -408,6 +432,7 @@ class NodeRunner(ClientRequests):
                 snapshots_saved=disk.snapshots_saved,
             ),
             requests=self.meter.rates(time.perf_counter()),
+            protocol_counters=dict(status.counters),
         )
 
 

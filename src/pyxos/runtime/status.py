@@ -86,6 +86,9 @@ class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
     requests: RequestRates = msgspec.field(default_factory=RequestRates)
     protocol: str = "multipaxos"
     """The consensus protocol the node runs (`docs/protocols.md`)."""
+    protocol_counters: dict[str, int] = msgspec.field(default_factory=dict)
+    """The protocol's own counters; WPaxos: `objects` (logs this node holds), `objects_owned`
+    (those it leads: with many owners there is no one leader), steals, forwards, handovers."""
 
     name: str | UnsetType = UNSET
     cluster: str | UnsetType = UNSET

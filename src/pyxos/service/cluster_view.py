@@ -30,6 +30,8 @@ import aiohttp
 import msgspec
 
 from pyxos.client.endpoints import reachable
+from pyxos.core.protocol import ExecutionOrder
+from pyxos.core.protocols import UnknownProtocol, protocol_spec
 from pyxos.core.quorum import QuorumSystem
 from pyxos.runtime.config import parse_host_port
 from pyxos.runtime.status import JSON_DECODER, UNSET, NodeStatus, RequestRates
@@ -192,10 +194,13 @@ def build_view(
     """The view from the statuses of the members that answered (`current`), the last ones of
     those that did not (`last`), and why they did not (`errors`). Pure: tested without a
     cluster."""
+    # A protocol with a log per object (WPaxos) has an owner per object, no one leader: the
+    # cluster has quorum when the members that are up form quorums, and lag has no meaning.
+    many_owners = _many_owners(own)
     leaders = sorted(
         ((s.view, s.node) for s in current.values() if s.role == "leader"), reverse=True
     )
-    leader = leaders[0][1] if leaders else None
+    leader = leaders[0][1] if leaders and not many_owners else None
     leader_status = current.get(leader) if leader is not None else None
     up = set(current)
 
@@ -230,7 +235,12 @@ def build_view(
                 status=status,
             )
         )
-    quorum = leader is not None and has_quorum(leader)
+    if many_owners:
+        quorum = any(has_quorum(node) for node in sorted(up))
+        summary = _owners_summary(members, current, quorum)
+    else:
+        quorum = leader is not None and has_quorum(leader)
+        summary = _summary(members, leader, quorum, own)
     return ClusterView(
         cluster="" if own.cluster is UNSET else own.cluster,
         served_by=own.node,
@@ -239,7 +249,7 @@ def build_view(
         up=len(up),
         members=members,
         requests=_total([current[n].requests for n in sorted(up)]),
-        summary=_summary(members, leader, quorum, own),
+        summary=summary,
     )
 
 
@@ -254,6 +264,24 @@ def _total(rates: Sequence[RequestRates]) -> RequestRates:
         p99_ms=max(r.p99_ms for r in rates),
         max_ms=max(r.max_ms for r in rates),
     )
+
+
+def _many_owners(own: NodeStatus) -> bool:
+    try:
+        return protocol_spec(own.protocol).order is ExecutionOrder.PER_OBJECT
+    except UnknownProtocol:
+        return False
+
+
+def _owners_summary(members: list[MemberView], current: dict[int, NodeStatus], quorum: bool) -> str:
+    up = sum(m.health == "up" for m in members)
+    counted = f"{up} of {len(members)} members up"
+    down = [m.name for m in members if m.health == "down"]
+    missing = f" ({', '.join(down)} down)" if down else ""
+    owners = sum(1 for s in current.values() if s.protocol_counters.get("objects_owned", 0))
+    if quorum:
+        return f"quorum: {owners} members own objects, {counted}{missing}"
+    return f"NO QUORUM: the members up do not form quorums, {counted}{missing}"
 
 
 def _summary(members: list[MemberView], leader: int | None, quorum: bool, own: NodeStatus) -> str:

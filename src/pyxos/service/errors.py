@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from pyxos.errors import NoQuorum, Timeout, Unavailable
+from pyxos.errors import NoQuorum, Timeout, Unavailable, UnsupportedByProtocol
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,11 @@ ERRORS: Mapping[str, tuple[int, str]] = {
         "a fenced write's token is not the lock's current unexpired grant; nothing was written",
     ),
     "version_conflict": (409, "the entry's version is not the one given; nothing was written"),
+    "unsupported_by_protocol": (
+        409,
+        "the cluster's protocol cannot run this with its guarantee (under wpaxos: a fenced "
+        "write, a linearizable listing); `protocol` names it; nothing was done",
+    ),
     "too_large": (413, "a key over 1 KiB, a value over 1 MiB or a body over its limit"),
     "internal": (500, "a bug in the node; the outcome of a write is unknown"),
     "unavailable": (503, "the node is stopping or its queues are full; nothing was done"),
@@ -135,6 +140,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(ApiError("timeout", _with_outcome(exc)))
     except Unavailable as exc:
         return error_response(ApiError("unavailable", str(exc)))
+    except UnsupportedByProtocol as exc:
+        protocol = {"protocol": exc.protocol}
+        return error_response(ApiError("unsupported_by_protocol", str(exc), extra=protocol))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -18,7 +18,11 @@
   `pyxos.runtime.faults`) -> `{"ok": true, "node", "fault"}`.
 - `GET /log/print/<file>?from=A&to=B` answers the committed log as text (`log_print`), slots
   `A` (default 1) to `B` (default: this node's applied index). GoPaxos wrote it to `<file>`;
-  we only check that the name is one safe path segment, and answer the text.
+  we only check that the name is one safe path segment, and answer the text. With a protocol
+  that keeps a log per object (WPaxos), the positions are this node's own apply order, which
+  differs between nodes; `?object=KEY` answers that object's log instead, in its own slots
+  (the same on every node; the locks, queues, map and ask share the object `@`), and
+  `GET /log/objects` lists the objects this node has applied, with their highest slot.
 """
 
 from __future__ import annotations
@@ -117,6 +121,7 @@ class GoPaxosRoutes:
             "/store/nop": {"GET": self.nop},
             "/crash": {"GET": self.crash},
             "/log/print/{file:.+}": {"GET": self.log_print},
+            "/log/objects": {"GET": self.log_objects},
         }
 
     async def set(self, request: web.Request) -> web.Response:
@@ -168,9 +173,20 @@ class GoPaxosRoutes:
 
     async def log_print(self, request: web.Request) -> web.StreamResponse:
         check_file_name(request.match_info["file"])
-        # A copy taken at once: the stepper appends to the live deque between our writes.
-        entries = list(self._store.runner.applied_log)
-        applied = self._store.applied_index
+        runner = self._store.runner
+        obj = request.query.get("object")
+        if obj is None:
+            # A copy taken at once: the stepper appends to the live deque between our writes.
+            entries = list(runner.applied_log)
+            applied = self._store.applied_index
+        elif not runner.support.per_object:
+            raise ApiError(
+                "bad_request",
+                f"protocol {runner.node.protocol.name} keeps one log: leave out object",
+            )
+        else:
+            entries = list(runner.object_logs.get(_object_key(obj), ()))
+            applied = entries[-1][0] if entries else 0
         first = query_int(request, "from", default=1, low=1, high=SLOT_MAX)
         last = query_int(request, "to", default=applied, low=0, high=SLOT_MAX)
         response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
@@ -187,3 +203,26 @@ class GoPaxosRoutes:
             await response.write("".join(chunk).encode())
         await response.write_eof()
         return response
+
+    async def log_objects(self, request: web.Request) -> web.Response:
+        runner = self._store.runner
+        objects = [
+            {"object": obj.decode(errors="replace"), "last_slot": kept[-1][0]}
+            for obj, kept in sorted(runner.object_logs.items())
+            if kept
+        ]
+        return json_response(
+            {
+                "protocol": runner.node.protocol.name,
+                "per_object": runner.support.per_object,
+                "objects": objects,
+            }
+        )
+
+
+def _object_key(text: str) -> bytes:
+    """An object named in a query (a key, UTF-8), as the node keys its logs."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise ApiError("bad_request", "the object is not valid UTF-8") from None

@@ -13,9 +13,10 @@ makes of it: a key-value operation as it is,
     noop                 list {prefix} {limit}    list {prefix} {limit} after {key}
 
 another machine's with its name first (`locks acquire db alice ttl=5000ms`, `queue push jobs
-'x'`, `ask k='v'`, `map update k='v' version=2`), the clock command as `clock`, and bytes that
-are none of these as `bad {hex of the bytes}`. A value is quoted if it is printable UTF-8 text
-and `0x{hex}` otherwise (`None` when absent); a key or name that is not plain is quoted
+'x'`, `ask k='v'`, `map update k='v' version=2`), the clock command as `clock`, a read through
+the log (how WPaxos serves a linearizable read) as `read` and the query (`read get k`), and
+bytes that are none of these as `bad {hex of the bytes}`. A value is quoted if it is printable
+UTF-8 text and `0x{hex}` otherwise (`None` when absent); a key or name that is not plain is quoted
 (`pyxos.machines.display`).
 """
 
@@ -27,12 +28,23 @@ from collections.abc import Iterator, Sequence
 from pyxos.core.commands import Batch, Command
 from pyxos.core.ids import Slot
 from pyxos.machines.catalog import describe_op
+from pyxos.machines.router import READ, unroute
 
 UNKNOWN = "UNKNOWN"
 
 
 def render_command(command: Command) -> str:
-    return f"{command.client_id}.{command.seq} {describe_op(command.op)}"
+    return f"{command.client_id}.{command.seq} {_describe(command.op)}"
+
+
+def _describe(op: bytes) -> str:
+    try:
+        routed = unroute(op)
+    except ValueError:
+        routed = None
+    if routed is not None and routed[0] == READ:
+        return f"read {describe_op(routed[1])}"
+    return describe_op(op)
 
 
 def render_slot(slot: Slot, batch: Batch | None) -> str:

@@ -146,6 +146,12 @@ def _paths() -> Json:
         _param("file", "path", "Any one safe path segment; accepted and ignored.", STR),
         _param("from", "query", "First slot (default 1).", {"type": "integer", "minimum": 1}),
         _param("to", "query", "Last slot (default: the applied index).", INT),
+        _param(
+            "object",
+            "query",
+            "Under a protocol with a log per object (wpaxos): this object's log, in its slots.",
+            STR,
+        ),
     ]
     list_params = [
         _param("prefix", "query", "Only keys starting with this (default: all).", STR),
@@ -202,7 +208,12 @@ def _paths() -> Json:
             ),
         },
         "/v1/kv": {
-            "get": _op("List keys by prefix", _json(ref("ListAnswer")), _READ, params=list_params)
+            "get": _op(
+                "List keys by prefix (under wpaxos only with consistency=stale)",
+                _json(ref("ListAnswer")),
+                ("unsupported_by_protocol", *_READ),
+                params=list_params,
+            )
         },
         "/v1/kv/{key}": {
             "get": _op(
@@ -215,14 +226,14 @@ def _paths() -> Json:
                 f"Write a key; the raw body (at most {VALUE_BYTES_MAX} bytes) is the value; "
                 "fenced by `lock` and `token` if given",
                 _json(ref("PutAnswer")),
-                ("bad_request", "too_large", "stale_token", *_CLUSTER),
+                ("bad_request", "too_large", "stale_token", "unsupported_by_protocol", *_CLUSTER),
                 params=[_KEY, *_FENCE],
                 body=raw_value,
             ),
             "delete": _op(
                 "Delete a key; fenced by `lock` and `token` if given",
                 _json(ref("DeleteAnswer")),
-                ("bad_request", "too_large", "stale_token", *_CLUSTER),
+                ("bad_request", "too_large", "stale_token", "unsupported_by_protocol", *_CLUSTER),
                 params=[_KEY, *_FENCE],
             ),
         },
@@ -306,6 +317,14 @@ def _paths() -> Json:
                 {"description": "OK", "content": {"text/plain": {"schema": STR}}},
                 ("bad_file_name", "bad_request"),
                 params=log_params,
+            )
+        },
+        "/log/objects": {
+            "get": _op(
+                "The objects whose logs this node has applied, each with its last slot "
+                "(a protocol with a log per object); `per_object` false: one log",
+                _json(ANY),
+                (),
             )
         },
         "/status": {"get": _op("Node status (JSON)", _json(ref("Status")), ())},

@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import sys
+from random import Random
 
 import msgspec
 
@@ -42,6 +43,7 @@ __all__ = [
     "configure_logging",
     "read_boot_count",
     "rebuild_data_dir",
+    "rebuild_refusal",
     "run_node",
 ]
 
@@ -89,6 +91,20 @@ def run_node(config: ClusterConfig, node_id: int, *, rebuild: bool = False) -> i
             f"moved to {moved}" if moved is not None else "absent",
         )
     return asyncio.run(_main(config, node_id))
+
+
+def rebuild_refusal(config: ClusterConfig, node_id: int) -> str | None:
+    """Why node `node_id` cannot be rebuilt from its peers under the cluster's protocol, or
+    None. Asked of the protocol itself (a replica built as a rejoining one), before a rebuild
+    sets the node's data aside: a protocol that cannot rejoin would otherwise refuse to start
+    only after the old data had been moved."""
+    try:
+        config.protocol_spec.build(
+            config.replica_config(node_id), Random(0), durable=(), rejoining=True
+        )
+    except ValueError as exc:
+        return f"--rebuild under protocol {config.protocol}: {exc}"
+    return None
 
 
 def _fail_stop(exc: BaseException) -> None:

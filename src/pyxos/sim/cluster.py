@@ -303,8 +303,11 @@ class Cluster:
                 if tr is not None:
                     where = f"slot={slot}" if not obj else f"object={obj!r} slot={object_slot}"
                     tr.add(now, f"n{host.node_id} applied {where} {format_batch(batch)}")
-            case Restored(slot=slot):
-                self.applied.on_restored(host.node_id, slot)
+            case Restored(slot=slot, objects=objects):
+                if not objects:
+                    self.applied.on_restored(host.node_id, slot)
+                for obj, applied in objects:
+                    self.applied.on_restored(host.node_id, applied, obj)
                 if tr is not None:
                     tr.add(now, f"n{host.node_id} restored slot={slot}")
             case Note(kind=kind, detail=detail):

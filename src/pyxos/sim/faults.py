@@ -16,6 +16,10 @@ Three independent timelines overlap during the fault phase:
 - network quality: one loss, one duplication and one delay-spike episode plus extras, each
   switched on and back off.
 
+With zones (a grid of quorums), a zone can be lost whole: one more partition shape (`zone`: one
+zone cut off from the others, usually the leader's) and one more crash scope (`zone`: every node
+of one zone at once). Runs without zones draw exactly as before.
+
 The runner heals everything when the fault phase ends.
 """
 
@@ -29,10 +33,12 @@ from pyxos.faults.partitions import bridge, one_way, split, swizzle_clog
 from pyxos.sim.options import SimOptions
 
 PARTITION_KINDS = ("halves", "minority", "one-way", "bridge", "swizzle")
+ZONE_PARTITION_KINDS = (*PARTITION_KINDS, "zone")
 NETWORK_KINDS = ("drop", "duplicate", "delay")
 
 
-CRASH_SCOPES = ("one", "majority", "all")
+CRASH_SCOPES = ("one", "majority", "all", "zone")
+Zones = tuple[tuple[int, ...], ...]
 MID_SYNC_TRIES = 50
 """How many times a mid-sync crash looks again (every `MID_SYNC_RETRY_US`) for a victim with a
 sync in flight before it crashes whatever it picked."""
@@ -43,7 +49,8 @@ MID_SYNC_RETRY_US = 200
 class CrashPick:
     """Crash nodes chosen when this fires; `RestartPick` with the same episode restarts them.
 
-    `scope` is how many: `one`, a `majority` or `all` of the members.
+    `scope` is how many: `one`, a `majority` or `all` of the members, or every node of one
+    `zone`.
     """
 
     episode: int
@@ -76,12 +83,14 @@ class PlannedFault:
     action: PlanAction
 
 
-def plan_faults(rng: Random, options: SimOptions, members: tuple[int, ...]) -> list[PlannedFault]:
+def plan_faults(
+    rng: Random, options: SimOptions, members: tuple[int, ...], zones: Zones = ()
+) -> list[PlannedFault]:
     """The whole fault phase's schedule, sorted by time (ties keep their planning order)."""
     phase_us = options.fault_phase_us
     plan: list[PlannedFault] = []
-    plan += _partitions(rng, options, members, phase_us)
-    plan += _crashes(rng, options, phase_us)
+    plan += _partitions(rng, options, members, phase_us, zoned=bool(zones))
+    plan += _crashes(rng, options, phase_us, zoned=bool(zones))
     plan += _network(rng, options, phase_us)
     plan.sort(key=lambda p: p.at_us)  # stable: ties keep their order
     return plan
@@ -104,13 +113,12 @@ def _kinds(rng: Random, base: tuple[str, ...], count: int) -> list[str]:
 
 
 def _partitions(
-    rng: Random, options: SimOptions, members: tuple[int, ...], phase_us: int
+    rng: Random, options: SimOptions, members: tuple[int, ...], phase_us: int, *, zoned: bool
 ) -> list[PlannedFault]:
     plan: list[PlannedFault] = []
     count = options.partition_episodes
-    for kind, (w0, w1) in zip(
-        _kinds(rng, PARTITION_KINDS, count), _windows(count, phase_us), strict=True
-    ):
+    kinds = ZONE_PARTITION_KINDS if zoned else PARTITION_KINDS
+    for kind, (w0, w1) in zip(_kinds(rng, kinds, count), _windows(count, phase_us), strict=True):
         width = w1 - w0
         start = w0 + rng.randint(0, width // 10)
         end = start + rng.randint(width * 3 // 10, width * 9 // 10)
@@ -126,11 +134,17 @@ def _partitions(
 
 
 def partition_shape(
-    rng: Random, kind: str, members: tuple[int, ...], target: int | None = None
+    rng: Random,
+    kind: str,
+    members: tuple[int, ...],
+    target: int | None = None,
+    zones: Zones = (),
 ) -> Partition:
     """A partition of shape `kind` over `members` with random groups. `target` (a member, e.g.
     the leader) goes on the losing side: the smaller half, the cut-off minority, the one-way
-    node, or one half of a bridge."""
+    node, one half of a bridge, or the zone cut off."""
+    if kind == "zone":
+        return _zone_cut(rng, members, target, zones)
     order = list(members)
     rng.shuffle(order)
     n = len(order)
@@ -157,6 +171,23 @@ def partition_shape(
     raise ValueError(f"unknown partition kind {kind!r}")
 
 
+def _zone_cut(rng: Random, members: tuple[int, ...], target: int | None, zones: Zones) -> Partition:
+    """One zone (the target's, else a random one) cut off from every other."""
+    if len(zones) < 2:
+        raise ValueError("a zone partition needs at least two zones")
+    lost = next((z for z in zones if target in z), None) if target is not None else None
+    if lost is None:
+        lost = zones[int(rng.random() * len(zones))]
+    rest = [m for m in members if m not in lost]
+    return split(list(lost), rest, kind="zone")
+
+
+def zone_victims(rng: Random, zones: Zones, prefer: int | None) -> tuple[int, ...]:
+    """Every node of one zone: `prefer`'s if given, else a random zone's."""
+    lost = next((z for z in zones if prefer in z), None) if prefer is not None else None
+    return lost if lost is not None else zones[int(rng.random() * len(zones))]
+
+
 def _swizzle(rng: Random, members: tuple[int, ...]) -> list[Partition]:
     """Cut 2..n-1 nodes off one at a time, then reconnect them in a different order."""
     order = list(members)
@@ -171,15 +202,18 @@ def _swizzle(rng: Random, members: tuple[int, ...]) -> list[Partition]:
     return steps[:-1] if steps else []  # the caller ends the episode with a Heal
 
 
-def _crashes(rng: Random, options: SimOptions, phase_us: int) -> list[PlannedFault]:
+def _crashes(rng: Random, options: SimOptions, phase_us: int, *, zoned: bool) -> list[PlannedFault]:
     plan: list[PlannedFault] = []
     for episode, (w0, w1) in enumerate(_windows(options.crash_episodes, phase_us), start=1):
         at = w0 + rng.randint(0, (w1 - w0) * 2 // 5)
         down = rng.randint(options.crash_down_us_min, options.crash_down_us_max)
         roll = rng.random()
+        scope = "one" if roll < 0.7 else "majority" if roll < 0.85 else "all"
+        if zoned and scope == "majority" and rng.random() < 0.7:
+            scope = "zone"  # with zones, most large crashes take a zone down whole
         crash = CrashPick(
             episode=episode,
-            scope="one" if roll < 0.7 else "majority" if roll < 0.85 else "all",
+            scope=scope,
             prefer_leader=rng.random() < 0.5,
             mid_sync=rng.random() < 0.5,
         )

@@ -37,8 +37,10 @@ from pyxos.sim.faults import (
     PartitionPick,
     PlannedFault,
     RestartPick,
+    Zones,
     partition_shape,
     plan_faults,
+    zone_victims,
 )
 from pyxos.sim.host import Host
 from pyxos.sim.network import SimNetwork
@@ -64,6 +66,7 @@ class FaultInjector:
         "_queue",
         "_rng",
         "_transcript",
+        "_zones",
         "fault_events",
     )
 
@@ -79,8 +82,10 @@ class FaultInjector:
         ballots: MonotoneBallots,
         plan_rng: Random,
         fault_rng: Random,
+        zones: Zones = (),
     ) -> None:
         self._cluster = cluster
+        self._zones = zones  # with a grid of quorums: zone faults too
         self._options = options
         self._members = members
         self._queue = queue
@@ -95,7 +100,7 @@ class FaultInjector:
 
     def start(self) -> None:
         """Draw the seed's fault plan and schedule it."""
-        for planned in plan_faults(self._plan_rng, self._options, self._members):
+        for planned in plan_faults(self._plan_rng, self._options, self._members, self._zones):
             self._queue.push(planned.at_us, FAULT, 0, planned)
 
     def schedule(self, at_us: int, fault: Fault) -> None:
@@ -114,7 +119,7 @@ class FaultInjector:
                     self.fire(Restart(node=node_id))
             case PartitionPick(kind=kind, target_leader=target_leader):
                 leader = self._cluster.leader() if target_leader else None
-                self.fire(partition_shape(self._rng, kind, self._members, leader))
+                self.fire(partition_shape(self._rng, kind, self._members, leader, self._zones))
             case _:
                 self.fire(action)
 
@@ -131,6 +136,10 @@ class FaultInjector:
             return
         if pick.scope == "all":
             victims = up
+        elif pick.scope == "zone":
+            prefer = leaders[0].node_id if pick.prefer_leader and leaders else None
+            lost = set(zone_victims(rng, self._zones, prefer))
+            victims = [h for h in up if h.node_id in lost]
         else:
             count = 1 if pick.scope == "one" else len(self._members) // 2 + 1
             # The first victim: a syncing node if asked, else the leader if asked, else anyone.

@@ -25,7 +25,7 @@ from random import Random
 
 from pyxos.core.protocol import ExecutionOrder
 from pyxos.core.protocols import DEFAULT_PROTOCOL, protocol_spec
-from pyxos.core.quorum import MAJORITY, QuorumSpec, QuorumSystem
+from pyxos.core.quorum import MAJORITY, Grid, QuorumSpec, QuorumSystem
 from pyxos.faults import Fault
 from pyxos.machines.base import StateMachine
 from pyxos.machines.catalog import build_machines
@@ -228,6 +228,7 @@ class Simulation:
             ballots=self.ballots,
             plan_rng=plan_rng,
             fault_rng=fault_rng,
+            zones=system.zones if isinstance(system, Grid) else (),
         )
         self.phase = _FAULTS
         self._converge_deadline_us = 0

@@ -44,9 +44,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from pyxos.core.ids import Ballot
 from pyxos.core.io import DurableRecord as Record
-from pyxos.core.protocol import ProtocolSpec
+from pyxos.core.protocol import Extent, ProtocolSpec
 from pyxos.core.protocols import protocol_spec
 from pyxos.storage import failpoints, fsio
 from pyxos.storage.errors import (
@@ -107,28 +106,23 @@ class SegmentInfo:
     first_seq: int
     records: int = 0
     size_bytes: int = 0
-    slot_max: int = -1
-    promised_max: Ballot | None = None
+    extent: Extent | None = None
 
     def note(
         self,
         records: Sequence[Record],
         size_bytes: int,
-        extent: Callable[[Iterable[Record]], tuple[int, Ballot | None]],
+        extent: Callable[[Iterable[Record]], Extent],
     ) -> None:
         """Count `records` of `size_bytes` in all (its protocol's `extent` tells what they are
         about). Runs over every record at every restart: one call per segment."""
         self.records += len(records)
         self.size_bytes += size_bytes
-        slot, promised = extent(records)
-        if promised is not None and (self.promised_max is None or promised > self.promised_max):
-            self.promised_max = promised
-        self.slot_max = max(self.slot_max, slot)
+        more = extent(records)
+        self.extent = more if self.extent is None else self.extent.merge(more)
 
     def covered_by(self, snapshot: Snapshot) -> bool:
-        return self.slot_max <= snapshot.slot and (
-            self.promised_max is None or self.promised_max <= snapshot.promised
-        )
+        return self.extent is None or self.extent.covered_by(snapshot)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -57,7 +57,10 @@ UNAVAILABLE: Final = "unavailable"
 NO_QUORUM: Final = "no_quorum"
 TIMEOUT: Final = "timeout"
 INTERNAL: Final = "internal"
-ERROR_CODES: Final = frozenset({BAD_REQUEST, TOO_LARGE, UNAVAILABLE, NO_QUORUM, TIMEOUT, INTERNAL})
+UNSUPPORTED_BY_PROTOCOL: Final = "unsupported_by_protocol"
+ERROR_CODES: Final = frozenset(
+    {BAD_REQUEST, TOO_LARGE, UNAVAILABLE, NO_QUORUM, TIMEOUT, INTERNAL, UNSUPPORTED_BY_PROTOCOL}
+)
 
 RequestKind = Literal["write", "read", "status", "wait"]
 

@@ -9,13 +9,14 @@ recovery (a replica could learn it again from its peers).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import assert_never
 
 import msgspec
 
 from pyxos.core.commands import Batch
 from pyxos.core.ids import Ballot, Slot
-from pyxos.core.protocol import AcceptFact, DecideFact, Fact, PromiseFact
+from pyxos.core.protocol import AcceptFact, DecideFact, Extent, Fact, PromiseFact
 from pyxos.core.snapshot import Snapshot
 
 
@@ -54,9 +55,29 @@ def covers(snapshot: Snapshot, record: msgspec.Struct) -> bool:
             assert_never(unreachable)
 
 
-def extent(records: Iterable[msgspec.Struct]) -> tuple[Slot, Ballot | None]:
-    """The highest slot `records` are about (-1 for none) and the highest ballot they promise
-    (None for none): an acceptance's ballot is covered by its slot alone, see `covers`."""
+@dataclass(frozen=True, slots=True)
+class LogExtent:
+    """The highest slot some records are about (-1 for none) and the highest ballot they
+    promise (None for none): an acceptance's ballot is covered by its slot alone (`covers`)."""
+
+    slot_max: Slot = -1
+    promised_max: Ballot | None = None
+
+    def merge(self, other: Extent) -> LogExtent:
+        assert isinstance(other, LogExtent), other
+        promised = self.promised_max
+        if other.promised_max is not None and (promised is None or other.promised_max > promised):
+            promised = other.promised_max
+        return LogExtent(max(self.slot_max, other.slot_max), promised)
+
+    def covered_by(self, snapshot: Snapshot) -> bool:
+        return self.slot_max <= snapshot.slot and (
+            self.promised_max is None or self.promised_max <= snapshot.promised
+        )
+
+
+def extent(records: Iterable[msgspec.Struct]) -> LogExtent:
+    """What `records` are about (see `LogExtent`)."""
     slot_max: Slot = -1
     promised: Ballot | None = None
     for record in records:
@@ -65,7 +86,7 @@ def extent(records: Iterable[msgspec.Struct]) -> tuple[Slot, Ballot | None]:
                 promised = record.ballot
         elif record.slot > slot_max:  # type: ignore[attr-defined]
             slot_max = record.slot  # type: ignore[attr-defined]
-    return slot_max, promised
+    return LogExtent(slot_max, promised)
 
 
 def fact(record: msgspec.Struct) -> Fact | None:

@@ -50,6 +50,7 @@ SPEC = ProtocolSpec(
         CoverageCounter("forward", "forward"),
         CoverageCounter("repropose_after_steal", "repropose_after_steal"),
         CoverageCounter("steal_on_timeout", "steal_on_timeout"),
+        CoverageCounter("compacted", "compacted"),
         CoverageCounter("catchup_after_restart", "catchup", after_restart=True),
         CoverageCounter("torn_tail", "torn_tail"),
     ),

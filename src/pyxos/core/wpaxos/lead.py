@@ -16,12 +16,14 @@ more there.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 
 from pyxos.core.clock import LeaderClock
 from pyxos.core.commands import NOOP, Batch, Command, batch_time
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import Effect, Note, Send
+from pyxos.core.quorum import QuorumSystem
 from pyxos.core.wpaxos.messages import Accept, AcceptedEntry, Prepare, Promise
 from pyxos.core.wpaxos.objects import ObjectLog
 from pyxos.core.wpaxos.policy import Policy
@@ -52,6 +54,13 @@ class Proposal:
         self.sent_tick = tick
 
 
+def phase1_complete(quorums: QuorumSystem, promised: Collection[NodeId]) -> bool:
+    """Phase 1 is complete when a phase-1 quorum promised: only then does the lead know every
+    value a phase-2 quorum may have chosen under a lower ballot. (A module-level rule so that a
+    test can plant a steal that skips it.)"""
+    return quorums.is_q1(promised)
+
+
 class Lead:
     """This replica's claim on one object: phase 1 until `prepared`, then phase 2."""
 
@@ -59,6 +68,8 @@ class Lead:
         "_clock",
         "_config",
         "ballot",
+        "commit_again_tick",
+        "commit_every",
         "committed_sent",
         "forwarders",
         "from_slot",
@@ -70,6 +81,7 @@ class Lead:
         "prepared",
         "promises",
         "proposals",
+        "reported",
         "taking_from",
     )
 
@@ -90,6 +102,12 @@ class Lead:
         self.ballot = ballot
         self.policy = policy
         self.taking_from = taking_from  # the owner this lead steals the object from, if any
+        # How far each member has learned the object's log, as its last acceptance said.
+        self.reported: dict[NodeId, Slot] = {}
+        # Commits sent again to members that have not said they learned them: when, and how
+        # long to wait before the next time (doubling, so a member that is down costs little).
+        self.commit_again_tick = tick
+        self.commit_every = config.heartbeat_ticks
         self.from_slot = log.decided_upto + 1
         self.promises: dict[NodeId, Promise] = {}
         self.prepared = False
@@ -110,7 +128,7 @@ class Lead:
         if self.prepared or msg.ballot != self.ballot or msg.from_slot != self.from_slot:
             return []
         self.promises[sender] = msg
-        if not self._config.quorums.is_q1(self.promises.keys()):
+        if not phase1_complete(self._config.quorums, self.promises.keys()):
             return []
         return self._complete_phase1(tick)
 
@@ -188,8 +206,29 @@ class Lead:
             effects.extend(self._propose(slot, batch, tick))
         return effects
 
-    def on_accepted(self, sender: NodeId, slot: Slot) -> Batch | None:
+    def stable_upto(self) -> Slot:
+        """The slot up to which every member has learned the log, as far as their acceptances
+        told (0 until every member has answered)."""
+        reported = self.reported
+        members = self._config.members
+        if len(reported) < len(members):
+            return 0
+        return min(reported[m] for m in members)
+
+    def on_learned(self, sender: NodeId, decided_upto: Slot) -> None:
+        """`sender` has learned the log up to `decided_upto`."""
+        if decided_upto > self.reported.get(sender, -1):
+            self.reported[sender] = decided_upto
+
+    def laggards(self) -> list[NodeId]:
+        """The peers that have not said they learned everything this lead committed."""
+        upto = self.committed_sent
+        me = self._config.node_id
+        return [m for m in self._config.members if m != me and self.reported.get(m, 0) < upto]
+
+    def on_accepted(self, sender: NodeId, slot: Slot, decided_upto: Slot) -> Batch | None:
         """Count an acceptance; the batch if the slot just became decided."""
+        self.on_learned(sender, decided_upto)
         proposal = self.proposals.get(slot)
         if proposal is None:
             return None

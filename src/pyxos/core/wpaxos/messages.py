@@ -65,11 +65,13 @@ class Accept(_Msg, frozen=True, tag="wp.p2a"):
 
 
 class Accepted(_Msg, frozen=True, tag="wp.p2b"):
-    """Phase 2b: the acceptor durably accepted slot `slot` of `obj` at `ballot`."""
+    """Phase 2b: the acceptor durably accepted slot `slot` of `obj` at `ballot`; it has learned
+    every slot up to `decided_upto` (so the owner knows how far every member has come)."""
 
     obj: bytes
     ballot: Ballot
     slot: Slot
+    decided_upto: Slot = 0
 
 
 class Reject(_Msg, frozen=True, tag="wp.nack"):
@@ -82,11 +84,25 @@ class Reject(_Msg, frozen=True, tag="wp.nack"):
 
 class Commit(_Msg, frozen=True, tag="wp.commit"):
     """Every slot of `obj` up to `upto` is decided; one accepted at `ballot` holds the chosen
-    value."""
+    value. Every member has learned every slot up to `stable_upto`: nobody will ask for those
+    again, so a snapshot may let the log drop them."""
 
     obj: bytes
     ballot: Ballot
     upto: Slot
+    stable_upto: Slot = 0
+    again: bool = False
+    """Sent again to members that have not said they learned through `upto`: answer with
+    `Learned`."""
+
+
+class Learned(_Msg, frozen=True, tag="wp.learned"):
+    """The sender has learned every slot of `obj` up to `decided_upto` (the answer to a commit
+    sent again, so that an owner knows when every member has caught up on an idle object)."""
+
+    obj: bytes
+    ballot: Ballot
+    decided_upto: Slot
 
 
 class Forward(_Msg, frozen=True, tag="wp.fwd"):
@@ -128,6 +144,7 @@ Message = (
     | Accepted
     | Reject
     | Commit
+    | Learned
     | Forward
     | Handover
     | CatchupRequest
@@ -140,6 +157,7 @@ MESSAGE_CLASSES: tuple[type[Message], ...] = (
     Accepted,
     Reject,
     Commit,
+    Learned,
     Forward,
     Handover,
     CatchupRequest,

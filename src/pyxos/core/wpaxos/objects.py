@@ -22,6 +22,12 @@ from pyxos.core.wpaxos.messages import (
 )
 from pyxos.core.wpaxos.records import AcceptedValue, DecidedValue, Promised
 
+DURABLE_FIRST = Persist(records=(), barrier=True)
+"""Holds the effects after it until every record before it is durable. How far a member says
+it has learned an object's log (`Accepted`, `Learned`) lets peers forget those values, so it
+must never be more than a crash would leave it (the decided values are written without a
+barrier of their own)."""
+
 
 class ObjectLog:
     """The acceptor and learner state of one object."""
@@ -35,6 +41,8 @@ class ObjectLog:
         "delivered_upto",
         "key",
         "promised",
+        "stable_upto",
+        "truncated",
     )
 
     def __init__(self, key: bytes) -> None:
@@ -46,6 +54,8 @@ class ObjectLog:
         self.delivered_upto: Slot = 0  # every slot up to here was handed on
         self.commit_hint: Slot = 0  # the highest commit point any owner announced
         self.asked_tick = -(1 << 30)  # the last catch-up request
+        self.stable_upto: Slot = 0  # every member has learned every slot up to here
+        self.truncated: Slot = 0  # values up to here are forgotten (a snapshot holds them)
 
     @property
     def owner(self) -> NodeId | None:
@@ -89,16 +99,48 @@ class ObjectLog:
         return Persist(records=(Promised(obj=self.key, ballot=ballot),))
 
     def on_accept(self, sender: NodeId, msg: Accept) -> list[Effect]:
+        if msg.slot <= self.truncated:
+            return []  # every member learned that slot long ago: an old retransmission
         if msg.ballot < self.promised:
             reject = Reject(obj=self.key, ballot=msg.ballot, promised=self.promised)
             return [Send(to=sender, message=reject)]
         self.promised = msg.ballot
-        ack = Send(to=sender, message=Accepted(obj=self.key, ballot=msg.ballot, slot=msg.slot))
+        ack = Send(
+            to=sender,
+            message=Accepted(
+                obj=self.key, ballot=msg.ballot, slot=msg.slot, decided_upto=self.decided_upto
+            ),
+        )
         if self.accepted.get(msg.slot) == (msg.ballot, msg.batch):
-            return [ack]  # a retransmission: already durable, or ahead in the gate
+            # A retransmission: the acceptance is durable, or ahead in the gate. The barrier
+            # holds the answer until the values it says we learned are durable too.
+            return [DURABLE_FIRST, ack]
         self.accepted[msg.slot] = (msg.ballot, msg.batch)
         record = AcceptedValue(obj=self.key, slot=msg.slot, ballot=msg.ballot, batch=msg.batch)
         return [Persist(records=(record,)), ack]
+
+    # ---- compaction -------------------------------------------------------------------------
+    def restore(self, applied: Slot, kept_from: Slot, promised: Ballot) -> None:
+        """Start from a snapshot's cut: everything up to `applied` is in the node's state."""
+        self.decided_upto = self.delivered_upto = self.commit_hint = applied
+        self.truncated = self.stable_upto = kept_from - 1
+        self.promised = max(self.promised, promised)
+
+    def keep(self, slot: Slot, batch: Batch) -> None:
+        """A decided value the node's state already holds, kept to answer peers that ask."""
+        if self.truncated < slot <= self.decided_upto:
+            self.decided.setdefault(slot, batch)
+
+    def truncate(self, applied: Slot) -> Slot:
+        """The node's state holds every slot up to `applied`: forget the values up to what
+        every member has learned too, and return the first slot still kept."""
+        upto = min(applied, self.stable_upto, self.delivered_upto)
+        if upto > self.truncated:
+            for slot in range(self.truncated + 1, upto + 1):
+                self.decided.pop(slot, None)
+                self.accepted.pop(slot, None)
+            self.truncated = upto
+        return self.truncated + 1
 
     # ---- learner ----------------------------------------------------------------------------
     def learn(self, slot: Slot, batch: Batch) -> DecidedValue | None:

@@ -17,8 +17,13 @@ Each object's decided values are handed on in its own slot order; objects interl
 order they are decided (`ExecutionOrder.PER_OBJECT`). Reads go through the log as commands,
 so a linearizable read of an object is one phase 2 at its owner.
 
-Not yet: compacting the per-object logs into snapshots (the log keeps every record), and
-rebuilding a node that lost its disk (refused at start).
+Compaction: the node snapshots its state with each object's applied slot (`Compact`); the
+replica forgets the values every member has learned (the owner learns how far each member has
+come from its acceptances and announces the minimum in its commits), so no peer ever needs a
+value a snapshot swallowed and no snapshot ever travels between nodes. A member that stays
+down holds back the compaction of the objects written meanwhile, until it is back.
+
+Not yet: rebuilding a node that lost its disk (refused at start).
 """
 
 from __future__ import annotations
@@ -43,12 +48,13 @@ from pyxos.core.io import (
     Propose,
     Receive,
     RequestReadIndex,
+    SaveSnapshot,
     Send,
     Tick,
 )
 from pyxos.core.protocol import ROLE_FOLLOWER, ROLE_LEADER, ObjectOf, ProtocolStatus
 from pyxos.core.quorum import Grid
-from pyxos.core.snapshot import Snapshot
+from pyxos.core.snapshot import ObjectCut, Snapshot
 from pyxos.core.wpaxos.lead import Lead
 from pyxos.core.wpaxos.messages import (
     MESSAGE_CLASSES,
@@ -60,12 +66,13 @@ from pyxos.core.wpaxos.messages import (
     DecidedEntry,
     Forward,
     Handover,
+    Learned,
     Message,
     Prepare,
     Promise,
     Reject,
 )
-from pyxos.core.wpaxos.objects import ObjectLog
+from pyxos.core.wpaxos.objects import DURABLE_FIRST, ObjectLog
 from pyxos.core.wpaxos.policy import DEFAULT_POLICY, parse_policy
 from pyxos.core.wpaxos.records import RECORD_CLASSES, AcceptedValue, DecidedValue, Promised
 
@@ -108,8 +115,8 @@ class Replica:
                 "wpaxos cannot rebuild a node that lost its disk yet: restore the node's data "
                 'directory from a backup, or run the cluster with protocol = "multipaxos"'
             )
-        if snapshot is not None:
-            raise ValueError("wpaxos keeps its logs whole: a snapshot is not one of its own")
+        if snapshot is not None and snapshot.slot and not snapshot.objects:
+            raise ValueError("a snapshot without per-object cuts is not one of wpaxos'")
         self.config = config
         self._node_id = config.node_id
         self._rng = rng
@@ -129,9 +136,14 @@ class Replica:
         self._backoff: dict[bytes, int] = {}  # no steal of the object before this tick
         self._to_forward: dict[tuple[NodeId, bytes], list[Command]] = {}
         self._dirty: set[bytes] = set()  # leads with news since the last flush
+        self._busy: set[bytes] = set()  # leads that may have something to retransmit
+        self._lagging: set[bytes] = set()  # leads whose last commit some member may lack
         self._missing: set[bytes] = set()
         self._deliver: set[bytes] = set()
         self._decided_records: list[DurableRecord] = []
+        self._learned_answers: list[tuple[NodeId, bytes, Ballot]] = []  # Learned to send
+        if snapshot is not None:
+            self._restore(snapshot)
         self.counters = {
             "acquisitions": 0,
             "steals": 0,
@@ -140,6 +152,46 @@ class Replica:
             "deposed": 0,
         }
         self._recover(durable)
+
+    def _restore(self, snapshot: Snapshot) -> None:
+        """Start every object of `snapshot` at its cut (the node restores the state)."""
+        self.position = snapshot.slot
+        self.clock.see(snapshot.time_ms)
+        for cut in snapshot.objects:
+            log = self._log(cut.obj)
+            log.restore(cut.applied, cut.kept_from, cut.promised)
+            self._seen(cut.obj, log.promised)
+
+    def _compact(
+        self, slot: Slot, state: bytes, time_ms: int, applied: tuple[tuple[bytes, Slot], ...]
+    ) -> list[Effect]:
+        """The node captured its state through `applied` (per object): forget what every member
+        has learned, and make the snapshot durable."""
+        if slot > self.position:
+            raise AssertionError(f"node {self._node_id}: snapshot at {slot} after {self.position}")
+        cuts = []
+        forgotten = 0
+        for obj, upto in applied:
+            log = self.logs.get(obj)
+            if log is None or upto > log.delivered_upto:
+                raise AssertionError(f"node {self._node_id}: {obj!r} was not applied to {upto}")
+            before = log.truncated
+            kept_from = log.truncate(upto)
+            forgotten += kept_from - 1 - before
+            cuts.append(
+                ObjectCut(obj=obj, applied=upto, kept_from=kept_from, promised=log.promised)
+            )
+        snapshot = Snapshot(
+            slot=slot,
+            promised=self.promised,
+            state=state,
+            time_ms=time_ms,
+            objects=tuple(sorted(cuts, key=lambda cut: cut.obj)),
+        )
+        effects: list[Effect] = [SaveSnapshot(snapshot=snapshot)]
+        if forgotten:
+            effects.append(Note(kind="compacted", detail=f"slot={slot} forgotten={forgotten}"))
+        return effects
 
     def _recover(self, durable: Sequence[DurableRecord]) -> None:
         for record in durable:
@@ -156,7 +208,10 @@ class Replica:
                         log.accepted[slot] = (ballot, batch)
                     self.clock.see(batch_time(batch))
                 case DecidedValue(slot=slot, batch=batch):
-                    log.learn(slot, batch)
+                    if slot <= log.delivered_upto:
+                        log.keep(slot, batch)  # in the snapshot's state already
+                    else:
+                        log.learn(slot, batch)
                     self.clock.see(batch_time(batch))
                 case unreachable:
                     assert_never(unreachable)
@@ -218,8 +273,8 @@ class Replica:
             case Flush():
                 effects = []
                 self._flush(effects)
-            case Compact():
-                return []  # the per-object logs are kept whole (see the module docstring)
+            case Compact(slot=slot, state=state, time_ms=time_ms, objects=objects):
+                return self._compact(slot, state, time_ms, objects)
             case _:
                 assert_never(inp)
         self._end_of_step(effects)
@@ -259,6 +314,7 @@ class Replica:
             taking_from=taking_from,
         )
         lead.enqueue(commands)
+        self._busy.add(obj)
         self._awaiting.pop(obj, None)
         self.counters["steals" if taking_from is not None else "acquisitions"] += 1
         return [log.promise_own(ballot), *lead.prepare_messages(self.config.members)]
@@ -327,6 +383,7 @@ class Replica:
                 if lead is None or msg.ballot != lead.ballot:
                     return []
                 effects = lead.on_promise(sender, msg, self.tick)
+                self._busy.add(obj)
                 if lead.prepared:
                     self._backoff.pop(obj, None)
                     self._dirty.add(obj)
@@ -338,11 +395,11 @@ class Replica:
                 if ballot == log.promised:
                     self._learn_commit(log, ballot, upto)
                 return effects
-            case Accepted(ballot=ballot, slot=slot):
+            case Accepted(ballot=ballot, slot=slot, decided_upto=decided_upto):
                 lead = self._leads.get(obj)
                 if lead is None or ballot != lead.ballot:
                     return []
-                batch = lead.on_accepted(sender, slot)
+                batch = lead.on_accepted(sender, slot, decided_upto)
                 if batch is not None:
                     self._learn(lead.log, slot, batch)
                     self._dirty.add(obj)
@@ -356,15 +413,24 @@ class Replica:
                 timeout = self.config.election_timeout_ticks_min
                 self._backoff[obj] = self.tick + self._rng.randint(timeout // 2, timeout)
                 return self._give_up(obj, promised.node)
-            case Commit(ballot=ballot, upto=upto):
+            case Commit(ballot=ballot, upto=upto, stable_upto=stable_upto, again=again):
                 effects = self._observe(obj, ballot)
                 log = self._log(obj)
+                log.stable_upto = max(log.stable_upto, stable_upto)
                 if ballot >= log.promised:
                     self._learn_commit(log, ballot, upto)
                 else:
                     log.commit_hint = max(log.commit_hint, upto)
                     self._note_missing(log)
+                if again:
+                    # Answered at the end of the step, behind the values learned in it.
+                    self._learned_answers.append((sender, obj, ballot))
                 return effects
+            case Learned(ballot=ballot, decided_upto=decided_upto):
+                lead = self._leads.get(obj)
+                if lead is not None and ballot == lead.ballot:
+                    lead.on_learned(sender, decided_upto)
+                return []
             case Forward(commands=commands, hops=hops):
                 return self._on_forward(sender, obj, commands, hops)
             case Handover(ballot=ballot):
@@ -464,14 +530,50 @@ class Replica:
         self.tick += 1
         tick = self.tick
         effects: list[Effect] = []
-        for obj in sorted(self._leads):
-            effects.extend(self._leads[obj].retransmit(tick))
+        # Only leads in phase 1 or with proposals out retransmit: a node may own many objects.
+        idle = []
+        for obj in sorted(self._busy):
+            lead = self._leads.get(obj)
+            if lead is None or (lead.prepared and not lead.proposals):
+                idle.append(obj)
+                continue
+            effects.extend(lead.retransmit(tick))
+        self._busy.difference_update(idle)
+        effects.extend(self._commit_again(tick))
         timeout = self.config.election_timeout_ticks_min
         for obj, (since, _) in sorted(self._awaiting.items()):
             if tick - since >= timeout and tick >= self._backoff.get(obj, 0):
                 # The owner made no progress on what we forwarded: it may be down.
                 effects.append(Note(kind="steal_on_timeout", detail=f"object={obj!r}"))
                 effects.extend(self._steal(obj, ()))
+        return effects
+
+    def _commit_again(self, tick: int) -> list[Effect]:
+        """Send an idle object's last commit again to the members that have not said they
+        learned it (one that missed it while cut off or down would otherwise never ask)."""
+        effects: list[Effect] = []
+        settled = []
+        ceiling = self.config.election_timeout_ticks_min * 8
+        for obj in sorted(self._lagging):
+            lead = self._leads.get(obj)
+            if lead is None or not lead.prepared or not (laggards := lead.laggards()):
+                settled.append(obj)
+                continue
+            if tick - lead.commit_again_tick < lead.commit_every:
+                continue
+            lead.commit_again_tick = tick
+            lead.commit_every = min(lead.commit_every * 2, ceiling)
+            log = lead.log
+            log.stable_upto = max(log.stable_upto, lead.stable_upto())
+            commit = Commit(
+                obj=obj,
+                ballot=lead.ballot,
+                upto=lead.committed_sent,
+                stable_upto=log.stable_upto,
+                again=True,
+            )
+            effects.extend(Send(to=m, message=commit) for m in laggards)
+        self._lagging.difference_update(settled)
         return effects
 
     def _flush(self, effects: list[Effect]) -> None:
@@ -483,10 +585,20 @@ class Replica:
             if lead is None or not lead.prepared:
                 continue
             effects.extend(lead.fill(tick))
+            if lead.proposals:
+                self._busy.add(obj)
             log = lead.log
             if log.decided_upto > lead.committed_sent:
                 lead.committed_sent = log.decided_upto
-                commit = Commit(obj=obj, ballot=lead.ballot, upto=log.decided_upto)
+                lead.commit_again_tick, lead.commit_every = tick, self.config.heartbeat_ticks
+                self._lagging.add(obj)
+                log.stable_upto = max(log.stable_upto, lead.stable_upto())
+                commit = Commit(
+                    obj=obj,
+                    ballot=lead.ballot,
+                    upto=log.decided_upto,
+                    stable_upto=log.stable_upto,
+                )
                 effects.extend(Send(to=p, message=commit) for p in peers)
         self._dirty = {
             obj for obj in self._dirty if obj in self._leads and self._leads[obj].pending
@@ -517,6 +629,15 @@ class Replica:
         if self._decided_records:
             effects.append(Persist(records=tuple(self._decided_records), barrier=False))
             self._decided_records = []
+        if self._learned_answers:
+            # How far we learned lets peers forget those values: say it once it is durable.
+            effects.append(DURABLE_FIRST)
+            for to, obj, ballot in self._learned_answers:
+                upto = self.logs[obj].decided_upto
+                effects.append(
+                    Send(to=to, message=Learned(obj=obj, ballot=ballot, decided_upto=upto))
+                )
+            self._learned_answers = []
         if self._deliver:
             for obj in sorted(self._deliver):
                 for slot, batch in self.logs[obj].deliverable():

@@ -1,4 +1,4 @@
-"""A scripted cluster of Multi-Paxos replicas, for transcript tests.
+"""A scripted cluster of replicas of one protocol, for transcript tests.
 
 A transcript is a text file of commands (lines starting with `> `), each followed by the output
 it produced: every effect of every step it caused, one per line, in order. The test replays the
@@ -7,18 +7,23 @@ behaviour is a diff to review. Blank lines and `#` comments between commands are
 
 Commands (node ids are 1-based; NODES is a comma-separated list, default every node):
 
-    cluster N [field=value ...]   N replicas; fields are ReplicaConfig's (timers, sizes)
+    cluster N [field=value ...]   N replicas; fields are ReplicaConfig's (timers, sizes), and
+                                  protocol=NAME (default multipaxos), quorums=SPEC (as on the
+                                  command line) and policy=P (WPaxos' migration policy)
     tick [NODES] [times=K]        K ticks (default 1) of 10 ms each
     deliver                       deliver every message queued now (what they send waits)
     stabilize                     deliver until no message is queued
-    propose NODE OP               a client command with op OP at NODE, then a flush
+    propose NODE OP               a client command with op OP at NODE, then a flush; an op
+                                  `key=value` is in object `key` (WPaxos), any other in one
+                                  object
     read NODE                     a linearizable read at NODE, then a flush
     partition NODES | NODES       cut the groups off from each other (messages are dropped)
     heal                          end every partition
     crash NODE / restart NODE     stop a replica (its queued messages are lost) / rebuild it
                                   from its durable records and latest snapshot
     rebuild NODE                  restart it with an empty disk, rejoining
-    compact NODE SLOT             the node snapshots its state through SLOT
+    compact NODE SLOT [OBJ:S,...]  the node snapshots its state through position SLOT (and,
+                                  with a log per object, through slot S of each object OBJ)
     status                        one line per replica
 
 Records are durable the moment they are persisted (the gate is the executor's business, tested
@@ -58,7 +63,9 @@ from pyxos.core.io import (
     Send,
     Tick,
 )
-from pyxos.core.multipaxos import SPEC, Replica
+from pyxos.core.protocol import ProtocolSpec, Replica
+from pyxos.core.protocols import protocol_spec
+from pyxos.core.quorum import MAJORITY, QuorumSpec, parse_quorums
 from pyxos.core.snapshot import Snapshot
 
 TICK_MS = 10
@@ -87,10 +94,27 @@ class Node:
     snapshot: Snapshot | None = None
 
 
+def object_of(op: bytes) -> bytes:
+    """`key=value` is in object `key`; any other op in the one object `b""`."""
+    key, sep, _ = op.partition(b"=")
+    return key if sep else b""
+
+
 class Cluster:
-    def __init__(self, size: int, overrides: dict[str, int]) -> None:
+    def __init__(
+        self,
+        size: int,
+        overrides: dict[str, int],
+        *,
+        spec: ProtocolSpec,
+        quorums: QuorumSpec = MAJORITY,
+        options: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.members = tuple(range(1, size + 1))
         self.overrides = overrides
+        self.spec = spec
+        self.quorum_system = quorums.build(self.members)
+        self.options = spec.check_options(options)
         self.nodes = {n: Node(replica=None) for n in self.members}
         for n in self.members:
             self.nodes[n].replica = self._build(n)
@@ -101,14 +125,21 @@ class Cluster:
         self.clients = 0
 
     def _build(self, n: int, *, rejoining: bool = False) -> Replica:
-        config = ReplicaConfig(node_id=n, members=self.members, **self.overrides)
+        config = ReplicaConfig(
+            node_id=n,
+            members=self.members,
+            quorum=self.quorum_system,
+            options=self.options,
+            **self.overrides,
+        )
         node = self.nodes[n]
-        return Replica(
+        return self.spec.build(
             config,
             Random(n),
             durable=node.durable,
             snapshot=node.snapshot,
             rejoining=rejoining,
+            objects=object_of,
         )
 
     def _connected(self, a: int, b: int) -> bool:
@@ -128,18 +159,29 @@ class Cluster:
                 return f"n{n} -> n{to} {fmt(message)}"
             case Persist(records=records, barrier=barrier):
                 node.durable.extend(records)
+                if not records:
+                    return f"n{n} barrier (later effects wait for every record before it)"
                 what = "persist" if barrier else "persist (no barrier)"
                 return f"n{n} {what} " + " ".join(fmt(r) for r in records)
-            case Deliver(slot=slot, batch=batch):
-                return f"n{n} deliver slot={slot} {fmt(batch)}"
+            case Deliver(slot=slot, batch=batch, object=obj, object_slot=object_slot):
+                where = f" object={fmt(obj)} object_slot={object_slot}" if obj else ""
+                return f"n{n} deliver slot={slot}{where} {fmt(batch)}"
             case ReadIndexReady(request_ids=ids, index=index):
                 return f"n{n} read index ready ids={fmt(ids)} index={index}"
             case RestoreSnapshot(snapshot=snapshot):
                 return f"n{n} restore snapshot slot={snapshot.slot} state={fmt(snapshot.state)}"
             case SaveSnapshot(snapshot=snapshot):
                 node.snapshot = snapshot
-                node.durable = [r for r in node.durable if not SPEC.covers(snapshot, r)]
-                return f"n{n} save snapshot slot={snapshot.slot} promised={snapshot.promised}"
+                node.durable = [r for r in node.durable if not self.spec.covers(snapshot, r)]
+                cuts = "".join(
+                    f" {fmt(c.obj)}:applied={c.applied},kept_from={c.kept_from},"
+                    f"promised={c.promised}"
+                    for c in snapshot.objects
+                )
+                return (
+                    f"n{n} save snapshot slot={snapshot.slot} promised={snapshot.promised}{cuts}"
+                    f" (log keeps {len(node.durable)} records)"
+                )
             case Note(kind=kind, detail=detail):
                 return f"n{n} note {kind} {detail}".rstrip()
         raise AssertionError(f"unexpected effect {effect!r}")
@@ -190,9 +232,11 @@ class Cluster:
         self.nodes[n] = Node(replica=None)
         self.restart(n, rejoining=True)
 
-    def compact(self, n: int, slot: int, out: list[str]) -> None:
+    def compact(
+        self, n: int, slot: int, objects: tuple[tuple[bytes, int], ...], out: list[str]
+    ) -> None:
         state = f"state@{slot}".encode()
-        self.step(n, Compact(slot=slot, state=state, time_ms=0), out)
+        self.step(n, Compact(slot=slot, state=state, time_ms=0, objects=objects), out)
 
     def status(self, out: list[str]) -> None:
         for n in self.members:
@@ -201,9 +245,10 @@ class Cluster:
                 out.append(f"n{n} down")
                 continue
             s = replica.status()
+            counters = "".join(f" {k}={v}" for k, v in s.counters.items())
             out.append(
                 f"n{n} {s.role} view={s.view} promised={s.promised} leader={s.leader} "
-                f"decided={s.decided_upto} delivered={s.delivered_upto}"
+                f"decided={s.decided_upto} delivered={s.delivered_upto}{counters}"
             )
 
 
@@ -216,8 +261,12 @@ def run_command(cluster: Cluster | None, line: str) -> tuple[Cluster, list[str]]
     verb, args = words[0], words[1:]
     out: list[str] = []
     if verb == "cluster":
-        overrides = {k: int(v) for k, v in (a.split("=") for a in args[1:])}
-        return Cluster(int(args[0]), overrides), out
+        fields = dict(a.split("=", 1) for a in args[1:])
+        spec = protocol_spec(fields.pop("protocol", "multipaxos"))
+        quorums = parse_quorums(fields.pop("quorums", "majority"))
+        options = (("policy", fields.pop("policy")),) if "policy" in fields else ()
+        overrides = {k: int(v) for k, v in fields.items()}
+        return Cluster(int(args[0]), overrides, spec=spec, quorums=quorums, options=options), out
     assert cluster is not None, "the first command must be `cluster`"
     keyed = dict(a.split("=", 1) for a in args if "=" in a)
     plain = [a for a in args if "=" not in a]
@@ -230,7 +279,7 @@ def run_command(cluster: Cluster | None, line: str) -> tuple[Cluster, list[str]]
         case "stabilize":
             cluster.stabilize(out)
         case "propose":
-            cluster.propose(int(plain[0]), plain[1], out)
+            cluster.propose(int(args[0]), args[1], out)
         case "read":
             cluster.read(int(plain[0]), out)
         case "partition":
@@ -248,7 +297,15 @@ def run_command(cluster: Cluster | None, line: str) -> tuple[Cluster, list[str]]
         case "rebuild":
             cluster.rebuild(int(plain[0]))
         case "compact":
-            cluster.compact(int(plain[0]), int(plain[1]), out)
+            cuts = (
+                tuple(
+                    (obj.encode(), int(upto))
+                    for obj, _, upto in (c.partition(":") for c in args[2].split(","))
+                )
+                if len(args) > 2
+                else ()
+            )
+            cluster.compact(int(args[0]), int(args[1]), cuts, out)
         case "status":
             cluster.status(out)
         case _:
