@@ -4,6 +4,7 @@
                     [--distribution D ...] [--load] [--cluster | --endpoints ... | --config F]
     pyxos bench matrix [--cluster] [-T S]
     pyxos bench sim [--seeds 1..100]
+    pyxos bench wan [--protocol P] [--workload W] [--leader-zone SITE] [--zone-loss-at-s S]
     pyxos bench storage [--dir DIR] [--restart-records N]
 
 `run` drives a real cluster with Paxi's workload knobs, prints the latency figures, errors and
@@ -18,7 +19,9 @@ a temporary 3-node cluster (fsync on, as always) for the run and stops it afterw
 'pyxos[bench]'`: hdrhistogram, rich, matplotlib); without them they say so and which are
 missing, and exit 2. `sim` and `storage` need nothing more.
 
-`sim` prints simulated client operations and messages per CPU-second (`time.process_time`) over
+`wan` runs a protocol on a simulated wide-area network, deterministic from `--seed`, and prints
+latency per zone in virtual time (`pyxos.cli.bench_wan_cmd`). `sim` prints simulated client
+operations and messages per CPU-second (`time.process_time`) over
 a sweep of seeds with their default options. `storage` measures the disk's raw fsync rate, the
 write-ahead log's group-commit throughput beside it, and restart time (`pyxos.bench.storage`).
 """
@@ -41,7 +44,7 @@ from typing import Any
 import msgspec
 
 from pyxos.bench.peers.command import add_parser as add_peers_parser
-from pyxos.cli import up_cmd
+from pyxos.cli import bench_wan_cmd, up_cmd
 from pyxos.cli.cluster_args import cluster_target
 from pyxos.cli.output import add_output_argument, print_json
 from pyxos.cli.sim_cmd import parse_seed_range
@@ -121,6 +124,7 @@ def register(sub: Any) -> None:
     )
     add_output_argument(storage)
     storage.set_defaults(func=run_storage)
+    bench_wan_cmd.add_parser(kinds)
     add_peers_parser(kinds)
     peers = kinds.choices["peers"]
     peers.set_defaults(func=needs_bench_extra("pyxos bench peers", peers.get_default("func")))
