@@ -56,6 +56,7 @@ class ReplicaConfig:
     # a protocol reads the ones it knows (see `option`).
     options: tuple[tuple[str, str], ...] = ()
     _quorum: QuorumSystem = field(init=False, repr=False)
+    _peers: tuple[NodeId, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         members = tuple(sorted(self.members))
@@ -90,6 +91,8 @@ class ReplicaConfig:
         if tuple(quorum.members) != members:
             raise ValueError("the quorum system's members differ from the replica's members")
         object.__setattr__(self, "_quorum", quorum)
+        # Asked for on every send to all: computed once, not a tuple per call.
+        object.__setattr__(self, "_peers", tuple(m for m in members if m != self.node_id))
 
     @property
     def quorums(self) -> QuorumSystem:
@@ -101,4 +104,4 @@ class ReplicaConfig:
 
     @property
     def peers(self) -> tuple[NodeId, ...]:
-        return tuple(m for m in self.members if m != self.node_id)
+        return self._peers
