@@ -49,9 +49,19 @@ if TYPE_CHECKING:
     from pyxos.runtime.config import Limits
     from pyxos.runtime.faults import FaultTable
     from pyxos.runtime.protocol_support import ProtocolSupport
-    from pyxos.runtime.runner import RunnerCounters
 
 _Answer = TypeVar("_Answer", ClientReply, bytes)
+
+
+@dataclass(slots=True)
+class RunnerCounters:
+    """What a node runner counts (here, beside the client requests that count most of it)."""
+
+    steps: int = 0
+    peer_messages_dropped: int = 0
+    client_requests_refused: int = 0
+    client_retries: int = 0
+    client_timeouts: int = 0
 
 
 class PeerContacts(Protocol):

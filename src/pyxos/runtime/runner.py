@@ -41,7 +41,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import assert_never
 
 from pyxos.core.commands import Batch
@@ -63,7 +63,7 @@ from pyxos.node.io import (
     Tick,
 )
 from pyxos.node.node import Node
-from pyxos.runtime.client_requests import ClientRequests
+from pyxos.runtime.client_requests import ClientRequests, RunnerCounters
 from pyxos.runtime.config import Limits
 from pyxos.runtime.disk import DiskCounters, DiskRounds
 from pyxos.runtime.faults import FaultTable
@@ -89,15 +89,6 @@ TICKS_BEHIND_MAX = 10
 
 APPLIED_LOG_MAX = 100_000
 """How many applied slots a node keeps in memory for inspection."""
-
-
-@dataclass(slots=True)
-class RunnerCounters:
-    steps: int = 0
-    peer_messages_dropped: int = 0
-    client_requests_refused: int = 0
-    client_retries: int = 0
-    client_timeouts: int = 0
 
 
 class NodeRunner(ClientRequests):
