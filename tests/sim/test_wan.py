@@ -15,7 +15,8 @@ from pyxos.cli.main import main
 from pyxos.core.quorum import QuorumSpec
 from pyxos.sim.network import SimNetwork
 from pyxos.sim.wan import PAPER_RTT_MS, PAPER_SITES, Topology, isolate_zone, paper_topology
-from pyxos.sim.wan_bench import WanBenchOptions, run_wan_bench
+from pyxos.sim.wan_bench import run_wan_bench
+from pyxos.sim.wan_options import WanBenchOptions
 from pyxos.sim.wan_workload import ConflictKeys, NormalKeys, zone_mean
 
 # The reference's matrix (round trips in ms between the five AWS sites, 2017).

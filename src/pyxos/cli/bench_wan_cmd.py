@@ -21,8 +21,9 @@ from typing import Any
 from pyxos.cli.output import add_output_argument, print_json
 from pyxos.cli.protocol_args import add_protocol_arguments, protocol_options
 from pyxos.sim.wan import PAPER_SITES
-from pyxos.sim.wan_bench import WAN_NOTES, WanBenchOptions, WanReport, run_wan_bench
+from pyxos.sim.wan_bench import WAN_NOTES, WanReport, run_wan_bench
 from pyxos.sim.wan_figures import Latency, ZoneFigures
+from pyxos.sim.wan_options import WanBenchOptions
 from pyxos.sim.wan_workload import WORKLOADS
 
 EXIT_USAGE = 2

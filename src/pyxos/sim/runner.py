@@ -19,7 +19,6 @@ no new operations; every pending one must complete, and every node must apply th
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from random import Random
 
@@ -53,6 +52,7 @@ from pyxos.sim.outcome import build_result, final_violations, is_converged
 from pyxos.sim.result import SimResult
 from pyxos.sim.traffic import ClientTraffic, build_clients, think_us_max
 from pyxos.sim.transcript import Transcript
+from pyxos.sim.verdict import exception_violation
 
 CHECK_INTERVAL_US = 10_000
 """After the fault phase, how often the runner looks for convergence."""
@@ -247,11 +247,7 @@ class Simulation:
             self._loop()
             self._finish()
         except Exception as exc:  # a node's invariant check, or a bug in the simulator
-            frames = traceback.format_exception(exc)
-            self.violations.append(
-                f"t={self.queue.now_us}us exception: {type(exc).__name__}: {exc}\n"
-                + "".join(frames[-6:]).rstrip()
-            )
+            self.violations.append(exception_violation(self.queue.now_us, exc))
         return self._result()
 
     def _start(self) -> None:

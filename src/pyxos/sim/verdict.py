@@ -8,6 +8,7 @@ minimal counterexample) is returned alongside the violation.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -106,3 +107,10 @@ def object_violations(
     what = "undecided" if check.undecided else "not linearizable"
     found.insert(0, f"linearizability: the history of object {check.failing_key!r} is {what}")
     return found, check.render()
+
+
+def exception_violation(now_us: int, exc: BaseException) -> str:
+    """A run that raised (a node's invariant check, or a bug in the driver), as a violation: the
+    exception and the last frames of its traceback."""
+    frames = traceback.format_exception(exc)
+    return f"t={now_us}us exception: {type(exc).__name__}: {exc}\n" + "".join(frames[-6:]).rstrip()

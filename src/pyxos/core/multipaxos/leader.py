@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from pyxos.core.clock import LeaderClock
-from pyxos.core.commands import NOOP, Batch, Command, batch_time
+from pyxos.core.commands import Batch, Command, batch_time
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import Effect, Note, ReadIndexReady, Send
@@ -39,32 +39,7 @@ from pyxos.core.multipaxos.messages import (
     Promise,
     ReadIndexReply,
 )
-
-
-def choose_value(entries: list[AcceptedEntry]) -> Batch:
-    """Phase 1's rule: the value accepted at the highest ballot, or NOOP if none was."""
-    if not entries:
-        return NOOP
-    return max(entries, key=lambda e: e.ballot).batch
-
-
-def _stamped(commands: tuple[Command, ...], time_ms: int) -> Batch:
-    """`commands` with the leader's time on every one (the batch's time, see `batch_time`)."""
-    return tuple(
-        c
-        if c.time_ms == time_ms
-        else Command(client_id=c.client_id, seq=c.seq, op=c.op, time_ms=time_ms)
-        for c in commands
-    )
-
-
-class Proposal:
-    __slots__ = ("acks", "batch", "sent_tick")
-
-    def __init__(self, batch: Batch, tick: int) -> None:
-        self.batch = batch
-        self.acks: set[NodeId] = set()
-        self.sent_tick = tick
+from pyxos.core.phases import Proposal, choose_value, stamped
 
 
 class PendingRead:
@@ -197,7 +172,7 @@ class Leader:
         effects: list[Effect] = []
         pending = self.pending
         while pending and len(self.proposals) < self.config.pipeline_slots_max:
-            batch = _stamped(self._take_batch(), self.clock.stamp())
+            batch = stamped(self._take_batch(), self.clock.stamp())
             slot = self.next_slot
             self.next_slot += 1
             effects.extend(self._propose(slot, batch, tick))

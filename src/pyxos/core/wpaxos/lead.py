@@ -19,39 +19,15 @@ from collections import deque
 from collections.abc import Collection
 
 from pyxos.core.clock import LeaderClock
-from pyxos.core.commands import NOOP, Batch, Command, batch_time
+from pyxos.core.commands import Batch, Command, batch_time
 from pyxos.core.config import ReplicaConfig
 from pyxos.core.ids import Ballot, NodeId, Slot
 from pyxos.core.io import Effect, Note, Send
+from pyxos.core.phases import Proposal, choose_value, stamped
 from pyxos.core.quorum import QuorumSystem
 from pyxos.core.wpaxos.messages import Accept, AcceptedEntry, Prepare, Promise
 from pyxos.core.wpaxos.objects import ObjectLog
 from pyxos.core.wpaxos.policy import Policy
-
-
-def choose_value(entries: list[AcceptedEntry]) -> Batch:
-    """Phase 1's rule: the value accepted at the highest ballot, or NOOP if none was."""
-    if not entries:
-        return NOOP
-    return max(entries, key=lambda e: e.ballot).batch
-
-
-def _stamped(commands: tuple[Command, ...], time_ms: int) -> Batch:
-    return tuple(
-        c
-        if c.time_ms == time_ms
-        else Command(client_id=c.client_id, seq=c.seq, op=c.op, time_ms=time_ms)
-        for c in commands
-    )
-
-
-class Proposal:
-    __slots__ = ("acks", "batch", "sent_tick")
-
-    def __init__(self, batch: Batch, tick: int) -> None:
-        self.batch = batch
-        self.acks: set[NodeId] = set()
-        self.sent_tick = tick
 
 
 def phase1_complete(quorums: QuorumSystem, promised: Collection[NodeId]) -> bool:
@@ -200,7 +176,7 @@ class Lead:
         limit = self._config.batch_commands_max
         while pending and len(self.proposals) < self._config.pipeline_slots_max:
             taken = [pending.popleft() for _ in range(min(limit, len(pending)))]
-            batch = _stamped(tuple(taken), self._clock.stamp())
+            batch = stamped(tuple(taken), self._clock.stamp())
             slot = self.next_slot
             self.next_slot += 1
             effects.extend(self._propose(slot, batch, tick))

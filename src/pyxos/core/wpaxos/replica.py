@@ -54,7 +54,8 @@ from pyxos.core.io import (
 )
 from pyxos.core.protocol import ROLE_FOLLOWER, ROLE_LEADER, ObjectOf, ProtocolStatus
 from pyxos.core.quorum import Grid
-from pyxos.core.snapshot import ObjectCut, Snapshot
+from pyxos.core.snapshot import Snapshot
+from pyxos.core.wpaxos.durable import cut_snapshot, rebuild
 from pyxos.core.wpaxos.lead import Lead
 from pyxos.core.wpaxos.messages import (
     MESSAGE_CLASSES,
@@ -74,7 +75,6 @@ from pyxos.core.wpaxos.messages import (
 )
 from pyxos.core.wpaxos.objects import DURABLE_FIRST, ObjectLog
 from pyxos.core.wpaxos.policy import DEFAULT_POLICY, parse_policy
-from pyxos.core.wpaxos.records import RECORD_CLASSES, AcceptedValue, DecidedValue, Promised
 
 PROTOCOL_NAME = "wpaxos"
 _OURS = frozenset(MESSAGE_CLASSES)
@@ -126,10 +126,12 @@ class Replica:
         self._zone = self._zones[config.node_id]
         self.clock = LeaderClock(config.tick_ms * config.log_time_step_ticks_max)
         self.clock.see(log_time_ms)
-        self.logs: dict[bytes, ObjectLog] = {}
+        self.logs, seen_ms = rebuild(config.node_id, snapshot, durable)
+        self.clock.see(seen_ms)
         self._leads: dict[bytes, Lead] = {}
         self.tick = 0
-        self.position: Slot = 0  # batches handed on so far, every object together
+        # Batches handed on so far, every object together (a snapshot's slot counts them).
+        self.position: Slot = snapshot.slot if snapshot is not None else 0
         self._rounds: dict[bytes, int] = {}  # the highest ballot round seen per object
         # Objects forwarded to an owner that has not made progress since: (tick, decided_upto)
         self._awaiting: dict[bytes, tuple[int, Slot]] = {}
@@ -142,8 +144,6 @@ class Replica:
         self._deliver: set[bytes] = set()
         self._decided_records: list[DurableRecord] = []
         self._learned_answers: list[tuple[NodeId, bytes, Ballot]] = []  # Learned to send
-        if snapshot is not None:
-            self._restore(snapshot)
         self.counters = {
             "acquisitions": 0,
             "steals": 0,
@@ -151,16 +151,10 @@ class Replica:
             "handovers": 0,
             "deposed": 0,
         }
-        self._recover(durable)
-
-    def _restore(self, snapshot: Snapshot) -> None:
-        """Start every object of `snapshot` at its cut (the node restores the state)."""
-        self.position = snapshot.slot
-        self.clock.see(snapshot.time_ms)
-        for cut in snapshot.objects:
-            log = self._log(cut.obj)
-            log.restore(cut.applied, cut.kept_from, cut.promised)
-            self._seen(cut.obj, log.promised)
+        for obj, log in self.logs.items():
+            self._seen(obj, log.promised)
+            if log.decided_upto > log.delivered_upto:
+                self._deliver.add(obj)
 
     def _compact(
         self, slot: Slot, state: bytes, time_ms: int, applied: tuple[tuple[bytes, Slot], ...]
@@ -169,56 +163,19 @@ class Replica:
         has learned, and make the snapshot durable."""
         if slot > self.position:
             raise AssertionError(f"node {self._node_id}: snapshot at {slot} after {self.position}")
-        cuts = []
-        forgotten = 0
-        for obj, upto in applied:
-            log = self.logs.get(obj)
-            if log is None or upto > log.delivered_upto:
-                raise AssertionError(f"node {self._node_id}: {obj!r} was not applied to {upto}")
-            before = log.truncated
-            kept_from = log.truncate(upto)
-            forgotten += kept_from - 1 - before
-            cuts.append(
-                ObjectCut(obj=obj, applied=upto, kept_from=kept_from, promised=log.promised)
-            )
-        snapshot = Snapshot(
+        snapshot, forgotten = cut_snapshot(
+            self._node_id,
+            self.logs,
             slot=slot,
-            promised=self.promised,
             state=state,
             time_ms=time_ms,
-            objects=tuple(sorted(cuts, key=lambda cut: cut.obj)),
+            promised=self.promised,
+            applied=applied,
         )
         effects: list[Effect] = [SaveSnapshot(snapshot=snapshot)]
         if forgotten:
             effects.append(Note(kind="compacted", detail=f"slot={slot} forgotten={forgotten}"))
         return effects
-
-    def _recover(self, durable: Sequence[DurableRecord]) -> None:
-        for record in durable:
-            if not isinstance(record, RECORD_CLASSES):
-                raise TypeError(f"node {self._node_id}: not a WPaxos record: {record!r}")
-            log = self._log(record.obj)
-            match record:
-                case Promised(ballot=ballot):
-                    log.promised = max(log.promised, ballot)
-                case AcceptedValue(slot=slot, ballot=ballot, batch=batch):
-                    log.promised = max(log.promised, ballot)
-                    previous = log.accepted.get(slot)
-                    if previous is None or previous[0] <= ballot:
-                        log.accepted[slot] = (ballot, batch)
-                    self.clock.see(batch_time(batch))
-                case DecidedValue(slot=slot, batch=batch):
-                    if slot <= log.delivered_upto:
-                        log.keep(slot, batch)  # in the snapshot's state already
-                    else:
-                        log.learn(slot, batch)
-                    self.clock.see(batch_time(batch))
-                case unreachable:
-                    assert_never(unreachable)
-            self._seen(record.obj, log.promised)
-        for obj, log in self.logs.items():
-            if log.decided_upto > log.delivered_upto:
-                self._deliver.add(obj)
 
     # ---- the contract's read-only view ---------------------------------------------------------
     @property
